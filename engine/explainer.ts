@@ -1,0 +1,360 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from './backend.js';
+import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from './forward.js';
+import { disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
+import { propagateGradient } from './gradient.js';
+import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
+import { loadGraph } from './model-loader.js';
+import { randomMap } from './random.js';
+import { propagateRelevance } from './relevance.js';
+import { paperComposite, referenceComposite, type Composite } from './rules.js';
+import { seedsFor, softmax64, type LrpMethod, type SeedSet } from './seeds.js';
+import { LRP_FAMILY, type BackendName, type Explanation, type ForwardOutput, type InputBounds, type MethodName, type Target, type Variant } from './types.js';
+import { disposeWalkState } from './walk.js';
+import { WeightCache } from './weight-cache.js';
+
+export interface ExplainerOptions {
+  backend?: BackendName | 'auto';
+  /** zB bounds at the input (smallest/largest preprocessed pixel value). */
+  inputBounds: InputBounds;
+  /** Denominator stabiliser of z⁺/zB (SPEC §1; default 1e-9). */
+  epsilon?: number;
+  /** Bytes one relevance/gradient pass may hold at once (default: by backend). */
+  memoryBudgetBytes?: number;
+}
+
+export interface ExplainOptions {
+  methods: MethodName[];
+  variant: Variant;
+  /** Run seed for Random (with image id and target). */
+  seed: number;
+  /** Image ids, one per input (Random is seeded by them). */
+  imageIds: string[];
+  /** Grad-CAM layer name (default: last conv layer; reference variant: the pool after it). */
+  gradcamLayer?: string;
+  /** Keep the signed H×W×C input signal on each explanation (default true). */
+  withRaw?: boolean;
+}
+
+export interface ExplainResult {
+  forward: ForwardOutput;
+  explanations: Explanation[];
+  /** Milliseconds spent per phase, summed over micro-batches. */
+  timings: Record<string, number>;
+}
+
+const DEFAULT_BUDGET: Record<string, number> = { wasm: 1.2e9, cpu: 1.5e9, webgpu: 6e9, tensorflow: 6e9 };
+
+/**
+ * The engine's one entry point (Captum-like: inputs, targets, options). Holds the model graph
+ * and its derived weights for the lifetime of a worker; every call shares one forward pass per
+ * image among all methods and targets.
+ */
+export class Explainer {
+  private readonly weights = new WeightCache();
+  private readonly composites = new Map<Variant, Composite>();
+
+  private constructor(
+    readonly graph: Graph,
+    readonly backend: string,
+    private readonly options: ExplainerOptions,
+  ) {}
+
+  static async load(modelPath: string, options: ExplainerOptions): Promise<Explainer> {
+    const backend = await initBackend(options.backend ?? 'auto');
+    const graph = await loadGraph(modelPath);
+    return new Explainer(graph, backend, options);
+  }
+
+  /** For tests and tools that built a graph in memory. */
+  static fromGraph(graph: Graph, options: ExplainerOptions): Explainer {
+    return new Explainer(graph, tf.getBackend(), options);
+  }
+
+  get inputShape(): [number, number, number] {
+    return this.graph.inputShape;
+  }
+  get numClasses(): number {
+    return this.graph.numClasses;
+  }
+
+  private composite(variant: Variant): Composite {
+    let c = this.composites.get(variant);
+    if (!c) {
+      const { low, high } = this.options.inputBounds;
+      c = variant === 'paper' ? paperComposite(low, high, this.options.epsilon ?? 1e-9) : referenceComposite(low, high);
+      this.composites.set(variant, c);
+    }
+    return c;
+  }
+
+  /** Largest per-sample activation (floats), which bounds a pass's memory per seed row. */
+  private largestActivation(): number {
+    return Math.max(...this.graph.nodes.map((n) => n.outputShape.reduce((a, b) => a * b, 1)));
+  }
+
+  /** Seed rows one pass may hold: each live row needs a few activation-sized tensors. */
+  maxRowsPerPass(): number {
+    const budget = this.options.memoryBudgetBytes ?? DEFAULT_BUDGET[this.backend] ?? 1e9;
+    return Math.max(1, Math.floor(budget / (this.largestActivation() * 4 * 6)));
+  }
+
+  private toTensor(inputs: Float32Array[]): tf.Tensor4D {
+    const [h, w, c] = this.graph.inputShape;
+    const per = h * w * c;
+    const data = new Float32Array(per * inputs.length);
+    inputs.forEach((x, i) => {
+      if (x.length !== per) throw new Error(`input ${i} has ${x.length} values; the model expects ${h}×${w}×${c} = ${per}`);
+      data.set(x, i * per);
+    });
+    return tf.tensor4d(data, [inputs.length, h, w, c]);
+  }
+
+  /** Softmax probabilities of many inputs (masking re-classification), chunked to the memory budget. */
+  classify(inputs: Float32Array[]): Float32Array[] {
+    return this.logitsOf(inputs).map((z) => Float32Array.from(softmax64(z)));
+  }
+
+  logitsOf(inputs: Float32Array[]): Float32Array[] {
+    const chunk = Math.max(1, Math.min(64, this.maxRowsPerPass() * 2));
+    const out: Float32Array[] = [];
+    for (let i = 0; i < inputs.length; i += chunk) {
+      const part = inputs.slice(i, i + chunk);
+      const x = this.toTensor(part);
+      const z = forwardLogits(this.graph, x);
+      const data = z.dataSync() as Float32Array;
+      z.dispose();
+      x.dispose();
+      for (let j = 0; j < part.length; j++) out.push(data.slice(j * this.numClasses, (j + 1) * this.numClasses));
+    }
+    return out;
+  }
+
+  forward(inputs: Float32Array[]): ForwardOutput {
+    const logits = this.logitsOf(inputs);
+    return { logits, probs: logits.map((z) => Float32Array.from(softmax64(z))) };
+  }
+
+  /**
+   * Every requested map for every image and target. `targets(i, probs, logits)` resolves image
+   * i's targets once its forward pass is known (top2 needs the probabilities).
+   */
+  explain(inputs: Float32Array[], targets: (i: number, probs: Float32Array, logits: Float32Array) => Target[], opts: ExplainOptions): ExplainResult {
+    if (opts.imageIds.length !== inputs.length) throw new Error('explain: one image id per input is required');
+    const timings: Record<string, number> = {};
+    const lrpMethods = opts.methods.filter((m): m is LrpMethod => LRP_FAMILY.includes(m));
+    const seedsPerTarget = lrpMethods.length * (opts.variant === 'reference' ? 2 : 1) + 2; // + GBP/Grad-CAM rows
+    const group = Math.max(1, Math.floor(this.maxRowsPerPass() / Math.max(1, seedsPerTarget * 2)));
+    const forward: ForwardOutput = { logits: [], probs: [] };
+    const explanations: Explanation[] = [];
+    for (let start = 0; start < inputs.length; start += group) {
+      const part = inputs.slice(start, start + group);
+      this.explainGroup(part, start, targets, opts, forward, explanations, timings);
+    }
+    return { forward, explanations, timings };
+  }
+
+  private explainGroup(
+    inputs: Float32Array[],
+    offset: number,
+    resolve: (i: number, probs: Float32Array, logits: Float32Array) => Target[],
+    opts: ExplainOptions,
+    forward: ForwardOutput,
+    out: Explanation[],
+    timings: Record<string, number>,
+  ): void {
+    const [h, w, c] = this.graph.inputShape;
+    const time = (k: string, t0: number) => (timings[k] = (timings[k] ?? 0) + (performance.now() - t0));
+    let t0 = performance.now();
+    const x = this.toTensor(inputs);
+    const cache = forwardWithCache(this.graph, x);
+    x.dispose();
+    try {
+      const zAll = cache.logits.dataSync() as Float32Array;
+      const n = this.numClasses;
+      const logits = inputs.map((_, i) => zAll.slice(i * n, (i + 1) * n));
+      const probs = logits.map((z) => Float32Array.from(softmax64(z)));
+      forward.logits.push(...logits);
+      forward.probs.push(...probs);
+      const targets = inputs.map((_, i) => resolve(offset + i, probs[i]!, logits[i]!));
+      if (targets.some((t) => t.length !== targets[0]!.length)) throw new Error('explain: every image needs the same number of targets');
+      time('forward', t0);
+
+      const maps = new Map<string, { map: Float32Array; raw?: Float32Array }>();
+      const key = (i: number, m: MethodName, t: number) => `${i}|${m}|${t}`;
+
+      const lrpMethods = opts.methods.filter((m): m is LrpMethod => LRP_FAMILY.includes(m));
+      if (lrpMethods.length > 0) {
+        t0 = performance.now();
+        this.lrpFamily(cache, logits, targets, lrpMethods, opts.variant, (i, m, t, raw) => {
+          maps.set(key(i, m, t), { map: relevanceMap(raw, c, opts.variant), raw });
+        });
+        time('lrp', t0);
+      }
+      const needGbp = opts.methods.includes('gbp') || opts.methods.includes('ggcam');
+      const gbp = new Map<string, Float32Array>();
+      if (needGbp) {
+        t0 = performance.now();
+        const rows = this.gradientRows(cache, targets, (i, t) => logits[i]![t]!, { guided: true });
+        rows.forEach((raw, k) => gbp.set(k, raw));
+        if (opts.methods.includes('gbp')) for (const [k, raw] of gbp) {
+          const [i, t] = splitKey(k);
+          maps.set(key(i, 'gbp', t), { map: positiveChannelSum(raw, c), raw });
+        }
+        time('gbp', t0);
+      }
+      const needCam = opts.methods.includes('gradcam') || opts.methods.includes('ggcam');
+      if (needCam) {
+        t0 = performance.now();
+        const cams = this.gradCam(cache, targets, opts);
+        for (const [k, cam] of cams) {
+          const [i, t] = splitKey(k);
+          if (opts.methods.includes('gradcam')) maps.set(key(i, 'gradcam', t), { map: cam });
+          if (opts.methods.includes('ggcam')) {
+            const raw = gbp.get(k)!;
+            const g = positiveChannelSum(raw, c);
+            const rawG = new Float32Array(raw.length);
+            for (let p = 0; p < cam.length; p++) {
+              g[p]! *= cam[p]!;
+              for (let ch = 0; ch < c; ch++) rawG[p * c + ch] = raw[p * c + ch]! * cam[p]!;
+            }
+            maps.set(key(i, 'ggcam', t), { map: g, raw: rawG });
+          }
+        }
+        time('gradcam', t0);
+      }
+      for (let i = 0; i < inputs.length; i++) {
+        for (const target of targets[i]!) {
+          for (const m of opts.methods) {
+            const id = opts.imageIds[offset + i]!;
+            const got = m === 'random' ? { map: randomMap(h, w, opts.seed, id, target.classIndex) } : maps.get(key(i, m, target.classIndex));
+            if (!got) throw new Error(`internal: no ${m} map for image ${i}, class ${target.classIndex}`);
+            out.push({
+              imageIndex: offset + i,
+              method: m,
+              target,
+              height: h,
+              width: w,
+              channels: c,
+              map: got.map,
+              ...(opts.withRaw === false || !('raw' in got) || !got.raw ? {} : { raw: got.raw }),
+            });
+          }
+        }
+      }
+    } finally {
+      disposeWalkState(cache);
+      disposeCache(cache);
+    }
+  }
+
+  /** One batched relevance pass for every (image, method, target, seed vector). */
+  private lrpFamily(
+    cache: ForwardCache,
+    logits: Float32Array[],
+    targets: Target[][],
+    methods: LrpMethod[],
+    variant: Variant,
+    emit: (i: number, m: LrpMethod, t: number, raw: Float32Array) => void,
+  ): void {
+    const n = this.numClasses;
+    const [h, w, c] = this.graph.inputShape;
+    const per = h * w * c;
+    const plans: { i: number; m: LrpMethod; t: number; set: SeedSet }[] = [];
+    for (let i = 0; i < logits.length; i++) {
+      for (const target of targetClasses(targets[i]!)) for (const m of methods) plans.push({ i, m, t: target, set: seedsFor(m, variant, logits[i]!, target) });
+    }
+    // Rows are image-major with the same count K per image, as the pass broadcasts activations.
+    const k = plans.filter((p) => p.i === 0).reduce((s, p) => s + p.set.vectors.length, 0);
+    const seedData = new Float32Array(logits.length * k * n);
+    let row = 0;
+    for (const p of plans) for (const v of p.set.vectors) seedData.set(v, row++ * n);
+    const seeds = tf.tensor2d(seedData, [logits.length * k, n]);
+    const rel = propagateRelevance(cache, seeds, this.composite(variant), this.weights);
+    seeds.dispose();
+    const data = rel.dataSync() as Float32Array;
+    rel.dispose();
+    row = 0;
+    for (const p of plans) {
+      const vs = p.set.vectors.map(() => data.slice(row * per, ++row * per));
+      emit(p.i, p.m, p.t, p.set.combine === 'single' ? vs[0]! : contrast(vs[0]!, vs[1]!));
+    }
+  }
+
+  /** Input gradients (Guided Backprop when guided) of seed value `seed(i, t)` at each target. */
+  private gradientRows(cache: ForwardCache, targets: Target[][], seed: (i: number, t: number) => number, opts: { guided: boolean }): Map<string, Float32Array> {
+    const n = this.numClasses;
+    const per = this.graph.inputShape.reduce((a, b) => a * b, 1);
+    const lists = targets.map(targetClasses);
+    const k = lists[0]!.length;
+    const seedData = new Float32Array(lists.length * k * n);
+    lists.forEach((ts, i) => ts.forEach((t, j) => (seedData[(i * k + j) * n + t] = seed(i, t))));
+    const seeds = tf.tensor2d(seedData, [lists.length * k, n]);
+    const g = propagateGradient(cache, seeds, this.weights, { guided: opts.guided });
+    seeds.dispose();
+    const data = g.dataSync() as Float32Array;
+    g.dispose();
+    const out = new Map<string, Float32Array>();
+    lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * per, (i * k + j + 1) * per))));
+    return out;
+  }
+
+  /** The node Grad-CAM reads (SPEC §3): the named layer, else the last conv (reference: the pool after it). */
+  gradcamNode(variant: Variant, name?: string): GraphNode {
+    if (name) return nodeByName(this.graph, name);
+    const convs = this.graph.nodes.filter((n) => n.op.kind === 'conv2d');
+    const last = convs[convs.length - 1];
+    if (!last) throw new Error('Grad-CAM needs a convolutional layer, and the model has none');
+    if (variant === 'reference') {
+      const pool = this.graph.nodes.find((n) => n.id > last.id && n.op.kind === 'maxpool' && n.inputs.includes(last.id));
+      if (pool) return pool;
+    }
+    return last;
+  }
+
+  /** Grad-CAM maps (resized to the input), per `${image}|${class}`. */
+  private gradCam(cache: ForwardCache, targets: Target[][], opts: ExplainOptions): Map<string, Float32Array> {
+    const node = this.gradcamNode(opts.variant, opts.gradcamLayer);
+    if (node.outputShape.length !== 3) throw new Error(`Grad-CAM layer '${node.name}' must output a feature map (H×W×C), not [${node.outputShape.join(', ')}]`);
+    const n = this.numClasses;
+    const [h, w] = this.graph.inputShape;
+    const lists = targets.map(targetClasses);
+    const b = lists.length;
+    const k = lists[0]!.length;
+    const seedData = new Float32Array(b * k * n);
+    lists.forEach((ts, i) => ts.forEach((t, j) => (seedData[(i * k + j) * n + t] = 1)));
+    const cams = tf.tidy(() => {
+      const seeds = tf.tensor2d(seedData, [b * k, n]);
+      const grad = propagateGradient(cache, seeds, this.weights, { guided: false, stopAt: node.id }) as tf.Tensor4D;
+      const [, fh, fw, fc] = grad.shape;
+      const alpha = tf.reshape(tf.mean(grad, [1, 2]), [b, k, 1, fc]); // α_k: spatial mean of the gradient
+      const a = tf.reshape(cache.outputs[node.id]!, [b, 1, fh * fw, fc]);
+      let cam = tf.reshape(tf.sum(tf.mul(a, alpha), -1), [b * k, fh, fw, 1]);
+      if (opts.variant === 'paper') cam = tf.relu(cam);
+      return tf.image.resizeBilinear(cam as tf.Tensor4D, [h, w], false, true);
+    });
+    const data = cams.dataSync() as Float32Array;
+    cams.dispose();
+    const out = new Map<string, Float32Array>();
+    lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * h * w, (i * k + j + 1) * h * w))));
+    return out;
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+    disposeGraph(this.graph);
+  }
+}
+
+/**
+ * An image's target classes in order. Not deduplicated even when gt and top2 coincide: a pass
+ * needs the same number of rows for every image (activations are broadcast per image).
+ */
+function targetClasses(ts: Target[]): number[] {
+  return ts.map((t) => t.classIndex);
+}
+
+function splitKey(k: string): [number, number] {
+  const [i, t] = k.split('|');
+  return [Number(i), Number(t)];
+}

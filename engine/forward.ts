@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Graph, GraphNode } from './graph.js';
+
+/**
+ * Every node's output for one batch. The relevance and gradient passes read the activations
+ * from here, so the forward pass runs once per image however many maps are computed.
+ */
+export interface ForwardCache {
+  graph: Graph;
+  batch: number;
+  /** outputs[id] = the node's output (post-activation), batch first. */
+  outputs: tf.Tensor[];
+  logits: tf.Tensor2D;
+}
+
+/** One node's forward computation from its inputs' outputs. */
+export function applyNode(node: GraphNode, inputs: tf.Tensor[]): tf.Tensor {
+  const x = inputs[0]!;
+  const op = node.op;
+  switch (op.kind) {
+    case 'input':
+      return x;
+    case 'conv2d': {
+      const y = tf.conv2d(x as tf.Tensor4D, op.kernel, op.strides, op.padding);
+      const yb = op.bias ? tf.add(y, op.bias) : y;
+      return op.activation === 'relu' ? tf.relu(yb) : yb;
+    }
+    case 'dense': {
+      const y = tf.matMul(x as tf.Tensor2D, op.kernel);
+      const yb = op.bias ? tf.add(y, op.bias) : y;
+      return op.activation === 'relu' ? tf.relu(yb) : yb;
+    }
+    case 'maxpool':
+      return tf.maxPool(x as tf.Tensor4D, op.poolSize, op.strides, op.padding);
+    case 'reshape':
+      return tf.reshape(x, [x.shape[0]!, ...op.targetShape]);
+    case 'relu':
+      return tf.relu(x);
+    case 'identity':
+      return x;
+  }
+}
+
+/** Runs the whole graph, keeping every node's output. The caller disposes with `disposeCache`. */
+export function forwardWithCache(graph: Graph, x: tf.Tensor4D): ForwardCache {
+  const outputs: tf.Tensor[] = [];
+  for (const node of graph.nodes) {
+    const out = node.op.kind === 'input' ? tf.clone(x) : tf.tidy(() => applyNode(node, node.inputs.map((i) => outputs[i]!)));
+    outputs.push(out);
+  }
+  return { graph, batch: x.shape[0], outputs, logits: outputs[graph.outputId] as tf.Tensor2D };
+}
+
+/** Logits only, freeing each activation as soon as no later node needs it (masking re-classification). */
+export function forwardLogits(graph: Graph, x: tf.Tensor4D): tf.Tensor2D {
+  const lastUse = graph.nodes.map(() => -1);
+  for (const n of graph.nodes) for (const i of n.inputs) lastUse[i] = Math.max(lastUse[i]!, n.id);
+  const outputs: (tf.Tensor | null)[] = [];
+  for (const node of graph.nodes) {
+    const out = node.op.kind === 'input' ? x : tf.tidy(() => applyNode(node, node.inputs.map((i) => outputs[i]!)));
+    outputs.push(out);
+    for (const i of node.inputs) {
+      if (lastUse[i] === node.id && i !== 0 && i !== graph.outputId && outputs[i] !== out) {
+        outputs[i]!.dispose();
+        outputs[i] = null;
+      }
+    }
+  }
+  return outputs[graph.outputId] as tf.Tensor2D;
+}
+
+export function disposeCache(cache: ForwardCache): void {
+  const seen = new Set<number>();
+  for (const t of cache.outputs) {
+    if (!seen.has(t.id)) {
+      seen.add(t.id);
+      t.dispose();
+    }
+  }
+}

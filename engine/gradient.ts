@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardCache } from './forward.js';
+import type { GraphNode } from './graph.js';
+import { mulPerImage } from './broadcast.js';
+import { linearTranspose, type LinearNode } from './rules.js';
+import { reshapeToInput, routeMaxPool, walkBackward } from './walk.js';
+import type { WeightCache } from './weight-cache.js';
+
+/**
+ * Gradients of the logits, built from forward ops like the relevance pass (transposed convs as
+ * rotated-kernel convs, pool routing by mask). `guided` applies Guided Backprop's ReLU rule:
+ * keep the gradient only where the forward input was positive and the gradient is positive.
+ */
+export interface GradientOptions {
+  guided: boolean;
+  /** Return the gradient w.r.t. this node's output instead of the input (Grad-CAM). */
+  stopAt?: number;
+}
+
+function throughRelu(g: tf.Tensor, out: tf.Tensor, guided: boolean): tf.Tensor {
+  // d relu: 1[x > 0], read from the output (out > 0 ⇔ pre-activation > 0).
+  const masked = mulPerImage(g, tf.cast(tf.greater(out, 0), 'float32'));
+  return guided ? tf.relu(masked) : masked;
+}
+
+export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weights: WeightCache, opts: GradientOptions): tf.Tensor {
+  return walkBackward(
+    cache,
+    seeds,
+    (node: GraphNode, g, c) => {
+      const out = c.outputs[node.id]!;
+      switch (node.op.kind) {
+        case 'conv2d':
+        case 'dense': {
+          const lin = node as LinearNode;
+          return [
+            tf.tidy(() => {
+              const pre = node.op.kind !== 'input' && 'activation' in node.op && node.op.activation === 'relu' ? throughRelu(g, out, opts.guided) : g;
+              const input = c.outputs[node.inputs[0]!]!;
+              return linearTranspose(lin, pre, `${node.id}:w:all`, () => lin.op.kernel, weights, input.shape);
+            }),
+          ];
+        }
+        case 'relu':
+          return [tf.tidy(() => throughRelu(g, out, opts.guided))];
+        case 'maxpool':
+          return [routeMaxPool(node, g, c)];
+        case 'reshape':
+          return [reshapeToInput(node, g, c)];
+        case 'identity':
+          return [tf.clone(g)];
+        case 'input':
+          return [];
+      }
+    },
+    { stopAt: opts.stopAt },
+  );
+}

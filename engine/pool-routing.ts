@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Padding } from './graph.js';
+
+/**
+ * Winner-take-all routing through max pooling: each window's relevance (or gradient) goes to the
+ * first maximal input of that window in row-major order, like TF's MaxPoolGrad.
+ *
+ * Why not MaxPoolGrad: on wasm it is slow and drops windows whose maximum is ≤ 0. For the
+ * common non-overlapping case (pool = stride, no padding needed) the routing is built from
+ * forward ops: a one-hot "winner" mask per image (computed once, shared by every seed) times
+ * the nearest-neighbour upsampled relevance.
+ */
+
+export interface PoolGeometry {
+  poolSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+}
+
+/** Whether the forward-op routing applies (non-overlapping windows tiling the kept input). */
+export function canRouteByMask(g: PoolGeometry, inH: number, inW: number): boolean {
+  const [kh, kw] = g.poolSize;
+  if (g.strides[0] !== kh || g.strides[1] !== kw) return false;
+  if (g.padding === 'valid') return true;
+  return inH % kh === 0 && inW % kw === 0; // 'same' with no padding actually added
+}
+
+/**
+ * The one-hot winner mask of each pooling window, [B, H, W, C] (1 at the first maximum of each
+ * window, 0 elsewhere; rows/columns outside every window are 0).
+ */
+export function winnerMask(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = a.shape;
+    const [kh, kw] = g.poolSize;
+    const ho = Math.floor(h / kh);
+    const wo = Math.floor(w / kw);
+    const kept = ho * kh === h && wo * kw === w ? a : tf.slice(a, [0, 0, 0, 0], [b, ho * kh, wo * kw, c]);
+    const max = tf.maxPool(kept, [kh, kw], [kh, kw], 'valid');
+    let taken: tf.Tensor4D = tf.zerosLike(max);
+    let mask: tf.Tensor4D | null = null;
+    for (let dy = 0; dy < kh; dy++) {
+      for (let dx = 0; dx < kw; dx++) {
+        // Inputs at offset (dy, dx) of every window, one sub-grid at a time, in row-major order.
+        const sub = tf.stridedSlice(kept, [0, dy, dx, 0], [b, ho * kh, wo * kw, c], [1, kh, kw, 1]) as tf.Tensor4D;
+        const isMax = tf.cast(tf.equal(sub, max), 'float32');
+        const win = tf.mul(isMax, tf.sub(1, taken)) as tf.Tensor4D;
+        taken = tf.add(taken, win);
+        // Put this sub-grid's winners back at their positions: upsample and keep offset (dy,dx).
+        const up = tf.image.resizeNearestNeighbor(win, [ho * kh, wo * kw]);
+        const placed = tf.mul(up, offsetPattern(ho * kh, wo * kw, kh, kw, dy, dx));
+        mask = mask ? (tf.add(mask, placed) as tf.Tensor4D) : (placed as tf.Tensor4D);
+      }
+    }
+    const full = mask!;
+    return ho * kh === h && wo * kw === w ? full : tf.pad(full, [[0, 0], [0, h - ho * kh], [0, w - wo * kw], [0, 0]]);
+  });
+}
+
+/** [1, H, W, 1] with 1 where row % kh == dy and col % kw == dx. */
+function offsetPattern(h: number, w: number, kh: number, kw: number, dy: number, dx: number): tf.Tensor4D {
+  const data = new Float32Array(h * w);
+  for (let r = dy; r < h; r += kh) for (let col = dx; col < w; col += kw) data[r * w + col] = 1;
+  return tf.tensor4d(data, [1, h, w, 1]);
+}
+
+/**
+ * Routes R [B·K, Ho, Wo, C] (K seeds per image, image-major) to the pool's input using the
+ * per-image mask [B, H, W, C] from winnerMask.
+ */
+export function routeByMask(r: tf.Tensor4D, mask: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = mask.shape;
+    const k = r.shape[0] / b;
+    const [kh, kw] = g.poolSize;
+    const [, ho, wo] = r.shape;
+    let up = tf.image.resizeNearestNeighbor(r, [ho * kh, wo * kw]) as tf.Tensor4D;
+    if (ho * kh !== h || wo * kw !== w) up = tf.pad(up, [[0, 0], [0, h - ho * kh], [0, w - wo * kw], [0, 0]]);
+    const routed = tf.mul(tf.reshape(up, [b, k, h * w * c]), tf.reshape(mask, [b, 1, h * w * c]));
+    return tf.reshape(routed, [b * k, h, w, c]);
+  });
+}
+
+/**
+ * General routing through MaxPoolGrad for geometries the mask cannot express (overlapping
+ * windows, padding). The input is repeated per seed so every seed routes through its image.
+ */
+export function routeByGradient(r: tf.Tensor4D, a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const b = a.shape[0];
+    const k = r.shape[0] / b;
+    const [, h, w, c] = a.shape;
+    const rep = k === 1 ? a : (tf.reshape(tf.tile(tf.expandDims(a, 1), [1, k, 1, 1, 1]), [b * k, h, w, c]) as tf.Tensor4D);
+    const f = (x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, g.poolSize, g.strides, g.padding);
+    return tf.grad(f)(rep, r) as tf.Tensor4D;
+  });
+}

@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2dTransposeByConv, rotateKernel } from './conv-transpose.js';
+import { divPerImage, mulPerImage } from './broadcast.js';
+import type { GraphNode } from './graph.js';
+import type { WeightCache } from './weight-cache.js';
+
+/**
+ * LRP rules for linear layers (Conv2D, Dense), composed the way Zennit composes them: a rule is
+ * a few declarative parts — which weights (all, positive, negative part), which bias, and how the
+ * denominator is stabilised — and one generic computation:
+ *
+ *   Z = a·ρ(W) + ρ(b);   S = R / stab(Z);   R_in = a ⊙ (ρ(W)ᵀ S)
+ *
+ * zB (the input-layer rule, SPEC §1) combines three weight sets and is its own rule.
+ * Every rule is linear in R, which is what lets many seeds share one pass.
+ */
+
+export type LinearNode = GraphNode & { op: { kind: 'conv2d' | 'dense' } };
+
+export interface RuleContext {
+  node: LinearNode;
+  /** The layer's input activation, one row per image [B, …]. */
+  input: tf.Tensor;
+  /** Relevance at the layer's output, K seeds per image [B·K, …]. */
+  relevance: tf.Tensor;
+  weights: WeightCache;
+}
+
+export interface LinearRule {
+  /** Short name, for logs and docs (e.g. 'z+', 'zB[-123.68,151.061]'). */
+  readonly name: string;
+  backward(ctx: RuleContext): tf.Tensor;
+}
+
+export type WeightPart = 'all' | 'positive' | 'negative';
+export type BiasPart = 'none' | 'all' | 'positive';
+export type Stabilizer = (z: tf.Tensor) => tf.Tensor;
+
+/** Adds ε (denominators known to be ≥ 0, e.g. z⁺ without bias). */
+export const addEpsilon =
+  (eps: number): Stabilizer =>
+  (z) =>
+    tf.add(z, eps);
+/** ε with the sign of z (the ε-rule; zero counts as positive). */
+export const signedEpsilon =
+  (eps: number): Stabilizer =>
+  (z) =>
+    tf.add(z, tf.mul(tf.where(tf.greaterEqual(z, 0), tf.onesLike(z), tf.fill(z.shape, -1)), eps));
+/** Replaces exact zeros by `value` (the authors' code: a zero denominator gets 1e-7). */
+export const zeroTo =
+  (value: number): Stabilizer =>
+  (z) =>
+    tf.where(tf.equal(z, 0), tf.fill(z.shape, value), z);
+
+const modify = (t: tf.Tensor, part: WeightPart | BiasPart): tf.Tensor =>
+  part === 'positive' ? tf.relu(t) : part === 'negative' ? tf.neg(tf.relu(tf.neg(t))) : t;
+
+/** Layer forward with given weights: conv or dense, no activation. */
+function linearForward(node: LinearNode, x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+  const op = node.op;
+  const y =
+    op.kind === 'conv2d'
+      ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, op.strides, op.padding)
+      : tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+  return bias ? tf.add(y, bias) : y;
+}
+
+/** The transpose of the layer's linear map applied to s, using the cached transposed kernel. */
+export function linearTranspose(
+  node: LinearNode,
+  s: tf.Tensor,
+  kernelKey: string,
+  kernel: () => tf.Tensor,
+  weights: WeightCache,
+  inShape: number[],
+): tf.Tensor {
+  const op = node.op;
+  if (op.kind === 'dense') {
+    const k = weights.get(kernelKey, kernel);
+    return tf.matMul(s as tf.Tensor2D, k as tf.Tensor2D, false, true);
+  }
+  const rotated = weights.get(`${kernelKey}:rot`, () => rotateKernel(kernel() as tf.Tensor4D));
+  return conv2dTransposeByConv(s as tf.Tensor4D, rotated, [inShape[1]!, inShape[2]!], op.strides, op.padding);
+}
+
+export interface BasicRuleParts {
+  name: string;
+  weight: WeightPart;
+  bias: BiasPart;
+  stabilizer: Stabilizer;
+}
+
+/** The generic rule: Z = a·ρ(W) + ρ(b), S = R/stab(Z), R_in = a ⊙ ρ(W)ᵀS. */
+export function basicRule(parts: BasicRuleParts): LinearRule {
+  return {
+    name: parts.name,
+    backward({ node, input, relevance, weights }) {
+      return tf.tidy(() => {
+        const wKey = `${node.id}:w:${parts.weight}`;
+        const makeW = () => modify(node.op.kernel, parts.weight);
+        const kernel = weights.get(wKey, makeW);
+        const bias = parts.bias === 'none' || !node.op.bias ? null : weights.get(`${node.id}:b:${parts.bias}`, () => modify(node.op.bias!, parts.bias));
+        const z = parts.stabilizer(linearForward(node, input, kernel, bias));
+        const s = divPerImage(relevance, z);
+        const c = linearTranspose(node, s, wKey, makeW, weights, input.shape);
+        return mulPerImage(c, input);
+      });
+    },
+  };
+}
+
+/** z⁺ (Eq. 1). Paper: bias ignored, ε added; reference: the layer's bias in the denominator, zero → 1e-7. */
+export function zPlusRule(opts: { bias: boolean; epsilon?: number }): LinearRule {
+  return opts.bias
+    ? basicRule({ name: 'z+ (bias)', weight: 'positive', bias: 'all', stabilizer: zeroTo(1e-7) })
+    : basicRule({ name: 'z+', weight: 'positive', bias: 'none', stabilizer: addEpsilon(opts.epsilon ?? 1e-9) });
+}
+
+/** The ε-rule: all weights, bias, ε with the sign of z. */
+export function epsilonRule(eps = 1e-6): LinearRule {
+  return basicRule({ name: `epsilon(${eps})`, weight: 'all', bias: 'all', stabilizer: signedEpsilon(eps) });
+}
+
+/**
+ * zB (Eq. 2) for the layer touching the input: Z = W·x − W⁺·l − W⁻·h + ε with constant images
+ * l, h padded like x; R_in = x ⊙ WᵀS − l ⊙ W⁺ᵀS − h ⊙ W⁻ᵀS. The three transposes run as one
+ * convolution with the three kernels stacked.
+ */
+export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
+  return {
+    name: `zB[${low},${high}]`,
+    backward({ node, input, relevance, weights }) {
+      return tf.tidy(() => {
+        const op = node.op;
+        const id = node.id;
+        const wAll = op.kernel as tf.Tensor;
+        const wPos = weights.get(`${id}:w:positive`, () => tf.relu(wAll));
+        const wNeg = weights.get(`${id}:w:negative`, () => tf.neg(tf.relu(tf.neg(wAll))));
+        const shape = input.shape.slice(1);
+        // W⁺·l + W⁻·h does not depend on the image: compute once per model.
+        const bounds = weights.get(`${id}:zB:${low}:${high}`, () =>
+          tf.add(linearForward(node, tf.fill([1, ...shape], low), wPos, null), linearForward(node, tf.fill([1, ...shape], high), wNeg, null)),
+        );
+        const z = tf.add(tf.sub(linearForward(node, input, wAll, null), bounds), epsilon);
+        const s = divPerImage(relevance, z);
+        const inC = op.kind === 'conv2d' ? op.kernel.shape[2] : op.kernel.shape[0];
+        const stackKey = `${id}:zB:stack`;
+        const stacked = () =>
+          op.kind === 'conv2d' ? tf.concat([wAll, wPos, wNeg], 2) : tf.concat([wAll, wPos, wNeg], 0); // [.., 3·in, out]
+        const c = linearTranspose(node, s, stackKey, stacked, weights, input.shape);
+        const axis = c.rank - 1;
+        const [cAll, cPos, cNeg] = tf.split(c, [inC, inC, inC], axis);
+        return tf.sub(tf.sub(mulPerImage(cAll!, input), tf.mul(cPos!, low)), tf.mul(cNeg!, high));
+      });
+    },
+  };
+}
+
+/** Maps each linear layer to its rule, with an override for the first (input) layer. */
+export interface Composite {
+  readonly name: string;
+  ruleFor(node: LinearNode, isFirst: boolean): LinearRule;
+}
+
+export function composite(name: string, layers: LinearRule, first: LinearRule): Composite {
+  return { name, ruleFor: (_node, isFirst) => (isFirst ? first : layers) };
+}
+
+/** SPEC §1, paper variant: z⁺ without bias everywhere, zB at the input. */
+export function paperComposite(low: number, high: number, epsilon = 1e-9): Composite {
+  return composite('paper: z+ / zB', zPlusRule({ bias: false, epsilon }), zBRule(low, high, epsilon));
+}
+
+/** SPEC §1, reference variant (iNNvestigate as the authors ran it): z⁺ with bias, zB at the input. */
+export function referenceComposite(low: number, high: number): Composite {
+  return composite('reference: z+ (bias) / zB', zPlusRule({ bias: true }), zBRule(low, high, 1e-9));
+}

@@ -1,0 +1,23 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Per-model derived weights (W⁺, W⁻, rotated kernels, zB bound images), computed on first use
+ * and kept for the model's lifetime, so repeated explanations never recompute them.
+ */
+export class WeightCache {
+  private readonly tensors = new Map<string, tf.Tensor>();
+
+  get<T extends tf.Tensor>(key: string, make: () => T): T {
+    let t = this.tensors.get(key);
+    if (!t) {
+      t = tf.keep(tf.tidy(make));
+      this.tensors.set(key, t);
+    }
+    return t as T;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+  }
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../engine/backend.js';
+import { canRouteByMask, routeByGradient, routeByMask, winnerMask } from '../../engine/pool-routing.js';
+import { randomImage } from '../util/models.js';
+
+test('winner mask routes each window to its first maximum (hand-computed, with ties)', async () => {
+  await initBackend('wasm');
+  // One 4×4 channel, 2×2 windows. Window (0,0) ties at 5 (first = top-left); (0,1) single max;
+  // (1,0) all equal (first = top-left); (1,1) ties between bottom-left and bottom-right.
+  const a = tf.tensor4d([5, 1, 2, 9, 0, 5, 3, 4, 7, 7, 1, 2, 7, 7, 8, 8], [1, 4, 4, 1]);
+  const g = { poolSize: [2, 2] as [number, number], strides: [2, 2] as [number, number], padding: 'valid' as const };
+  const mask = winnerMask(a, g);
+  assert.deepEqual(Array.from(mask.dataSync()), [1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0]);
+  const r = tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1]);
+  const routed = routeByMask(r, mask, g);
+  assert.deepEqual(Array.from(routed.dataSync()), [10, 0, 0, 20, 0, 0, 0, 0, 30, 0, 0, 0, 0, 0, 40, 0]);
+});
+
+test('mask routing equals MaxPoolGrad (cpu reference) for positive and negative inputs, K seeds, odd sizes', async () => {
+  for (const [h, w] of [
+    [8, 8],
+    [7, 9],
+  ] as const) {
+    const c = 3;
+    const b = 2;
+    const k = 3;
+    const g = { poolSize: [2, 2] as [number, number], strides: [2, 2] as [number, number], padding: 'valid' as const };
+    const data = randomImage(b * h * w * c, 5, -1, 1);
+    const rData = randomImage(b * k * Math.floor(h / 2) * Math.floor(w / 2) * c, 9, -1, 1);
+    await initBackend('cpu');
+    const aCpu = tf.tensor4d(data, [b, h, w, c]);
+    const rCpu = tf.tensor4d(rData, [b * k, Math.floor(h / 2), Math.floor(w / 2), c]);
+    const expected = Array.from(routeByGradient(rCpu, aCpu, g).dataSync());
+    await initBackend('wasm');
+    const a = tf.tensor4d(data, [b, h, w, c]);
+    const r = tf.tensor4d(rData, [b * k, Math.floor(h / 2), Math.floor(w / 2), c]);
+    assert.ok(canRouteByMask(g, h, w));
+    const got = Array.from(routeByMask(r, winnerMask(a, g), g).dataSync());
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `element ${i}: ${got[i]} vs ${expected[i]}`);
+  }
+});
