@@ -85,13 +85,13 @@ describe('decodeImage', () => {
   });
 
   test('center-crop with an odd leftover puts the extra column on the right', async () => {
-    // 5×3, column x has colour (x·50, 0, 0): the 3×3 crop starts at floor((5 − 3) / 2) = 1.
-    await sharp(rawRgb(5, 3, (x) => [x * 50, 0, 0]), { raw: { width: 5, height: 3, channels: 3 } })
+    // 6×3, column x has colour (x·40, 0, 0): leftover 3, so the 3×3 crop starts at floor(1.5) = 1.
+    await sharp(rawRgb(6, 3, (x) => [x * 40, 0, 0]), { raw: { width: 6, height: 3, channels: 3 } })
       .png()
       .toFile(file('odd.png'));
     const got = await decodeImage(file('odd.png'), { size: 3, geometry: 'center-crop', channels: 3 });
     for (let y = 0; y < 3; y++) {
-      assert.deepEqual([0, 1, 2].map((x) => at(got.pixels, 3, x, y)[0]), [50, 100, 150]);
+      assert.deepEqual([0, 1, 2].map((x) => at(got.pixels, 3, x, y)[0]), [40, 80, 120]);
     }
   });
 
