@@ -1,0 +1,76 @@
+/**
+ * Everything a rendered report shows, gathered once so the HTML and Markdown versions cannot
+ * disagree. Also builds the warnings that go at the top (partial run, mixed configs, files that
+ * were not merged).
+ */
+import type { Aggregates } from './aggregate.js';
+import type { Claim, Counts, ExampleRow, MethodSummary, Problem, RunInfo } from './types.js';
+
+export type FigureId = 'fig11a' | 'fig11b' | 'fig13';
+
+export interface Figure {
+  id: FigureId;
+  title: string;
+  caption: string;
+  /** Inline SVG markup; empty when the run has no data for it. */
+  svg: string;
+  /** PNG file name inside the report folder (absent when there is no data). */
+  png: string | null;
+}
+
+export interface ReportModel {
+  generatedAt: string;
+  outDir: string;
+  runs: RunInfo[];
+  notices: string[];
+  problems: Problem[];
+  counts: Counts;
+  aggregates: Aggregates;
+  methods: string[];
+  summaries: MethodSummary[];
+  claims: Claim[];
+  figures: Figure[];
+  examples: { columns: string[]; rows: ExampleRow[]; omitted: number };
+  /** Files written beside the report (CSV/Arrow/PNG), by name. */
+  dataFiles: string[];
+}
+
+/** Images the plan meant to process: min(datasetSize, limit). */
+export function plannedImages(run: RunInfo): number | null {
+  if (!run.plan || !Number.isFinite(run.plan.datasetSize)) return null;
+  return run.plan.limit !== null ? Math.min(run.plan.datasetSize, run.plan.limit) : run.plan.datasetSize;
+}
+
+/** Images with any result row (the forward table may be absent from a partial or custom run). */
+function imagesSeen(counts: Counts): number {
+  return Math.max(0, ...Object.entries(counts.imagesByTable).filter(([t]) => t !== 'errors').map(([, n]) => n));
+}
+
+export function buildNotices(runs: readonly RunInfo[], problems: readonly Problem[], counts: Counts): string[] {
+  const notices: string[] = [];
+  for (const run of runs) {
+    if (run.partial === true) {
+      notices.push(
+        `Partial run: ${run.runDir} has ${run.mainShardsDone} of ${run.plan!.shardCount} planned main-phase shards finished; ` +
+          `every number below covers only the finished shards (${imagesSeen(counts)} images in all).`,
+      );
+    } else if (run.partial === null) {
+      notices.push(`${run.runDir} has no readable plan.json, so this report cannot tell whether every shard finished (${run.mainShardsDone} main-phase shards found).`);
+    }
+  }
+  const hashes = new Set(runs.map((r) => r.configHash));
+  if (runs.length > 1 && hashes.size > 1) {
+    notices.push(
+      `The run directories have different configs (config.hash: ${[...hashes].map((h) => h ?? 'missing').join(', ')}); their rows are merged as if they were one run, and an image present in several is counted once, from the first.`,
+    );
+  }
+  if (problems.length > 0) {
+    const byKind = new Map<string, number>();
+    for (const p of problems) byKind.set(p.kind, (byKind.get(p.kind) ?? 0) + 1);
+    notices.push(`${problems.length} problem(s) found and left out of every number: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')} (listed under Problems).`);
+  }
+  if (counts.duplicateRows > 0) {
+    notices.push(`${counts.duplicateRows} row(s) belonged to images already read from an earlier shard or run directory and were counted once.`);
+  }
+  return notices;
+}

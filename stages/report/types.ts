@@ -1,0 +1,131 @@
+/** Vocabulary shared by the report's modules (loading, aggregation, claims, rendering). */
+
+/** One point of a Fig. 11 curve: mean drop of y_t at one patch size (SPEC §4). */
+export interface MaskingPoint {
+  targetKind: string;
+  method: string;
+  patchSize: number;
+  /** Images with a finite drop. */
+  n: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  sd: number;
+  /** Rows whose drop was NaN/±Infinity (left out of the mean). */
+  ignored: number;
+}
+
+/** One point of the Fig. 13 curve: mean per-image pointing accuracy at one energy (SPEC §5). */
+export interface PointingPoint {
+  method: string;
+  energy: number;
+  n: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  sd: number;
+  ignored: number;
+  /** Σhits / Σ(hits + misses) over the same images. */
+  pooled: number;
+  /** Σhits and Σmisses behind `pooled`. */
+  hits: number;
+  misses: number;
+  /** Images whose map had no positive value (counted with accuracy 0). */
+  empty: number;
+}
+
+/** The original pointing game per method: share of images whose arg-max hits the box union. */
+export interface PointingGameRate {
+  method: string;
+  n: number;
+  hitRate: number;
+  hitLo: number;
+  hitHi: number;
+  toleranceRate: number;
+  toleranceLo: number;
+  toleranceHi: number;
+}
+
+/** One line per method, condensing every figure (averages over the x axis are unweighted). */
+export interface MethodSummary {
+  method: string;
+  /** Images in the gt masking curve at its smallest patch size. */
+  imagesMasking: number;
+  meanDropGt: number;
+  meanDropTop2: number;
+  /** Mean over energy levels of the Fig. 13 curve (an area-under-curve proxy). */
+  meanPointingAccuracy: number;
+  /** Pooled ratio over all energy levels together. */
+  pooledPointing: number;
+  pointingGameHitRate: number;
+  pointingGameToleranceRate: number;
+}
+
+export type Verdict = 'yes' | 'no' | 'partly' | 'not-measured';
+
+/** A claim of the paper (§5.3) and whether this run reproduces it. */
+export interface Claim {
+  id: number;
+  /** Where the paper says it. */
+  source: string;
+  statement: string;
+  agrees: Verdict;
+  /** The numbers the verdict rests on, in words. */
+  evidence: string;
+}
+
+/** Something found in a run directory that was not merged, or could not be read. */
+export interface Problem {
+  runDir: string;
+  file: string;
+  kind: 'corrupt' | 'missing' | 'unlisted' | 'bad-manifest' | 'bad-plan' | 'unknown-table';
+  detail: string;
+}
+
+/** RUN_DIR/plan.json, written by the pipeline's shard planner. */
+export interface Plan {
+  datasetSize: number;
+  limit: number | null;
+  shardSize: number;
+  shardCount: number;
+}
+
+/** What the manifests say about one run directory. */
+export interface RunInfo {
+  runDir: string;
+  configHash: string | null;
+  plan: Plan | null;
+  /** Distinct `main` shards with a manifest record. */
+  mainShardsDone: number;
+  statsShardsDone: number;
+  /** true: fewer main shards than planned; false: all there; null: no plan.json to tell. */
+  partial: boolean | null;
+  backends: string[];
+  /** Σ seconds and Σ imageCount of the main-phase manifest records (worker time, not wall time). */
+  seconds: number;
+  imageCount: number;
+}
+
+export interface ErrorCount {
+  stage: string;
+  count: number;
+  /** Most frequent reasons, most frequent first. */
+  reasons: { reason: string; count: number }[];
+}
+
+export interface Counts {
+  /** Distinct images per table after merging (duplicates across run dirs counted once). */
+  imagesByTable: Record<string, number>;
+  rowsByTable: Record<string, number>;
+  /** Rows skipped because the image was already read from an earlier shard or run dir. */
+  duplicateRows: number;
+  errorsByStage: ErrorCount[];
+  errorImages: number;
+}
+
+/** One example image: the input and the method heatmaps found in RUN_DIR/examples/<image_id>/. */
+export interface ExampleRow {
+  imageId: string;
+  /** File by column key ('input', '<method>_<target_kind>', or another file stem). */
+  files: Map<string, string>;
+}

@@ -1,0 +1,207 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { Accumulator, energyKey, type Aggregates } from '../../stages/report/aggregate.js';
+import { compactList, evaluateClaims } from '../../stages/report/claims.js';
+import { readRunManifest, unlistedTableFiles } from '../../stages/report/manifest.js';
+import { toArrow, toCsv } from '../../stages/report/report-tables.js';
+import type { MaskingPoint, PointingPoint } from '../../stages/report/types.js';
+
+const mp = (targetKind: string, method: string, patchSize: number, mean: number, half = 0.01): MaskingPoint => ({
+  targetKind, method, patchSize, n: 10, mean, lo: mean - half, hi: mean + half, sd: 0, ignored: 0,
+});
+const pp = (method: string, energy: number, mean: number, half = 0.01): PointingPoint => ({
+  method, energy, n: 10, mean, lo: mean - half, hi: mean + half, sd: 0, ignored: 0, pooled: mean, hits: 0, misses: 0, empty: 0,
+});
+const agg = (masking: MaskingPoint[], pointing: PointingPoint[] = []): Aggregates => ({ masking, pointing, pointingGame: [], errorsByStage: [] });
+const P = [1, 3, 5, 7, 9];
+
+test('compactList merges runs of 3+ grid points only', () => {
+  const grid = [0.05, 0.1, 0.15, 0.2, 0.3];
+  assert.equal(compactList([0.05, 0.1, 0.15, 0.3], grid, String), '0.05–0.15, 0.3');
+  assert.equal(compactList([1, 3], P, String), '1, 3');
+  assert.equal(compactList([9, 1, 3, 5], P, String), '1–5, 9');
+  assert.equal(compactList([], P, String), 'none');
+});
+
+test('claim 1 compares SGLRP with CLRP and LRP only; claim 2 with every method', () => {
+  const rows = [
+    ...P.map((p) => mp('gt', 'sglrp', p, 0.3)),
+    ...P.map((p) => mp('gt', 'clrp', p, 0.2)),
+    ...P.map((p) => mp('gt', 'lrp', p, 0.1)),
+    ...P.map((p) => mp('gt', 'ggcam', p, 0.9)), // better, but not part of claim 1
+    ...P.map((p) => mp('top2', 'sglrp', p, 0.3)),
+    ...P.map((p) => mp('top2', 'clrp', p, 0.1)),
+    ...P.map((p) => mp('top2', 'ggcam', p, p >= 5 ? 0.4 : 0.2)), // beats SGLRP at p ≥ 5
+  ];
+  const claims = evaluateClaims(agg(rows));
+  assert.equal(claims[0]!.agrees, 'yes');
+  assert.equal(claims[1]!.agrees, 'partly');
+  assert.match(claims[1]!.evidence, /SGLRP leads at p = 1, 3 \(2 of 5 patch sizes\)/);
+  assert.match(claims[1]!.evidence, /p=5: SGLRP 0\.3000 vs CLRP 0\.1000, Guided Grad-CAM 0\.4000/);
+  // no LRP / Random top2 rows → claim 5 cannot be judged
+  assert.equal(claims[4]!.agrees, 'not-measured');
+});
+
+test('claim 1 with CLRP missing is judged on LRP and says so; equal means are not a lead', () => {
+  const claims = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3), mp('gt', 'sglrp', 3, 0.2), mp('gt', 'lrp', 1, 0.1), mp('gt', 'lrp', 3, 0.2)]));
+  assert.equal(claims[0]!.agrees, 'partly');
+  assert.match(claims[0]!.evidence, /\(CLRP not measured\)/);
+  assert.match(claims[0]!.evidence, /SGLRP leads at p = 1 \(1 of 2/);
+});
+
+test('overlap note: present only where the leader and its closest rival overlap', () => {
+  const overlapping = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3, 0.1), mp('gt', 'clrp', 1, 0.25, 0.1), mp('gt', 'lrp', 1, 0.0, 0.01)]));
+  assert.match(overlapping[0]!.evidence, /overlap at p = 1\./);
+  const apart = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3, 0.01), mp('gt', 'clrp', 1, 0.25, 0.01), mp('gt', 'lrp', 1, 0.0, 0.01)]));
+  assert.doesNotMatch(apart[0]!.evidence, /overlap/);
+});
+
+test('claim 3: SGLRP leading LRP-family pointing only at high energies is partly, with the levels named', () => {
+  const E = [0.25, 0.5, 0.75, 1];
+  const claims = evaluateClaims(
+    agg(
+      [],
+      [
+        ...E.map((e) => pp('sglrp', e, 0.5)),
+        ...E.map((e) => pp('lrp', e, e < 0.7 ? 0.6 : 0.4)),
+        ...E.map((e) => pp('clrp', e, 0.45)),
+        ...E.map((e) => pp('ggcam', e, 0.9)), // not an LRP method: ignored by claim 3
+        ...E.map((e) => pp('random', e, 0.02)),
+      ],
+    ),
+  );
+  assert.equal(claims[2]!.agrees, 'partly');
+  assert.match(claims[2]!.evidence, /E = 0\.75, 1 \(2 of 4 levels\)/);
+  assert.equal(claims[3]!.agrees, 'yes');
+});
+
+test('claim 4: Random lowest everywhere but far from zero is only partly reproduced', () => {
+  const claims = evaluateClaims(agg([], [pp('random', 0.5, 0.3), pp('random', 1, 0.32), pp('sglrp', 0.5, 0.6), pp('sglrp', 1, 0.5)]));
+  assert.equal(claims[3]!.agrees, 'partly');
+  assert.match(claims[3]!.evidence, /ranges 0\.3000–0\.3200, not near zero/);
+  const higher = evaluateClaims(agg([], [pp('random', 0.5, 0.7), pp('sglrp', 0.5, 0.6)]));
+  assert.equal(higher[3]!.agrees, 'no');
+});
+
+test('claim 5: LRP negative but Random positive is partly', () => {
+  const claims = evaluateClaims(agg([mp('top2', 'lrp', 1, -0.1), mp('top2', 'lrp', 3, -0.2), mp('top2', 'random', 1, 0.01), mp('top2', 'random', 3, 0)]));
+  assert.equal(claims[4]!.agrees, 'partly');
+  assert.match(claims[4]!.evidence, /LRP: p=1 -0\.1000, p=3 -0\.2000 \(negative at 2 of 2\); Random: p=1 0\.0100, p=3 0 \(negative at 0 of 2\)/);
+});
+
+test('Accumulator groups float32 energies, pools hits, counts empty maps and errors', () => {
+  const acc = new Accumulator();
+  const e = Math.fround(0.05);
+  assert.notEqual(e, 0.05);
+  assert.equal(energyKey(e), 0.05);
+  acc.add(
+    'pointing',
+    {
+      image_id: ['a', 'b', 'c', 'd'],
+      method: ['lrp', 'lrp', 'lrp', 'lrp'],
+      energy: Float32Array.from([0.05, 0.05, 0.05, 0.1]),
+      hits: Int32Array.from([1, 3, 0, 7]),
+      misses: Int32Array.from([1, 1, 0, 0]),
+      accuracy: Float32Array.from([0.5, 0.75, 0, 1]),
+      empty: [false, false, true, false],
+    },
+    [0, 1, 2, 3],
+  );
+  acc.add('errors', { image_id: ['a', 'b', 'c'], stage: ['read', 'read', 'forward'], reason: ['x', 'x', 'y'] }, [0, 1, 2]);
+  const a = acc.finish();
+  assert.equal(a.pointing.length, 2);
+  const p = a.pointing[0]!;
+  assert.equal(p.energy, 0.05);
+  assert.equal(p.n, 3);
+  assert.equal(p.empty, 1);
+  assert.equal(p.mean, 1.25 / 3);
+  assert.equal(p.pooled, 4 / 6);
+  assert.deepEqual(a.errorsByStage, [
+    { stage: 'read', count: 2, reasons: [{ reason: 'x', count: 2 }] },
+    { stage: 'forward', count: 1, reasons: [{ reason: 'y', count: 1 }] },
+  ]);
+});
+
+test('CSV quotes what needs quoting and leaves NaN empty; Arrow keeps types and NaN', () => {
+  const t = {
+    name: 't',
+    columns: [
+      { name: 'method', type: 'string' as const },
+      { name: 'n', type: 'int' as const },
+      { name: 'mean', type: 'number' as const },
+    ],
+    rows: [
+      { method: 'a,"b"', n: 3, mean: 0.1 },
+      { method: 'c', n: 1, mean: NaN },
+    ],
+  };
+  assert.equal(toCsv(t), 'method,n,mean\n"a,""b""",3,0.1\nc,1,\n');
+  const table = tableFromIPC(toArrow(t));
+  assert.deepEqual(table.getChild('method')!.toArray(), ['a,"b"', 'c']);
+  assert.deepEqual(Array.from(table.getChild('n')!.toArray() as Int32Array), [3, 1]);
+  const mean = table.getChild('mean')!.toArray() as Float64Array;
+  assert.equal(mean[0], 0.1);
+  assert.ok(Number.isNaN(mean[1]));
+});
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
+
+test('manifest variants: files keyed by table, absolute paths re-rooted, broken records reported', async () => {
+  const run = await fs.mkdtemp(join(tmpdir(), 'report-manifest-'));
+  dirs.push(run);
+  await fs.mkdir(join(run, 'manifest'));
+  await fs.mkdir(join(run, 'tables', 'masking'), { recursive: true });
+  await fs.writeFile(
+    join(run, 'manifest', 'main-00007.json'),
+    JSON.stringify({
+      backend: 'webgpu',
+      seconds: 12.5,
+      imageCount: 64,
+      files: {
+        masking: { file: '/some/other/mount/run/tables/masking/shard-00007.arrow', rows: 10, sha256: 'ab' },
+        pointing: { path: 'tables/pointing/shard-00007.arrow', sha256: 'cd' },
+        bogus: { path: 'tables/bogus/shard-00007.arrow', sha256: 'ef' },
+        errors: { path: 'tables/errors/shard-00007.arrow' },
+      },
+    }),
+  );
+  await fs.writeFile(join(run, 'manifest', 'main-00008.json'), '{ not json');
+  await fs.writeFile(join(run, 'plan.json'), JSON.stringify({ datasetSize: 1000, limit: 100, shardSize: 64, shardCount: 2 }));
+  const m = await readRunManifest(run);
+  assert.equal(m.records.length, 1);
+  const r = m.records[0]!;
+  assert.deepEqual([r.phase, r.shard, r.backend, r.seconds, r.imageCount], ['main', 7, 'webgpu', 12.5, 64]);
+  assert.deepEqual(
+    r.files.map((f) => [f.table, f.path, f.rows, f.sha256]),
+    [
+      ['masking', join(run, 'tables', 'masking', 'shard-00007.arrow'), 10, 'ab'],
+      ['pointing', join(run, 'tables', 'pointing', 'shard-00007.arrow'), null, 'cd'],
+    ],
+  );
+  assert.deepEqual(m.plan, { datasetSize: 1000, limit: 100, shardSize: 64, shardCount: 2 });
+  assert.deepEqual(m.problems.map((p) => p.kind).sort(), ['bad-manifest', 'bad-manifest', 'unknown-table']);
+
+  // Unlisted detection skips in-progress temp files of atomic writes.
+  await fs.writeFile(join(run, 'tables', 'masking', 'shard-00007.arrow'), 'x');
+  await fs.writeFile(join(run, 'tables', 'masking', 'shard-00009.arrow'), 'x');
+  await fs.writeFile(join(run, 'tables', 'masking', '.shard-00010.arrow.tmp-host-1-abcdef'), 'x');
+  const unlisted = await unlistedTableFiles(run, new Set(r.files.map((f) => f.path)));
+  assert.deepEqual(unlisted, [join(run, 'tables', 'masking', 'shard-00009.arrow')]);
+});
+
+test('a malformed plan.json is a problem, not a crash', async () => {
+  const run = await fs.mkdtemp(join(tmpdir(), 'report-plan-'));
+  dirs.push(run);
+  await fs.writeFile(join(run, 'plan.json'), JSON.stringify({ datasetSize: 10 }));
+  const m = await readRunManifest(run);
+  assert.equal(m.plan, null);
+  assert.deepEqual(m.problems.map((p) => p.kind), ['bad-plan']);
+  assert.deepEqual(m.records, []);
+});

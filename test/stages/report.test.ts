@@ -1,0 +1,345 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { tableFromIPC } from 'apache-arrow';
+import { writeTableAtomic } from '../../results/table-io.js';
+import { TABLES, type Row, type TableName } from '../../results/schemas.js';
+import { buildReport } from '../../stages/report/index.js';
+
+// ---------- fixtures: a hand-made run directory ----------
+
+type Drops = Record<string, Record<string, Record<number, number[]>>>; // kind → method → p → drop per image
+type Pointing = Record<string, Record<number, { hits: number[]; misses: number[]; empty?: boolean[] }>>; // method → E → per image
+type Game = Record<string, { hit: boolean[]; tol: boolean[] }>;
+
+interface RunSpec {
+  images: string[];
+  drops: Drops;
+  pointing: Pointing;
+  game: Game;
+  errors?: Row[];
+  /** Which image indices each shard holds. */
+  shards: number[][];
+  plan?: { shardCount: number };
+  /** Shards whose listed masking file is damaged after the manifest is written. */
+  corruptMasking?: number[];
+  configHash?: string;
+}
+
+const roots: string[] = [];
+after(async () => {
+  for (const r of roots) await fs.rm(r, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await fs.mkdtemp(join(tmpdir(), 'report-test-'));
+  roots.push(d);
+  return d;
+}
+
+function forwardRow(id: string, index: number): Row {
+  return {
+    image_id: id, image_index: index, label: 1, top1: 1, top2: 2, top3: 3, top4: 4, top5: 5,
+    p_top1: 0.6, p_top2: 0.2, p_top3: 0.1, p_top4: 0.05, p_top5: 0.01, p_gt: 0.6,
+    target_gt: 1, target_top2: 2, logits: Float32Array.from([0, 3, 2, 1, 0, -1]),
+  };
+}
+
+function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, Row[]> {
+  const t: Record<string, Row[]> = { forward: [], masking: [], pointing: [], pointing_game: [], errors: [] };
+  for (const i of imageIdx) {
+    const id = spec.images[i]!;
+    t.forward!.push(forwardRow(id, i));
+    for (const [kind, byMethod] of Object.entries(spec.drops)) {
+      for (const [method, byP] of Object.entries(byMethod)) {
+        for (const [p, drops] of Object.entries(byP)) {
+          const drop = drops[i]!;
+          t.masking!.push({
+            image_id: id, image_index: i, method, target_kind: kind, target_class: kind === 'gt' ? 1 : 2,
+            patch_size: Number(p), center_row: 3, center_col: 4, y_before: 0.9, y_after: 0.9 - drop, drop,
+          });
+        }
+      }
+    }
+    for (const [method, byE] of Object.entries(spec.pointing)) {
+      for (const [e, g] of Object.entries(byE)) {
+        const hits = g.hits[i]!;
+        const misses = g.misses[i]!;
+        t.pointing!.push({
+          image_id: id, image_index: i, method, energy: Number(e), hits, misses,
+          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0, empty: g.empty?.[i] ?? false,
+        });
+      }
+    }
+    for (const [method, g] of Object.entries(spec.game)) {
+      t.pointing_game!.push({ image_id: id, image_index: i, method, hit: g.hit[i]!, hit_tolerance: g.tol[i]! });
+    }
+  }
+  for (const e of spec.errors ?? []) if (imageIdx.includes(e.image_index as number)) t.errors!.push(e);
+  return t as Record<TableName, Row[]>;
+}
+
+async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
+  for (const [s, idx] of spec.shards.entries()) {
+    const name = `shard-${String(s).padStart(5, '0')}.arrow`;
+    const files = [];
+    for (const [table, rows] of Object.entries(tableRows(spec, idx)) as [TableName, Row[]][]) {
+      const w = await writeTableAtomic(join(runDir, 'tables', table, name), TABLES[table], rows);
+      files.push({ table, path: `tables/${table}/${name}`, rows: w.rows, sha256: w.sha256 });
+    }
+    const manifest = { phase: 'main', shard: s, backend: 'cpu', seconds: 2, imageCount: idx.length, files };
+    await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
+    await fs.writeFile(join(runDir, 'manifest', `main-${String(s).padStart(5, '0')}.json`), JSON.stringify(manifest));
+    if (spec.corruptMasking?.includes(s)) {
+      const path = join(runDir, 'tables', 'masking', name);
+      const bytes = await fs.readFile(path);
+      bytes[bytes.length >> 1] ^= 0xff;
+      await fs.writeFile(path, bytes);
+    }
+  }
+  const shardCount = spec.plan?.shardCount ?? spec.shards.length;
+  await fs.writeFile(join(runDir, 'plan.json'), JSON.stringify({ datasetSize: spec.images.length, limit: null, shardSize: 2, shardCount }));
+  await fs.writeFile(join(runDir, 'config.hash'), spec.configHash ?? 'abc123\n');
+}
+
+async function writeExamples(runDir: string, id: string, names: string[]): Promise<void> {
+  const dir = join(runDir, 'examples', id);
+  await fs.mkdir(dir, { recursive: true });
+  for (const [k, n] of names.entries()) {
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 30 * k, g: 100, b: 200 } } }).png().toFile(join(dir, `${n}.png`));
+  }
+}
+
+/** Built so every claim of the paper holds. */
+const AGREE: RunSpec = {
+  images: ['img0', 'img1', 'img2', 'img3'],
+  shards: [[0, 1], [2, 3]],
+  drops: {
+    gt: {
+      sglrp: { 1: [0.4, 0.5, 0.6, 0.7], 3: [0.5, 0.6, 0.7, 0.8] },
+      clrp: { 1: [0.1, 0.2, 0.3, 0.4], 3: [0.2, 0.3, 0.4, 0.5] },
+      lrp: { 1: [0, 0.1, 0.1, 0.2], 3: [0.1, 0.1, 0.2, 0.2] },
+      random: { 1: [0, 0, 0.01, 0], 3: [0, 0.01, 0.01, 0] },
+    },
+    top2: {
+      sglrp: { 1: [0.2, 0.3, 0.4, 0.5], 3: [0.3, 0.4, 0.5, 0.6] },
+      clrp: { 1: [0.1, 0.1, 0.2, 0.2], 3: [0.1, 0.2, 0.2, 0.3] },
+      lrp: { 1: [-0.1, -0.2, 0, -0.1], 3: [-0.2, -0.2, -0.1, -0.1] },
+      random: { 1: [-0.05, -0.05, 0, 0], 3: [-0.01, -0.02, 0, -0.01] },
+    },
+  },
+  pointing: {
+    sglrp: { 0.5: { hits: [8, 3, 9, 7], misses: [2, 2, 1, 3] }, 1: { hits: [10, 6, 12, 9], misses: [10, 6, 8, 11] } },
+    clrp: { 0.5: { hits: [6, 2, 6, 5], misses: [4, 3, 4, 5] }, 1: { hits: [8, 5, 10, 8], misses: [12, 7, 10, 12] } },
+    lrp: { 0.5: { hits: [5, 2, 5, 4], misses: [5, 3, 5, 6] }, 1: { hits: [6, 4, 8, 6], misses: [14, 8, 12, 14] } },
+    random: {
+      0.5: { hits: [0, 0, 0, 0], misses: [10, 5, 0, 10], empty: [false, false, true, false] },
+      1: { hits: [1, 0, 0, 1], misses: [19, 12, 20, 19] },
+    },
+  },
+  game: {
+    sglrp: { hit: [true, true, true, false], tol: [true, true, true, true] },
+    lrp: { hit: [true, false, false, false], tol: [true, true, false, false] },
+    random: { hit: [false, false, false, false], tol: [false, true, false, false] },
+  },
+  errors: [
+    { image_id: 'img1', image_index: 1, stage: 'relevance', reason: 'NaN in the map' },
+    { image_id: 'img3', image_index: 3, stage: 'read', reason: 'truncated JPEG, re-download it' },
+    { image_id: 'img3', image_index: 3, stage: 'masking', reason: 'NaN in the map' },
+  ],
+};
+
+/** Built so claims 2–5 fail and claim 1 holds at one of two patch sizes. */
+const DISAGREE: RunSpec = {
+  images: ['a', 'b'],
+  shards: [[0, 1]],
+  drops: {
+    gt: {
+      sglrp: { 1: [0.1, 0.1], 3: [0.5, 0.5] },
+      clrp: { 1: [0.05, 0.05], 3: [0.1, 0.1] },
+      lrp: { 1: [0.3, 0.3], 3: [0.2, 0.2] },
+    },
+    top2: {
+      sglrp: { 1: [0.1, 0.1], 3: [0.1, 0.1] },
+      clrp: { 1: [0.2, 0.2], 3: [0.3, 0.3] },
+      lrp: { 1: [0.05, 0.05], 3: [0.05, 0.05] },
+      random: { 1: [0, 0], 3: [0.01, 0.01] },
+    },
+  },
+  pointing: {
+    sglrp: { 0.5: { hits: [1, 1], misses: [9, 9] } },
+    lrp: { 0.5: { hits: [5, 5], misses: [5, 5] } },
+    random: { 0.5: { hits: [9, 9], misses: [1, 1] } },
+  },
+  game: {},
+};
+
+function parseCsv(text: string): Record<string, string>[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const cols = head!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i]!, v])));
+}
+
+const close = (actual: number, expected: number, what: string, tol = 1e-6) =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected}`);
+
+// ---------- tests ----------
+
+test('a complete run: curves equal hand-computed means and t intervals, every claim agrees', async () => {
+  const runDir = await tempDir();
+  await writeRun(runDir, AGREE);
+  await writeExamples(runDir, 'img0', ['input', 'sglrp_gt', 'lrp_gt', 'clrp_top2']);
+  await writeExamples(runDir, 'img2', ['input', 'sglrp_gt']);
+  const res = await buildReport([runDir], { now: new Date('2024-01-02T03:04:05Z') });
+  const out = join(runDir, 'report');
+  assert.equal(res.htmlPath, join(out, 'report.html'));
+
+  // Fig. 11a, SGLRP p=1: drops .4 .5 .6 .7 → mean .55, sd √(.05/3) = .1290994, half = 3.182446·sd/2 = .2054260
+  const fig11a = parseCsv(await fs.readFile(join(out, 'fig11a.csv'), 'utf8'));
+  const sg1 = fig11a.find((r) => r.method === 'sglrp' && r.patch_size === '1')!;
+  assert.equal(sg1.n, '4');
+  close(Number(sg1.mean), 0.55, 'mean');
+  close(Number(sg1.sd), 0.1290994, 'sd');
+  close(Number(sg1.lo), 0.55 - 0.205426, 'lo');
+  close(Number(sg1.hi), 0.55 + 0.205426, 'hi');
+  // LRP p=3: .1 .1 .2 .2 → mean .15, sd √(.01/3) = .0577350, half = 3.182446·.057735/2 = .0918693
+  const lrp3 = fig11a.find((r) => r.method === 'lrp' && r.patch_size === '3')!;
+  close(Number(lrp3.mean), 0.15, 'lrp mean');
+  close(Number(lrp3.hi), 0.15 + 0.0918693, 'lrp hi');
+  assert.deepEqual(fig11a.map((r) => r.method), ['lrp', 'lrp', 'clrp', 'clrp', 'sglrp', 'sglrp', 'random', 'random']);
+  assert.ok(fig11a.every((r) => r.target_kind === 'gt'));
+
+  // Fig. 11b, Random p=1: −.05 −.05 0 0 → mean −.025
+  const fig11b = parseCsv(await fs.readFile(join(out, 'fig11b.csv'), 'utf8'));
+  close(Number(fig11b.find((r) => r.method === 'random' && r.patch_size === '1')!.mean), -0.025, 'random top2');
+
+  // Fig. 13, SGLRP E=.5: accuracies .8 .6 .9 .7 → mean .75; pooled 27/35 = .7714286
+  const fig13 = parseCsv(await fs.readFile(join(out, 'fig13.csv'), 'utf8'));
+  const sgE = fig13.find((r) => r.method === 'sglrp' && r.energy === '0.5')!;
+  close(Number(sgE.mean), 0.75, 'pointing mean');
+  close(Number(sgE.pooled), 27 / 35, 'pooled');
+  // sd of .8 .6 .9 .7 = √(.05/3); same half-width as above
+  close(Number(sgE.lo), 0.75 - 0.205426, 'pointing lo');
+  const rndE = fig13.find((r) => r.method === 'random' && r.energy === '0.5')!;
+  assert.equal(rndE.empty, '1');
+  assert.equal(rndE.n, '4'); // the empty map counts, with accuracy 0
+  assert.equal(rndE.pooled, '0'); // 0 hits of 25 selected
+
+  // The original pointing game: SGLRP hits 3 of 4
+  const game = parseCsv(await fs.readFile(join(out, 'pointing-game.csv'), 'utf8'));
+  close(Number(game.find((r) => r.method === 'sglrp')!.hit_rate), 0.75, 'hit rate');
+  close(Number(game.find((r) => r.method === 'lrp')!.tolerance_rate), 0.5, 'tolerance rate');
+  close(Number(game.find((r) => r.method === 'sglrp')!.hit_hi), 1, 'rate interval clipped to 1');
+
+  // The Arrow copy holds the same numbers.
+  const arrow = tableFromIPC(await fs.readFile(join(out, 'fig11a.arrow')));
+  const means = arrow.getChild('mean')!.toArray() as Float64Array;
+  const methods = arrow.getChild('method')!.toArray() as string[];
+  close(means[methods.indexOf('sglrp')]!, 0.55, 'arrow mean');
+
+  // Counts: 4 images, errors by stage.
+  const counts = Object.fromEntries(parseCsv(await fs.readFile(join(out, 'counts.csv'), 'utf8')).map((r) => [r.item, Number(r.value)]));
+  assert.equal(counts['images.forward'], 4);
+  assert.equal(counts['rows.masking'], 4 * 16);
+  assert.equal(counts['errors.relevance'], 1);
+  assert.equal(counts['errors.read'], 1);
+  assert.equal(counts['errors.masking'], 1);
+  assert.equal(counts['run0.main_shards_done'], 2);
+
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'yes'], [5, 'yes']]);
+  assert.match(res.claims[0]!.evidence, /p=1: SGLRP 0\.5500 vs CLRP 0\.2500, LRP 0\.1000/);
+  assert.match(res.claims[2]!.evidence, /E = 0\.5, 1 \(2 of 2 levels\)/);
+
+  // HTML: self-contained, SVG inline, example PNGs as data URIs, no external references.
+  const html = await fs.readFile(res.htmlPath, 'utf8');
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
+  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 6);
+  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#)/, `external reference ${attr[1]}`);
+  assert.doesNotMatch(html, /<link\b|<script\b|@import|url\(\s*['"]?https?:/i);
+  assert.doesNotMatch(html, /Partial run/);
+  // Example columns: input, then gt methods in the fixed order, then top2.
+  const headerRow = html.slice(html.indexOf('<table class="examples">')).split('</tr>')[0]!;
+  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)', 'CLRP (top2)']);
+
+  // Markdown links the figure PNGs and the example PNGs where they lie.
+  const md = await fs.readFile(res.mdPath, 'utf8');
+  assert.match(md, /!\[[^\]]*\]\(fig11a\.png\)/);
+  assert.match(md, /\(\.\.\/examples\/img0\/sglrp_gt\.png\)/);
+  assert.match(md, /\| 1 \| Targeting the ground truth.*\| \*\*yes\*\* \|/);
+
+  // The PNGs decode.
+  for (const f of ['fig11a', 'fig11b', 'fig13']) {
+    const meta = await sharp(join(out, `${f}.png`)).metadata();
+    assert.equal(meta.format, 'png');
+    assert.ok((meta.width ?? 0) > 300, `${f} width ${meta.width}`);
+  }
+});
+
+test('a run built to disagree gets partly / no verdicts', async () => {
+  const runDir = await tempDir();
+  await writeRun(runDir, DISAGREE);
+  const res = await buildReport([runDir], { outDir: join(runDir, 'elsewhere') });
+  assert.equal(res.htmlPath, join(runDir, 'elsewhere', 'report.html'));
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'partly'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
+  assert.match(res.claims[0]!.evidence, /SGLRP leads at p = 3 \(1 of 2 patch sizes\)/);
+  // gt curve is there; no pointing_game rows → the report says so instead of failing
+  const html = await fs.readFile(res.htmlPath, 'utf8');
+  assert.match(html, /No pointing_game rows/);
+  assert.match(html, /No example heatmaps/);
+});
+
+test('partial run: corrupt and unlisted shards are reported, not merged; duplicates across run dirs count once', async () => {
+  const runDir = await tempDir();
+  // 2 of 4 planned shards; shard 1's masking file is damaged after its manifest was written.
+  await writeRun(runDir, { ...AGREE, shards: [[0, 1], [2, 3]], plan: { shardCount: 4 }, corruptMasking: [1] });
+  // A shard file nobody vouches for (a worker still writing, or a crash).
+  await writeTableAtomic(join(runDir, 'tables', 'masking', 'shard-00002.arrow'), TABLES.masking, tableRows(AGREE, [0]).masking);
+  // A second run directory repeats img0 and img1 with other values: they must be ignored.
+  const dupDir = await tempDir();
+  const dup: RunSpec = JSON.parse(JSON.stringify({ ...AGREE, shards: [[0, 1]], errors: [] }));
+  dup.drops.gt!.sglrp![1] = [9, 9, 9, 9];
+  await writeRun(dupDir, dup);
+
+  const res = await buildReport([runDir, dupDir], { outDir: join(runDir, 'r') });
+  const out = join(runDir, 'r');
+  const fig11a = parseCsv(await fs.readFile(join(out, 'fig11a.csv'), 'utf8'));
+  const sg1 = fig11a.find((r) => r.method === 'sglrp' && r.patch_size === '1')!;
+  // Only shard 0 of the first run merged (img0, img1: .4 .5): mean .45, half = 12.706205·(.0707107/√2) = .6353103
+  assert.equal(sg1.n, '2');
+  close(Number(sg1.mean), 0.45, 'mean');
+  close(Number(sg1.hi), 0.45 + 0.6353103, 'hi');
+  // Pointing rows of shard 1 were intact, so all four images are there.
+  const fig13 = parseCsv(await fs.readFile(join(out, 'fig13.csv'), 'utf8'));
+  assert.equal(fig13.find((r) => r.method === 'sglrp')!.n, '4');
+
+  const html = await fs.readFile(res.htmlPath, 'utf8');
+  const top = html.slice(0, html.indexOf('id="claims"'));
+  assert.match(top, /Partial run: .* has 2 of 4 planned main-phase shards finished/);
+  assert.match(html, /<td>corrupt<\/td><td>[^<]*tables\/masking\/shard-00001\.arrow<\/td><td>checksum mismatch/);
+  assert.match(html, /<td>unlisted<\/td><td>[^<]*tables\/masking\/shard-00002\.arrow<\/td>/);
+  const counts = Object.fromEntries(parseCsv(await fs.readFile(join(out, 'counts.csv'), 'utf8')).map((r) => [r.item, Number(r.value)]));
+  assert.equal(counts['images.forward'], 4);
+  // dupDir's img0/img1 rows: 2 forward + 32 masking + 16 pointing + 6 pointing_game (masking of run 1 shard 1 was never read)
+  assert.equal(counts['duplicate_rows'], 2 + 32 + 16 + 6);
+  assert.equal(counts['run0.main_shards_planned'], 4);
+});
+
+test('methods the claims need are missing → not measured, and a missing run dir is refused', async () => {
+  const runDir = await tempDir();
+  await writeRun(runDir, {
+    images: ['x'],
+    shards: [[0]],
+    drops: { gt: { gbp: { 1: [0.2] } } },
+    pointing: { gbp: { 0.5: { hits: [1], misses: [1] } } },
+    game: {},
+  });
+  const res = await buildReport([runDir]);
+  assert.deepEqual(res.claims.map((c) => c.agrees), ['not-measured', 'not-measured', 'not-measured', 'not-measured', 'not-measured']);
+  const fig11a = parseCsv(await fs.readFile(join(runDir, 'report', 'fig11a.csv'), 'utf8'));
+  // n = 1: zero-width interval
+  assert.deepEqual([fig11a[0]!.n, fig11a[0]!.lo, fig11a[0]!.hi], ['1', fig11a[0]!.mean, fig11a[0]!.mean]);
+  await assert.rejects(buildReport([join(runDir, 'nope')]), /does not exist/);
+});
