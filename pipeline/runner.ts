@@ -1,0 +1,165 @@
+import { availableParallelism } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { datasetFromConfig } from '../data/factory.js';
+import { writeNpy } from '../io/npy.js';
+import { readTableRows, writeTableAtomic } from '../results/table-io.js';
+import { TABLES, type TableName } from '../results/schemas.js';
+import { meanImage } from '../stages/stats.js';
+import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
+import type { RunConfig } from './config.js';
+import { startProgress } from './progress.js';
+import { makePlan, RunDir, type Phase } from './run-dir.js';
+import { planShards, workOrder, type Shard } from './shards.js';
+
+/** Tables each phase writes for every shard (even when empty, so the manifest is complete). */
+export const PHASE_TABLES: Record<Phase, TableName[]> = {
+  stats: ['stats', 'errors'],
+  main: ['forward', 'relevance', 'masking', 'pointing', 'pointing_game', 'errors'],
+};
+
+/** Exit codes a scheduler can act on. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, incomplete: 3 } as const;
+
+export interface RunOptions {
+  config: RunConfig;
+  outDir: string;
+  /** This node's part (from --shard-index/--shard-count or the scheduler's variables). */
+  node: { index: number; count: number };
+  limit: number | null;
+  /** Attempts per shard before it is recorded as failed. */
+  attempts?: number;
+  tty: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  runDir: string;
+  /** True when every shard of the run (all nodes) is done. */
+  complete: boolean;
+  failedShards: number;
+}
+
+/** Worker threads: what the backend makes fastest. wasm and cpu run one thread per instance. */
+export function defaultWorkers(config: RunConfig): number {
+  if (config.workers !== 'auto') return config.workers;
+  if (config.backend === 'webgpu' || config.backend === 'tensorflow') return 1; // one device, one context
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
+  const { config, log } = opts;
+  const runDir = await RunDir.open(opts.outDir, config);
+  const size = datasetFromConfig(config).size();
+  const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
+  const total = opts.limit === null ? size : Math.min(size, opts.limit);
+  const shards = planShards(total, config.shardSize);
+  const order = workOrder(shards, opts.node.index, opts.node.count);
+  const mine = new Set(order.slice(0, shards.filter((s) => s.index % opts.node.count === opts.node.index).length).map((s) => s.index));
+  const workers = defaultWorkers(config);
+  log(`run ${config.name}: ${total} images in ${plan.shardCount} shards of ${config.shardSize}; node ${opts.node.index + 1}/${opts.node.count}; ${workers} worker thread(s); output ${runDir.dir}`);
+
+  const pool = new Piscina({
+    filename: new URL('../workers/shard-worker.js', import.meta.url).href,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
+    // wasm keeps a 4 GiB heap per thread; V8's own heap stays small.
+    resourceLimits: { maxOldGenerationSizeMb: 4096 },
+  });
+  let failed = 0;
+  try {
+    let meanPath: string | undefined;
+    if (config.masking.fill !== 'zero') {
+      // Stats: every node helps with every unfinished stats shard (the mean needs them all).
+      // Shards other nodes hold are waited for; a dead node's lease expires and is taken over.
+      for (;;) {
+        failed += await runPhase('stats', order, undefined);
+        meanPath = await writeMeanImage(runDir, shards.length);
+        if (meanPath || failed > 0) break;
+        log('stats: waiting for stats shards held by other nodes');
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+      if (!meanPath) {
+        log('stats: some stats shards failed; the main phase needs the mean image, stopping (rerun to retry them)');
+        return { exitCode: EXIT.incomplete, runDir: runDir.dir, complete: false, failedShards: failed };
+      }
+    }
+    failed += await runPhase('main', order.filter((s) => mine.has(s.index)), meanPath);
+  } finally {
+    await pool.destroy();
+  }
+  const done = (await runDir.finished('main')).length;
+  const complete = done === plan.shardCount;
+  log(`main: ${done}/${plan.shardCount} shards done${failed ? `, ${failed} failed this run` : ''}`);
+  return { exitCode: failed > 0 ? EXIT.incomplete : EXIT.ok, runDir: runDir.dir, complete, failedShards: failed };
+
+  async function runPhase(phase: Phase, list: Shard[], mean: string | undefined): Promise<number> {
+    const todo: Shard[] = [];
+    for (const s of list) if (!(await runDir.isDone(phase, s.index, { verify: true }))) todo.push(s);
+    if (todo.length === 0) return 0;
+    const progress = startProgress(phase, todo.reduce((n, s) => n + s.end - s.start, 0), { tty: opts.tty, log });
+    let failures = 0;
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length) {
+        const shard = todo[next++]!;
+        const ok = await runShard(phase, shard, mean);
+        if (ok === false) failures++;
+        progress.advance(shard.end - shard.start);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, lane));
+    progress.stop();
+    return failures;
+  }
+
+  /** Claims, computes, writes and records one shard; null when another process holds it. */
+  async function runShard(phase: Phase, shard: Shard, mean: string | undefined): Promise<boolean | null> {
+    const claim = await runDir.claim(phase, shard.index);
+    if (!claim) return null;
+    const stopKeepAlive = claim.keepAlive();
+    try {
+      if (await runDir.isDone(phase, shard.index)) return true;
+      const attempts = opts.attempts ?? 3;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          const task: ShardTask = { phase, shard, config, runDir: runDir.dir, meanPath: mean, batchSize: config.batchSize === 'auto' ? 0 : config.batchSize };
+          const result = (await pool.run(task)) as ShardResult;
+          const files = [];
+          for (const table of PHASE_TABLES[phase]) {
+            files.push({ table, ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [])) });
+          }
+          await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, seconds: result.seconds }, claim);
+          return true;
+        } catch (err) {
+          await runDir.recordFailure(phase, shard.index, err);
+          log(`${phase} shard ${shard.index}: attempt ${attempt}/${attempts} failed: ${(err as Error).message?.split('\n')[0]}`);
+        }
+      }
+      return false;
+    } finally {
+      stopKeepAlive();
+      await claim.release().catch(() => undefined);
+    }
+  }
+}
+
+/** Averages every finished stats shard into RUN_DIR/stats/mean.npy; undefined while some are missing. */
+async function writeMeanImage(runDir: RunDir, shardCount: number): Promise<string | undefined> {
+  const records = await runDir.finished('stats');
+  if (records.length < shardCount) return undefined;
+  const rows = [];
+  for (const r of records) {
+    const f = r.files.find((x) => x.table === 'stats')!;
+    rows.push(...(await readTableRows(runDir.resolvePath(f.path), f.sha256)));
+  }
+  const mean = meanImage(rows);
+  const [h, w, c] = runDir.config.model.size ? [runDir.config.model.size, runDir.config.model.size, mean.length / runDir.config.model.size ** 2] : [1, 1, mean.length];
+  const path = join(runDir.dir, 'stats', 'mean.npy');
+  await mkdir(join(runDir.dir, 'stats'), { recursive: true });
+  await writeNpy(path, mean, [h, w, c]);
+  return path;
+}

@@ -1,0 +1,79 @@
+import type { Explainer } from '../engine/explainer.js';
+import type { Explanation, MethodName, Variant } from '../engine/types.js';
+import type { Sample } from '../data/types.js';
+import { forwardRow, runTargets, type RunTargetKind } from './forward.js';
+import { finishMasking, planMasking } from './masking.js';
+import { pointingRows } from './pointing.js';
+import { relevanceRow } from './relevance.js';
+import { pushRows, type TableRows } from './rows.js';
+
+export interface EvaluateOptions {
+  methods: MethodName[];
+  variant: Variant;
+  targets: RunTargetKind[];
+  seed: number;
+  gradcamLayer?: string;
+  patchSizes: number[];
+  energies: number[];
+  tolerance: number;
+  /** Masking fill image (H×W×C, preprocessed space). */
+  fill: Float32Array;
+}
+
+export interface BatchResult {
+  rows: TableRows;
+  /** Explanations per sample id (for example heatmaps and --keep-maps). */
+  explanations: Map<string, Explanation[]>;
+}
+
+/**
+ * The main phase for one batch, as data flows: forward → relevance (all methods × targets in one
+ * shared pass) → masking (deduplicated masked inputs, re-classified as batches) → pointing.
+ * Pure apart from the engine calls; rows go back to the writers.
+ */
+export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): BatchResult {
+  const rows: TableRows = {};
+  const explanations = new Map<string, Explanation[]>();
+  const needsLabel = opts.targets.includes('gt');
+  const evaluable = samples.filter((s) => !needsLabel || s.label >= 0);
+  const unlabeled = samples.filter((s) => needsLabel && s.label < 0);
+
+  // Images that cannot be evaluated still get their forward row, and an errors row saying why.
+  if (unlabeled.length > 0) {
+    const f = explainer.forward(unlabeled.map((s) => s.input));
+    unlabeled.forEach((s, i) => {
+      pushRows(rows, 'forward', [forwardRow(s, f.logits[i]!, f.probs[i]!)]);
+      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: runTargets(s, f.probs[i]!, opts.targets) as string }]);
+    });
+  }
+  if (evaluable.length === 0) return { rows, explanations };
+
+  const res = explainer.explain(
+    evaluable.map((s) => s.input),
+    (i, probs) => {
+      const t = runTargets(evaluable[i]!, probs, opts.targets);
+      if (typeof t === 'string') throw new Error(`internal: ${t}`); // filtered above
+      return t;
+    },
+    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false },
+  );
+  evaluable.forEach((s, i) => {
+    pushRows(rows, 'forward', [forwardRow(s, res.forward.logits[i]!, res.forward.probs[i]!)]);
+    explanations.set(s.id, []);
+  });
+  for (const e of res.explanations) explanations.get(evaluable[e.imageIndex]!.id)!.push(e);
+
+  const items = evaluable.map((s, i) => ({ sample: s, explanations: explanations.get(s.id)!, probs: res.forward.probs[i]! }));
+  for (const it of items) pushRows(rows, 'relevance', it.explanations.map((e) => relevanceRow(it.sample, e)));
+
+  if (opts.patchSizes.length > 0) {
+    const plan = planMasking(items, opts.patchSizes, opts.fill);
+    pushRows(rows, 'masking', finishMasking(plan, explainer.classify(plan.inputs)));
+  }
+  for (const it of items) {
+    const p = pointingRows(it.sample, it.explanations, opts.energies, opts.tolerance);
+    pushRows(rows, 'pointing', p.pointing);
+    pushRows(rows, 'pointing_game', p.pointing_game);
+  }
+  return { rows, explanations };
+}

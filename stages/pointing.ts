@@ -1,0 +1,30 @@
+import type { Explanation } from '../engine/types.js';
+import type { Row } from '../results/schemas.js';
+import type { Sample } from '../data/types.js';
+import { boxMask, energyCurve, pointingGameHit } from './pointing-metrics.js';
+
+/**
+ * The extended pointing game (SPEC §5) for the ground-truth target of images with boxes:
+ * one `pointing` row per energy level and method, one `pointing_game` row per method.
+ */
+export function pointingRows(
+  sample: Sample,
+  explanations: Explanation[],
+  energies: readonly number[],
+  tolerance: number,
+): { pointing: Row[]; pointing_game: Row[] } {
+  const out = { pointing: [] as Row[], pointing_game: [] as Row[] };
+  if (sample.boxes.length === 0) return out;
+  const { height: h, width: w } = sample;
+  const inBox = boxMask(sample.boxes, h, w);
+  for (const e of explanations) {
+    if (e.target.kind !== 'gt') continue;
+    const base = { image_id: sample.id, image_index: sample.index, method: e.method };
+    for (const p of energyCurve(e.map, h, w, inBox, energies)) {
+      out.pointing.push({ ...base, energy: p.energy, hits: p.hits, misses: p.misses, accuracy: p.accuracy, empty: p.empty });
+    }
+    const g = pointingGameHit(e.map, h, w, inBox, tolerance);
+    out.pointing_game.push({ ...base, hit: g.hit, hit_tolerance: g.hitTolerance });
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Explainer } from '../engine/explainer.js';
+import type { Explanation } from '../engine/types.js';
+import { datasetFromConfig } from '../data/factory.js';
+import type { DatasetReader, Sample } from '../data/types.js';
+import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap.js';
+import { readNpy, writeNpy } from '../io/npy.js';
+import type { RunConfig } from '../pipeline/config.js';
+import { evaluateBatch } from '../stages/evaluate.js';
+import { fillImage } from '../stages/masking-geometry.js';
+import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
+import { statsRow } from '../stages/stats.js';
+
+/**
+ * The piscina worker: one shard per task. The model (and its derived weights) and the dataset
+ * reader are loaded once per thread and kept; batches are read, evaluated and turned into rows
+ * that go back to the main thread's table writers.
+ */
+export interface ShardTask {
+  phase: 'stats' | 'main';
+  shard: { index: number; start: number; end: number };
+  config: RunConfig;
+  runDir: string;
+  /** Path of the dataset mean image (main phase with a mean-based fill). */
+  meanPath?: string;
+  /** Images per batch (0 = automatic). */
+  batchSize: number;
+}
+
+export interface ShardResult {
+  rows: TableRows;
+  imageCount: number;
+  seconds: number;
+  backend: string;
+}
+
+interface WorkerState {
+  key: string;
+  explainer: Explainer;
+  reader: DatasetReader;
+  fill: Float32Array | null;
+  fillKey: string;
+}
+let state: WorkerState | undefined;
+
+async function stateFor(task: ShardTask): Promise<WorkerState> {
+  const c = task.config;
+  const key = JSON.stringify([c.model, c.backend, c.dataset]);
+  if (!state || state.key !== key) {
+    state?.explainer.dispose();
+    const explainer = await Explainer.load(c.model.path, { backend: c.backend, inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] } });
+    state = { key, explainer, reader: datasetFromConfig(c), fill: null, fillKey: '' };
+  }
+  return state;
+}
+
+async function fillFor(s: WorkerState, task: ShardTask): Promise<Float32Array> {
+  const [h, w, c] = s.explainer.inputShape;
+  const key = `${task.config.masking.fill}|${task.meanPath ?? ''}`;
+  if (!s.fill || s.fillKey !== key) {
+    const mean = task.meanPath ? (await readNpy(task.meanPath)).data : null;
+    s.fill = fillImage(task.config.masking.fill, mean, h, w, c);
+    s.fillKey = key;
+  }
+  return s.fill;
+}
+
+/** Images per batch: what one relevance pass can hold with every seed of an image. */
+function batchSizeFor(s: WorkerState, task: ShardTask): number {
+  if (task.batchSize > 0) return task.batchSize;
+  const seedsPerImage = task.config.targets.length * (task.config.methods.length + 3);
+  return Math.max(1, Math.min(32, Math.floor(s.explainer.maxRowsPerPass() / seedsPerImage)));
+}
+
+export default async function runShard(task: ShardTask): Promise<ShardResult> {
+  const t0 = performance.now();
+  const s = await stateFor(task);
+  const rows: TableRows = {};
+  const { start, end } = task.shard;
+  const batch = batchSizeFor(s, task);
+  const stats = task.phase === 'stats';
+  const fill = stats ? null : await fillFor(s, task);
+  const readable: Sample[] = [];
+  for (let from = start; from < end; from += batch) {
+    const samples: Sample[] = [];
+    for (let i = from; i < Math.min(end, from + batch); i++) {
+      const r = await s.reader.read(i);
+      if (r.ok) samples.push(r.sample);
+      else pushRows(rows, 'errors', [{ image_id: r.error.id, image_index: r.error.index, stage: 'read', reason: r.error.reason }]);
+    }
+    if (stats) {
+      readable.push(...samples);
+      continue;
+    }
+    if (samples.length === 0) continue;
+    const c = task.config;
+    const res = evaluateBatch(s.explainer, samples, {
+      methods: c.methods,
+      variant: c.variant,
+      targets: c.targets,
+      seed: c.seed,
+      gradcamLayer: c.model.gradcamLayer,
+      patchSizes: c.masking.patchSizes,
+      energies: c.pointing.energies,
+      tolerance: c.pointing.tolerance,
+      fill: fill!,
+    });
+    mergeRows(rows, res.rows);
+    await keepArtefacts(task, samples, res.explanations);
+  }
+  if (stats) {
+    const size = s.explainer.inputShape.reduce((a, b) => a * b, 1);
+    pushRows(rows, 'stats', [statsRow(readable, task.shard.index, size)]);
+  }
+  return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend };
+}
+
+/** Example heatmaps for the report (the first `examples` images) and, with keepMaps, every map. */
+async function keepArtefacts(task: ShardTask, samples: Sample[], explanations: Map<string, Explanation[]>): Promise<void> {
+  for (const sample of samples) {
+    const list = explanations.get(sample.id) ?? [];
+    if (task.config.keepMaps) {
+      const dir = join(task.runDir, 'maps');
+      await mkdir(dir, { recursive: true });
+      for (const e of list) await writeNpy(join(dir, `${sample.id}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
+    }
+    if (sample.index >= task.config.examples) continue;
+    const dir = join(task.runDir, 'examples', sample.id);
+    await mkdir(dir, { recursive: true });
+    const { height: h, width: w } = sample;
+    const factor = Math.max(1, Math.ceil(192 / Math.max(h, w)));
+    const png = (rgb: Uint8Array) => encodePng(upscaleNearest(rgb, h, w, factor), h * factor, w * factor);
+    await writeFile(join(dir, 'input.png'), await png(sample.display));
+    for (const e of list) await writeFile(join(dir, `${e.method}_${e.target.kind}.png`), await png(overlayRgb(heatmapRgb(e.map, h, w), sample.display, h, w, 0.7)));
+  }
+}
