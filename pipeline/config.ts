@@ -1,0 +1,480 @@
+/**
+ * The run config: a YAML file validated with zod into a fully resolved `RunConfig` (every default
+ * filled in, every path absolute), so the copy a run directory keeps (`config.yaml`) says exactly
+ * what was computed and can be re-loaded on any node of a cluster that mounts the same paths.
+ */
+import { promises as fs } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { sha256Hex } from '../results/checksum.js';
+
+export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
+export const TARGET_KINDS = ['gt', 'top2'] as const;
+export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
+export const GEOMETRIES = ['resize', 'center-crop'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const FILLS = ['dataset-mean', 'channel-mean', 'zero'] as const;
+export const CLASS_SETS = ['imagenet', 'digits'] as const;
+
+export type Method = (typeof METHODS)[number];
+export type ConfigTargetKind = (typeof TARGET_KINDS)[number];
+export type Preprocess = (typeof PREPROCESS)[number];
+
+export type AnnotationsConfig = { kind: 'loc-csv'; path: string } | { kind: 'voc-xml'; dir: string };
+
+export type DatasetConfig =
+  | { kind: 'imagenet'; images: string; annotations?: AnnotationsConfig; synsets?: string }
+  | { kind: 'folder'; images: string; annotations?: AnnotationsConfig; synsets?: string }
+  /** `count` absent = the whole split. */
+  | { kind: 'digits-pair'; split: 'test'; seed: number; count?: number };
+
+export interface ModelConfig {
+  /** Absolute path of the TF.js `model.json`. */
+  path: string;
+  preprocess: Preprocess;
+  geometry: (typeof GEOMETRIES)[number];
+  /** Input side in pixels (square inputs). */
+  size: number;
+  /** [low, high] of a preprocessed pixel, for the zB rule; defaults from the preprocess preset. */
+  inputBounds: [number, number];
+  /** Layer whose output Grad-CAM uses; absent = the engine's choice (the last conv layer). */
+  gradcamLayer?: string;
+  /** 'imagenet' | 'digits' | absolute path of a class-name file. */
+  classes: string;
+}
+
+/** A validated run config with every default applied and every path absolute. */
+export interface RunConfig {
+  name: string;
+  dataset: DatasetConfig;
+  model: ModelConfig;
+  /** In the canonical order of METHODS, no duplicates. */
+  methods: Method[];
+  variant: 'paper' | 'reference';
+  /** In the canonical order of TARGET_KINDS, no duplicates. */
+  targets: ConfigTargetKind[];
+  /** patchSizes ascending. */
+  masking: { patchSizes: number[]; fill: (typeof FILLS)[number] };
+  /** energies ascending; tolerance in input pixels. */
+  pointing: { energies: number[]; tolerance: number };
+  shardSize: number;
+  batchSize: 'auto' | number;
+  workers: 'auto' | number;
+  backend: (typeof BACKENDS)[number];
+  seed: number;
+  examples: number;
+  keepMaps: boolean;
+}
+
+/**
+ * Fields that do not change any number in the tables, so they are left out of `configHash` and a
+ * run may be resumed with other values: the run's label, how the work is scheduled (workers,
+ * batchSize), which TF.js backend runs it (recorded per shard in the manifest instead: backends
+ * agree to float32 rounding, not bit for bit), and which extra artefacts are kept for the report
+ * (examples, keepMaps; the report copes with fewer or more of them).
+ * Everything else is hashed, shardSize included: shard files are numbered by it.
+ */
+export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'backend', 'examples', 'keepMaps'] as const;
+
+/** Fields whose values are file paths: relative ones resolve against the config file's folder. */
+export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.classes'] as const;
+
+/** Default [low, high] of one preprocessed pixel per preset (SPEC §1, §6): pixel 0 and 255 mapped. */
+export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
+  // BGR minus [103.939, 116.779, 123.68], no scaling: low = 0 − 123.68, high = 255 − 103.939.
+  caffe: [-123.68, 151.061],
+  // (x/255 − mean)/std with mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]: min over
+  // channels of (0 − m)/s is the red one, max of (1 − m)/s is the blue one.
+  torch: [-0.485 / 0.229, (1 - 0.406) / 0.225],
+  tf: [-1, 1],
+  unit: [0, 1],
+};
+
+export const DEFAULT_PATCH_SIZES = [1, 3, 5, 7, 9];
+/** 0.05, 0.10, …, 1.00: k/20 is the double nearest each decimal, same as the written literal. */
+export const DEFAULT_ENERGIES = Array.from({ length: 20 }, (_, k) => (k + 1) / 20);
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(`${source}: invalid run config:\n${problems.map((p) => `  - ${p.path || '(top level)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema. Messages are written out because zod's defaults ("expected int, received number") do
+// not tell a user what to type.
+
+const path = () => z.string({ error: 'expected a file or folder path (string)' }).min(1, 'expected a non-empty path');
+const int = (what: string) => z.int({ error: `expected ${what}` });
+const posInt = (what = 'a positive integer') => int(what).min(1, `expected ${what}`);
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
+const autoOrPosInt = () =>
+  z.union([z.literal('auto'), posInt()], { error: 'expected "auto" or a positive integer' });
+const subsetOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .array(oneOf(values), { error: `expected a list drawn from ${values.join(', ')}` })
+    .min(1, `expected at least one of ${values.join(', ')}`)
+    .refine((list) => new Set(list).size === list.length, { message: 'lists a value twice' });
+
+const annotationsSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('loc-csv'), path: path() }),
+    z.strictObject({ kind: z.literal('voc-xml'), dir: path() }),
+  ],
+  { error: 'expected {kind: loc-csv, path: LOC_val_solution.csv} or {kind: voc-xml, dir: folder of XML files}' },
+);
+
+const datasetSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('imagenet'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional() }),
+    z.strictObject({ kind: z.literal('folder'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional() }),
+    z.strictObject({
+      kind: z.literal('digits-pair'),
+      split: z.literal('test', { error: 'expected "test" (the only split evaluated)' }).default('test'),
+      seed: int('an integer').min(0, 'expected a non-negative integer').default(0),
+      count: posInt().optional(),
+    }),
+  ],
+  { error: 'expected kind: imagenet, folder or digits-pair' },
+);
+
+const modelSchema = z.strictObject({
+  path: path(),
+  preprocess: oneOf(PREPROCESS),
+  geometry: oneOf(GEOMETRIES),
+  size: posInt('the input side in pixels (a positive integer)'),
+  inputBounds: z
+    .tuple([z.number({ error: 'expected a finite number' }), z.number({ error: 'expected a finite number' })], { error: 'expected [low, high]' })
+    .refine(([low, high]) => low < high, { message: 'expected [low, high] with low < high' })
+    .optional(),
+  gradcamLayer: z.string({ error: 'expected a layer name (string)' }).min(1, 'expected a layer name').optional(),
+  classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
+}, { error: 'expected a mapping {path, preprocess, geometry, size, …}' });
+
+const rawSchema = z.strictObject({
+  name: z.string({ error: 'expected a run name (string)' }).min(1, 'expected a non-empty run name'),
+  dataset: datasetSchema,
+  model: modelSchema,
+  methods: subsetOf(METHODS).default([...METHODS]),
+  variant: oneOf(['paper', 'reference'] as const).default('paper'),
+  targets: subsetOf(TARGET_KINDS).default([...TARGET_KINDS]),
+  masking: z
+    .strictObject({
+      patchSizes: z
+        .array(
+          int('an odd positive integer').min(1, 'expected an odd positive integer').refine((p) => p % 2 === 1, { message: 'expected an odd positive integer (the patch is centred on a pixel)' }),
+          { error: 'expected a list of odd positive integers' },
+        )
+        .min(1, 'expected at least one patch size')
+        .refine((list) => new Set(list).size === list.length, { message: 'lists a value twice' })
+        .default(DEFAULT_PATCH_SIZES),
+      fill: oneOf(FILLS).default('dataset-mean'),
+    }, { error: 'expected a mapping {patchSizes, fill}' })
+    .default({ patchSizes: DEFAULT_PATCH_SIZES, fill: 'dataset-mean' }),
+  pointing: z
+    .strictObject({
+      energies: z
+        .array(z.number({ error: 'expected a number in (0, 1]' }).gt(0, 'expected a number in (0, 1]').lte(1, 'expected a number in (0, 1]'), { error: 'expected a list of numbers in (0, 1]' })
+        .min(1, 'expected at least one energy level')
+        .refine((list) => new Set(list).size === list.length, { message: 'lists a value twice' })
+        .default(DEFAULT_ENERGIES),
+      tolerance: int('a non-negative integer (pixels)').min(0, 'expected a non-negative integer (pixels)').default(15),
+    }, { error: 'expected a mapping {energies, tolerance}' })
+    .default({ energies: DEFAULT_ENERGIES, tolerance: 15 }),
+  shardSize: posInt().default(100),
+  batchSize: autoOrPosInt().default('auto'),
+  workers: autoOrPosInt().default('auto'),
+  backend: oneOf(BACKENDS).default('auto'),
+  seed: int('a non-negative integer below 2^32').min(0, 'expected a non-negative integer below 2^32').max(2 ** 32 - 1, 'expected a non-negative integer below 2^32').default(0),
+  examples: int('a non-negative integer').min(0, 'expected a non-negative integer').default(4),
+  keepMaps: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+type RawConfig = z.infer<typeof rawSchema>;
+
+/** Allowed keys per object, for "unknown field" messages (dataset depends on its kind). */
+function allowedKeys(at: string, input: unknown): string[] | undefined {
+  const kindAt = (p: string) => {
+    const v = getPath(input, p);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>).kind : undefined;
+  };
+  switch (at) {
+    case '':
+      return Object.keys(rawSchema.shape);
+    case 'model':
+      return Object.keys(modelSchema.shape);
+    case 'masking':
+      return ['patchSizes', 'fill'];
+    case 'pointing':
+      return ['energies', 'tolerance'];
+    case 'dataset':
+      return kindAt('dataset') === 'digits-pair' ? ['kind', 'split', 'seed', 'count'] : ['kind', 'images', 'annotations', 'synsets'];
+    case 'dataset.annotations':
+      return kindAt('dataset.annotations') === 'voc-xml' ? ['kind', 'dir'] : ['kind', 'path'];
+    default:
+      return undefined;
+  }
+}
+
+/** `masking.patchSizes[1]` for zod's ['masking', 'patchSizes', 1]. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+function showValue(v: unknown): string | undefined {
+  if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return JSON.stringify(v);
+  return undefined;
+}
+
+function issueProblems(issues: z.core.$ZodIssue[], input: unknown): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const issue of issues) {
+    const at = formatPath(issue.path);
+    const value = getIn(input, issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(issue.path.join('.'), input);
+      for (const key of issue.keys) {
+        problems.push({ path: at ? `${at}.${key}` : key, message: `unknown field${allowed ? ` (allowed here: ${allowed.join(', ')})` : ''}` });
+      }
+      continue;
+    }
+    // One message per field is enough (a 0 patch size is both "not positive" and "not odd").
+    if (seen.has(at)) continue;
+    seen.add(at);
+    if (value === undefined && at !== '') {
+      problems.push({ path: at, message: `required field is missing (${issue.message})` });
+    } else {
+      const got = showValue(value);
+      problems.push({ path: at, message: got === undefined ? issue.message : `${issue.message}, got ${got}` });
+    }
+  }
+  return problems;
+}
+
+function getIn(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function getPath(obj: unknown, dotted: string): unknown {
+  if (dotted === '') return obj;
+  let cur = obj;
+  for (const key of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ParseOptions {
+  /** Folder that relative paths resolve against (default: the current directory). */
+  baseDir?: string;
+  /** Per field path: a different base folder (used for command-line overrides). */
+  baseDirFor?: (field: string) => string | undefined;
+}
+
+function resolvePath(field: string, value: string, options: ParseOptions): string {
+  if (isAbsolute(value)) return value;
+  return resolve(options.baseDirFor?.(field) ?? options.baseDir ?? process.cwd(), value);
+}
+
+function crossFieldProblems(raw: RawConfig): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const tooBig = raw.masking.patchSizes.filter((p) => p > raw.model.size);
+  if (tooBig.length > 0) {
+    problems.push({ path: 'masking.patchSizes', message: `patch sizes ${tooBig.join(', ')} exceed model.size ${raw.model.size}` });
+  }
+  return problems;
+}
+
+/**
+ * Validate a parsed YAML/JSON object into a resolved RunConfig. `sourceName` (usually the file
+ * path) starts every error message. Throws ConfigError listing every problem with its field path.
+ */
+export function parseConfig(obj: unknown, sourceName: string, options: ParseOptions = {}): RunConfig {
+  const parsed = rawSchema.safeParse(obj);
+  if (!parsed.success) throw new ConfigError(sourceName, issueProblems(parsed.error.issues, obj));
+  const raw = parsed.data;
+  const cross = crossFieldProblems(raw);
+  if (cross.length > 0) throw new ConfigError(sourceName, cross);
+
+  const p = (field: (typeof PATH_FIELDS)[number], value: string) => resolvePath(field, value, options);
+  const annotations = (a: AnnotationsConfig | undefined): AnnotationsConfig | undefined =>
+    a === undefined ? undefined : a.kind === 'loc-csv' ? { kind: 'loc-csv', path: p('dataset.annotations.path', a.path) } : { kind: 'voc-xml', dir: p('dataset.annotations.dir', a.dir) };
+
+  let dataset: DatasetConfig;
+  if (raw.dataset.kind === 'digits-pair') {
+    dataset = { kind: 'digits-pair', split: raw.dataset.split, seed: raw.dataset.seed, ...(raw.dataset.count !== undefined && { count: raw.dataset.count }) };
+  } else {
+    const ann = annotations(raw.dataset.annotations);
+    dataset = {
+      kind: raw.dataset.kind,
+      images: p('dataset.images', raw.dataset.images),
+      ...(ann && { annotations: ann }),
+      ...(raw.dataset.synsets !== undefined && { synsets: p('dataset.synsets', raw.dataset.synsets) }),
+    };
+  }
+
+  const classes = raw.model.classes ?? (raw.dataset.kind === 'digits-pair' ? 'digits' : 'imagenet');
+  const model: ModelConfig = {
+    path: p('model.path', raw.model.path),
+    preprocess: raw.model.preprocess,
+    geometry: raw.model.geometry,
+    size: raw.model.size,
+    inputBounds: raw.model.inputBounds ? [raw.model.inputBounds[0], raw.model.inputBounds[1]] : [...PRESET_INPUT_BOUNDS[raw.model.preprocess]],
+    ...(raw.model.gradcamLayer !== undefined && { gradcamLayer: raw.model.gradcamLayer }),
+    classes: (CLASS_SETS as readonly string[]).includes(classes) ? classes : p('model.classes', classes),
+  };
+
+  // Canonical order, so that listing the same set differently gives the same hash.
+  return {
+    name: raw.name,
+    dataset,
+    model,
+    methods: METHODS.filter((m) => raw.methods.includes(m)),
+    variant: raw.variant,
+    targets: TARGET_KINDS.filter((t) => raw.targets.includes(t)),
+    masking: { patchSizes: [...raw.masking.patchSizes].sort((a, b) => a - b), fill: raw.masking.fill },
+    pointing: { energies: [...raw.pointing.energies].sort((a, b) => a - b), tolerance: raw.pointing.tolerance },
+    shardSize: raw.shardSize,
+    batchSize: raw.batchSize,
+    workers: raw.workers,
+    backend: raw.backend,
+    seed: raw.seed,
+    examples: raw.examples,
+    keepMaps: raw.keepMaps,
+  };
+}
+
+/** Field path → value, e.g. {'masking.fill': 'zero', workers: 2} (from `--set field=value`). */
+export type ConfigOverrides = Record<string, unknown>;
+
+/** Parse one `field=value` command-line override; the value is read as YAML (`2`, `[1,3]`, `zero`). */
+export function parseOverride(text: string): [string, unknown] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new Error(`override "${text}": expected field=value, e.g. masking.fill=zero or methods=[lrp,sglrp]`);
+  const field = text.slice(0, eq).trim();
+  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(field)) throw new Error(`override "${text}": "${field}" is not a field path like model.size`);
+  return [field, YAML.parse(text.slice(eq + 1))];
+}
+
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const key of keys.slice(0, -1)) {
+    const next = cur[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+/**
+ * Read and validate a YAML run config. Relative paths resolve against the file's folder, except
+ * paths given in `overrides`, which resolve against `cwd` (where the user typed them).
+ */
+export async function loadConfig(file: string, overrides: ConfigOverrides = {}, cwd = process.cwd()): Promise<RunConfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read the run config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`);
+  }
+  let obj: unknown;
+  try {
+    obj = YAML.parse(text, { uniqueKeys: true });
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message}` }]);
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError(file, [{ path: '', message: 'expected a YAML mapping with name, dataset, model, …' }]);
+  }
+  const merged = structuredClone(obj) as Record<string, unknown>;
+  for (const [field, value] of Object.entries(overrides)) setPath(merged, field, value);
+  const overridden = Object.keys(overrides);
+  return parseConfig(merged, file, {
+    baseDir: dirname(resolve(file)),
+    baseDirFor: (field) => (overridden.some((o) => field === o || field.startsWith(`${o}.`)) ? cwd : undefined),
+  });
+}
+
+/** The resolved config as YAML (what RUN_DIR/config.yaml holds); parseConfig reads it back unchanged. */
+export function stringifyConfig(config: RunConfig): string {
+  return `# Resolved run config (defaults filled in, paths absolute), written by sglrp.\n# Resuming needs the same values for every field except: ${RESULT_NEUTRAL_FIELDS.join(', ')}.\n${YAML.stringify(config)}`;
+}
+
+/** JSON with object keys sorted at every level, so equal configs give equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The config less RESULT_NEUTRAL_FIELDS: the part that determines the tables. */
+export function resultFields(config: RunConfig): Partial<RunConfig> {
+  const copy: Record<string, unknown> = { ...config };
+  for (const field of RESULT_NEUTRAL_FIELDS) delete copy[field];
+  return copy as Partial<RunConfig>;
+}
+
+/** Bump when the meaning of a field changes, so old run directories are not resumed by mistake. */
+const HASH_VERSION = 'sglrp-run-config-v1';
+
+/**
+ * sha256 (hex) of the canonical JSON of the result-determining fields (see RESULT_NEUTRAL_FIELDS).
+ * Paths are hashed as resolved absolute paths: nodes of one run must mount data and model at the
+ * same paths (a mismatch is refused, naming the field, rather than silently mixing inputs).
+ */
+export function configHash(config: RunConfig): string {
+  return sha256Hex(`${HASH_VERSION}\n${canonicalJson(resultFields(config))}`);
+}
+
+function diffValues(a: unknown, b: unknown, at: string, out: string[]): void {
+  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort();
+    for (const key of keys) diffValues(ra[key], rb[key], at ? `${at}.${key}` : key, out);
+  } else if (canonicalJson(a) !== canonicalJson(b)) {
+    // Arrays are compared whole: "masking.patchSizes" says more than "masking.patchSizes.3".
+    out.push(at);
+  }
+}
+
+/**
+ * Field paths (dotted, leaves; arrays as a whole) whose values differ between two configs.
+ * With `resultsOnly`, fields in RESULT_NEUTRAL_FIELDS are ignored.
+ */
+export function diffConfigs(a: RunConfig, b: RunConfig, options: { resultsOnly?: boolean } = {}): string[] {
+  const out: string[] = [];
+  if (options.resultsOnly) diffValues(resultFields(a), resultFields(b), '', out);
+  else diffValues(a, b, '', out);
+  return out;
+}
+
+/** "variant: paper → reference" lines for the fields diffConfigs found. */
+export function describeDiff(a: RunConfig, b: RunConfig, fields: readonly string[]): string[] {
+  const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
+  return fields.map((f) => `${f}: ${show(getPath(a, f))} → ${show(getPath(b, f))}`);
+}

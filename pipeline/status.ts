@@ -1,0 +1,91 @@
+/**
+ * `sglrp status RUN_DIR`: how far a run is, read only from the run directory (so it works from any
+ * node, while the run goes on): shards done / planned per phase, shards leased right now, shards
+ * whose last attempt failed, and how many images ended in the errors table.
+ */
+import { RunDir, phasesFor, type RunDirOptions, type RunPlan } from './run-dir.js';
+
+export interface PhaseStatus {
+  phase: string;
+  /** Shards with a manifest (not re-verified: `status` must stay cheap on 50,000 images). */
+  done: number;
+  /** Planned shards; null until the runner has written plan.json. */
+  total: number | null;
+  /** Shards whose last attempt failed and that are not done. */
+  failed: number;
+  /** Live leases: shards being computed now. */
+  running: number;
+  /** Owners of the live leases, for "who is working on what". */
+  runners: { shard: number; owner: string; host: string; expiresAt: number }[];
+}
+
+export interface RunStatus {
+  dir: string;
+  name: string;
+  configHash: string;
+  plan: RunPlan | null;
+  phases: PhaseStatus[];
+  /** Rows of the errors table in finished shards: images that could not be processed. */
+  errors: number;
+  /** Images covered by finished shards of the last phase. */
+  imagesDone: number;
+}
+
+/** Read the status of a run directory (made by RunDir.open). */
+export async function runStatus(dir: string, options: RunDirOptions = {}): Promise<RunStatus> {
+  const run = await RunDir.openExisting(dir, options);
+  const plan = (await run.readPlan()) ?? null;
+  const phases: PhaseStatus[] = [];
+  let errors = 0;
+  let imagesDone = 0;
+  for (const phase of phasesFor(run.config)) {
+    const records = await run.finished(phase);
+    const doneShards = new Set(records.map((r) => r.shard));
+    const failures = (await run.failures(phase)).filter((f) => !doneShards.has(f.shard));
+    const live = (await run.running(phase)).filter((l) => !doneShards.has(l.shard));
+    for (const record of records) {
+      for (const file of record.files) if (file.table === 'errors') errors += file.rows;
+    }
+    imagesDone = records.reduce((sum, r) => sum + r.imageCount, 0);
+    phases.push({
+      phase,
+      done: plan ? records.filter((r) => r.shard < plan.shardCount).length : records.length,
+      total: plan ? plan.shardCount : null,
+      failed: failures.length,
+      running: live.length,
+      runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
+    });
+  }
+  return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone };
+}
+
+function percent(done: number, total: number): string {
+  return total === 0 ? '100%' : `${Math.floor((100 * done) / total)}%`;
+}
+
+/** Human-readable status, one line per phase; `verbose` lists who runs which shard. */
+export function formatStatus(status: RunStatus, options: { verbose?: boolean; now?: number } = {}): string {
+  const lines: string[] = [];
+  const { plan } = status;
+  lines.push(`run ${status.name} in ${status.dir} (config ${status.configHash.slice(0, 12)})`);
+  if (plan) {
+    const images = plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
+    const limited = plan.limit !== null && plan.limit < plan.datasetSize ? ` (--limit ${plan.limit} of ${plan.datasetSize})` : '';
+    lines.push(`plan: ${images} images${limited} in ${plan.shardCount} shards of ${plan.shardSize}`);
+  } else {
+    lines.push('plan: not written yet (the runner writes plan.json once it has read the dataset)');
+  }
+  const width = Math.max(...status.phases.map((p) => p.phase.length));
+  for (const p of status.phases) {
+    const progress = p.total === null ? `${p.done} shards done` : `${p.done}/${p.total} shards done (${percent(p.done, p.total)})`;
+    const extra = [p.running > 0 ? `${p.running} running` : '', p.failed > 0 ? `${p.failed} failed (will be retried)` : ''].filter(Boolean);
+    const complete = p.total !== null && p.done >= p.total ? ', complete' : '';
+    lines.push(`  ${p.phase.padEnd(width)}  ${progress}${extra.length ? `, ${extra.join(', ')}` : ''}${complete}`);
+    if (options.verbose) {
+      const now = options.now ?? Date.now();
+      for (const r of p.runners) lines.push(`      shard ${r.shard}: ${r.owner} on ${r.host}, lease ends in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s`);
+    }
+  }
+  lines.push(status.errors === 0 ? 'errors: none' : `errors: ${status.errors} image(s) could not be processed (see the errors table: tables/errors/)`);
+  return `${lines.join('\n')}\n`;
+}
