@@ -6,7 +6,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { rankClasses } from '../engine/targets.js';
 import type { MethodName, Target } from '../engine/types.js';
 import { encodePng, gridPng, heatmapRgb, overlayRgb, type GridRow } from '../io/heatmap.js';
 import { writeNpy } from '../io/npy.js';
@@ -65,8 +64,13 @@ export function classScore(index: number, probs: Float32Array, logits: Float32Ar
   return { classIndex: index, probability: probs[index]!, logit: logits[index]!, ...(name ? { name } : {}), ...(wnid ? { wnid } : {}) };
 }
 
+/**
+ * The k most probable classes. Ties in probability (float32 softmax underflows to 0 for logits
+ * far below the maximum) are broken by the logit, which still orders them.
+ */
 export function topClasses(probs: Float32Array, logits: Float32Array, k: number, classes?: ClassNames): ClassScore[] {
-  return rankClasses(probs)
+  return Array.from({ length: probs.length }, (_, i) => i)
+    .sort((a, b) => probs[b]! - probs[a]! || logits[b]! - logits[a]! || a - b)
     .slice(0, k)
     .map((i) => classScore(i, probs, logits, classes));
 }

@@ -799,10 +799,26 @@ export class ClaimStore {
       }
       const current = await readLock(path);
       if (current === undefined) continue;
-      if (this.clock.now() <= expiryOf(current, options.leaseMs) + this.clock.staleGraceMs) return null;
+      const live = this.clock.now() <= expiryOf(current, options.leaseMs) + this.clock.staleGraceMs;
+      if (live && !this.ownerDiedHere(current)) return null;
       if (!(await this.takeOver(path, current))) return null;
     }
     return null;
+  }
+
+  /**
+   * A lease held by a process of this host that no longer exists is stale at once: a killed run
+   * restarted on the same machine must not wait out the lease of its own dead predecessor.
+   */
+  private ownerDiedHere(lock: LockRead): boolean {
+    const info = lock.info;
+    if (!info || info.host !== this.clock.host || info.pid === process.pid) return false;
+    try {
+      process.kill(info.pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
 
   /** Remove a stale lock if we win the right to; false when another taker has it. */

@@ -11,7 +11,7 @@ import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
 import type { RunConfig } from './config.js';
 import { startProgress } from './progress.js';
 import { makePlan, RunDir, type Phase } from './run-dir.js';
-import { planShards, workOrder, type Shard } from './shards.js';
+import { phaseShards, workOrder, type Shard } from './shards.js';
 
 /** Tables each phase writes for every shard (even when empty, so the manifest is complete). */
 export const PHASE_TABLES: Record<Phase, TableName[]> = {
@@ -55,7 +55,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const size = datasetFromConfig(config).size();
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
   const total = opts.limit === null ? size : Math.min(size, opts.limit);
-  const shards = planShards(total, config.shardSize);
+  const shards = phaseShards('main', total, config.shardSize);
+  const statsShards = phaseShards('stats', total, config.shardSize);
   const order = workOrder(shards, opts.node.index, opts.node.count);
   const mine = new Set(order.slice(0, shards.filter((s) => s.index % opts.node.count === opts.node.index).length).map((s) => s.index));
   const workers = defaultWorkers(config);
@@ -76,8 +77,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
       // Stats: every node helps with every unfinished stats shard (the mean needs them all).
       // Shards other nodes hold are waited for; a dead node's lease expires and is taken over.
       for (;;) {
-        failed += await runPhase('stats', order, undefined);
-        meanPath = await writeMeanImage(runDir, shards.length);
+        failed += await runPhase('stats', workOrder(statsShards, opts.node.index, opts.node.count), undefined);
+        meanPath = await writeMeanImage(runDir, statsShards.length);
         if (meanPath || failed > 0) break;
         log('stats: waiting for stats shards held by other nodes');
         await new Promise((r) => setTimeout(r, 5000));
@@ -152,7 +153,8 @@ async function writeMeanImage(runDir: RunDir, shardCount: number): Promise<strin
   const records = await runDir.finished('stats');
   if (records.length < shardCount) return undefined;
   const rows = [];
-  for (const r of records) {
+  // Summed in block order, so the mean does not depend on which node finished first.
+  for (const r of records.sort((a, b) => a.shard - b.shard)) {
     const f = r.files.find((x) => x.table === 'stats')!;
     rows.push(...(await readTableRows(runDir.resolvePath(f.path), f.sha256)));
   }

@@ -163,3 +163,15 @@ export function nodeFromEnv(env: Record<string, string | undefined> = process.en
 
   return { index: 0, count: 1, source: 'single' };
 }
+
+/**
+ * The stats pre-pass always works in blocks of this many images, whatever the run's shard size:
+ * the mean image is then summed over the same blocks in the same order by every run of a
+ * dataset, so it — and every masking result — is bit-identical across shard sizes and nodes.
+ */
+export const STATS_BLOCK = 250;
+
+/** The shards of a phase over `total` images. */
+export function phaseShards(phase: 'stats' | 'main', total: number, shardSize: number): Shard[] {
+  return planShards(total, phase === 'stats' ? STATS_BLOCK : shardSize);
+}

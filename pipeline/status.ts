@@ -3,7 +3,8 @@
  * node, while the run goes on): shards done / planned per phase, shards leased right now, shards
  * whose last attempt failed, and how many images ended in the errors table.
  */
-import { RunDir, phasesFor, type RunDirOptions, type RunPlan } from './run-dir.js';
+import { RunDir, phasesFor, type Phase, type RunDirOptions, type RunPlan } from './run-dir.js';
+import { phaseShards } from './shards.js';
 
 export interface PhaseStatus {
   phase: string;
@@ -32,6 +33,12 @@ export interface RunStatus {
 }
 
 /** Read the status of a run directory (made by RunDir.open). */
+/** Shards a phase has under a plan (the stats phase works in fixed blocks, see STATS_BLOCK). */
+function phaseTotal(plan: RunPlan, phase: Phase): number {
+  const images = plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
+  return phaseShards(phase, images, plan.shardSize).length;
+}
+
 export async function runStatus(dir: string, options: RunDirOptions = {}): Promise<RunStatus> {
   const run = await RunDir.openExisting(dir, options);
   const plan = (await run.readPlan()) ?? null;
@@ -49,8 +56,8 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
     imagesDone = records.reduce((sum, r) => sum + r.imageCount, 0);
     phases.push({
       phase,
-      done: plan ? records.filter((r) => r.shard < plan.shardCount).length : records.length,
-      total: plan ? plan.shardCount : null,
+      done: plan ? records.filter((r) => r.shard < phaseTotal(plan, phase)).length : records.length,
+      total: plan ? phaseTotal(plan, phase) : null,
       failed: failures.length,
       running: live.length,
       runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
