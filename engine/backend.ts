@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { BACKEND_NAMES, type BackendName } from './types.js';
 
 /** Thrown when a backend that was asked for by name cannot start. */
@@ -78,6 +79,8 @@ export async function initBackend(requested: BackendName | 'auto' = 'auto'): Pro
     return (started = requested);
   }
   for (const name of BACKEND_NAMES) {
+    // Dawn prints warnings when it finds no GPU; only try it where a GPU device node exists.
+    if (name === 'webgpu' && !gpuLikely()) continue;
     try {
       await STARTERS[name]();
       await tf.ready();
@@ -87,6 +90,11 @@ export async function initBackend(requested: BackendName | 'auto' = 'auto'): Pro
     }
   }
   throw new BackendUnavailableError('no TF.js backend could start (tried tensorflow, webgpu, wasm, cpu)');
+}
+
+/** Whether this machine shows a GPU device (NVIDIA, DRM render node, or a Mac). */
+function gpuLikely(): boolean {
+  return process.platform === 'darwin' || existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128');
 }
 
 /** The backend this thread runs on (for recording in every output). */
