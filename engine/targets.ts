@@ -9,9 +9,11 @@ export interface ClassList {
 /**
  * Resolves what the user asked for into a class index: `top1`, `top2` (second most probable),
  * `gt` (needs a label), a class index, a wnid, or a class name (the latter two need a class list).
+ * `scores` are the logits (preferred: float32 probabilities underflow and tie) or probabilities.
  */
-export function resolveTarget(spec: string | number, probs: ArrayLike<number>, label: number, classes?: ClassList): Target {
-  const n = probs.length;
+export function resolveTarget(spec: string | number, scores: ArrayLike<number>, label: number, classes?: ClassList): Target {
+  const probs = scores;
+  const n = scores.length;
   if (typeof spec === 'number' || /^\d+$/.test(spec)) {
     const i = Number(spec);
     if (i >= n) throw new Error(`target class ${i} is outside the model's ${n} classes (0…${n - 1})`);
@@ -33,7 +35,7 @@ export function resolveTarget(spec: string | number, probs: ArrayLike<number>, l
   return { kind: 'index', classIndex: i };
 }
 
-/** Class indices by decreasing probability (ties: lower index first). */
+/** Class indices by decreasing score (logit or probability; ties: lower index first). */
 export function rankClasses(probs: ArrayLike<number>): number[] {
   return Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
 }

@@ -4,7 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { join } from 'node:path';
 import { buildReport } from '../stages/report/build-report.js';
 import { ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
-import { explainCommandOptions, runExplain } from './explain-command.js';
+import { explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
 import { EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError } from './run-dir.js';
 import { nodeFromEnv } from './shards.js';
@@ -101,7 +101,7 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const e = err as Error;
-    const usage = e instanceof ConfigError || e instanceof ConfigMismatchError;
+    const usage = e instanceof ConfigError || e instanceof ConfigMismatchError || e instanceof ExplainUsageError;
     process.stderr.write(`sglrp: ${e?.message ?? String(err)}\n`);
     if (!usage && process.env['SGLRP_DEBUG']) process.stderr.write(`${e?.stack}\n`);
     process.exit(usage ? EXIT.usage : EXIT.failure);

@@ -10,7 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { Explainer } from '../engine/explainer.js';
 import { resolveTarget } from '../engine/targets.js';
@@ -139,8 +139,9 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
       throw new ExplainUsageError(`--out ${cfg.out}: cannot create the output folder (${(e as Error).message})`);
     }
 
-    const resolve = (_i: number, probs: Float32Array): Target[] =>
-      cfg.targets.map((spec, t) => (fixed[t] !== undefined ? { kind: 'index', classIndex: fixed[t]! } : resolveTarget(spec, probs, cfg.label ?? -1, classes)));
+    // Ranked by logits: float32 probabilities of a confident model underflow and tie.
+    const resolve = (_i: number, _probs: Float32Array, logits: Float32Array): Target[] =>
+      cfg.targets.map((spec, t) => (fixed[t] !== undefined ? { kind: 'index', classIndex: fixed[t]! } : resolveTarget(spec, logits, cfg.label ?? -1, classes)));
     const ctx: RunContext = { cfg, explainer, classes, resolve, bounds, model, h, w, c, chunkBytes: options.chunkBytes ?? 512e6 };
 
     const stems = uniqueStems(cfg.inputs);
@@ -181,7 +182,7 @@ interface RunContext {
   cfg: ExplainConfig;
   explainer: Explainer;
   classes?: ClassNames;
-  resolve: (i: number, probs: Float32Array) => Target[];
+  resolve: (i: number, probs: Float32Array, logits: Float32Array) => Target[];
   bounds: { low: number; high: number };
   model: string;
   h: number;
@@ -255,7 +256,7 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     seed: cfg.seed,
     ...(cfg.label !== undefined ? { label: cfg.label } : {}),
     images: entries,
-    files: files.map((f) => f.slice(cfg.out.length + 1)),
+    files: files.map((f) => basename(f)),
     timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
   };
   await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);

@@ -43,15 +43,15 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
     const f = explainer.forward(unlabeled.map((s) => s.input));
     unlabeled.forEach((s, i) => {
       pushRows(rows, 'forward', [forwardRow(s, f.logits[i]!, f.probs[i]!)]);
-      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: runTargets(s, f.probs[i]!, opts.targets) as string }]);
+      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: runTargets(s, f.logits[i]!, opts.targets) as string }]);
     });
   }
   if (evaluable.length === 0) return { rows, explanations };
 
   const res = explainer.explain(
     evaluable.map((s) => s.input),
-    (i, probs) => {
-      const t = runTargets(evaluable[i]!, probs, opts.targets);
+    (i, _probs, logits) => {
+      const t = runTargets(evaluable[i]!, logits, opts.targets);
       if (typeof t === 'string') throw new Error(`internal: ${t}`); // filtered above
       return t;
     },

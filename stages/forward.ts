@@ -6,9 +6,12 @@ import type { Sample } from '../data/types.js';
 /** Target kinds a run evaluates (SPEC §4: the ground truth and the second most probable class). */
 export type RunTargetKind = 'gt' | 'top2';
 
-/** The run's targets for one image, or why it cannot be evaluated. */
-export function runTargets(sample: Sample, probs: ArrayLike<number>, kinds: readonly RunTargetKind[]): Target[] | string {
-  const order = rankClasses(probs);
+/**
+ * The run's targets for one image, or why it cannot be evaluated. Classes are ranked by logits:
+ * float32 probabilities of confident models underflow to 0 and would tie.
+ */
+export function runTargets(sample: Sample, logits: ArrayLike<number>, kinds: readonly RunTargetKind[]): Target[] | string {
+  const order = rankClasses(logits);
   const out: Target[] = [];
   for (const k of kinds) {
     if (k === 'gt') {
@@ -21,7 +24,7 @@ export function runTargets(sample: Sample, probs: ArrayLike<number>, kinds: read
 
 /** One `forward` row: top-5, p(gt), the resolved targets and all logits. */
 export function forwardRow(sample: Sample, logits: Float32Array, probs: Float32Array): Row {
-  const order = rankClasses(probs);
+  const order = rankClasses(logits);
   const row: Row = {
     image_id: sample.id,
     image_index: sample.index,

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench -- [--backend B[,B…]] [--with-cpu] [--images N] [--batch B] [--cases a,b] [--out FILE]`.
+ * Parsed by hand (no yargs) so the bench has no command-line surface beyond these few flags.
+ */
+import { BACKEND_NAMES, type BackendName } from '../engine/types.js';
+import { CASE_NAMES, type CaseName } from './bench-cases.js';
+
+export interface BenchArgs {
+  /** Backends to try, in order. */
+  backends: BackendName[];
+  /** Images per batch-1 case (each image explained by its own call). */
+  images: number;
+  /** Images per call of the batched cases (`*-b4` use this). */
+  batch: number;
+  cases: CaseName[];
+  out: string;
+}
+
+export const DEFAULT_OUT = 'bench-results/bench.json';
+/** Two images per batch-1 case keep a full wasm run near 4–5 minutes on 2 (shared) cores. */
+export const DEFAULT_IMAGES = 2;
+export const DEFAULT_BATCH = 4;
+
+export const BENCH_USAGE = `usage: npm run bench -- [options]
+  --backend B[,B…]  backends to try (${BACKEND_NAMES.join(', ')}); default tensorflow, webgpu, wasm
+  --with-cpu        also run the pure-JS cpu backend (about 30× slower than wasm)
+  --images N        images per batch-1 case (default ${DEFAULT_IMAGES})
+  --batch B         images per call of the batched case (default ${DEFAULT_BATCH})
+  --cases a,b       only these cases (${CASE_NAMES.join(', ')})
+  --out FILE        JSON results (default ${DEFAULT_OUT})`;
+
+export class BenchUsageError extends Error {}
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a positive integer\n${BENCH_USAGE}`);
+  return n;
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  let backends: string[] | undefined;
+  let withCpu = false;
+  let images = DEFAULT_IMAGES;
+  let batch = DEFAULT_BATCH;
+  let cases: string[] = [...CASE_NAMES];
+  let out = DEFAULT_OUT;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--backend':
+        backends = [...(backends ?? []), ...list(value())];
+        break;
+      case '--with-cpu':
+        withCpu = true;
+        break;
+      case '--images':
+        images = positiveInt('--images', value());
+        break;
+      case '--batch':
+        batch = positiveInt('--batch', value());
+        break;
+      case '--cases':
+        cases = list(value());
+        break;
+      case '--out':
+        out = value() ?? '';
+        if (!out) throw new BenchUsageError(`--out needs a file name\n${BENCH_USAGE}`);
+        break;
+      case '--help':
+      case '-h':
+        throw new BenchUsageError(BENCH_USAGE);
+      default:
+        throw new BenchUsageError(`unknown option '${argv[i]}'\n${BENCH_USAGE}`);
+    }
+  }
+  const chosen = backends ?? ['tensorflow', 'webgpu', 'wasm', ...(withCpu ? ['cpu'] : [])];
+  if (backends && withCpu && !chosen.includes('cpu')) chosen.push('cpu');
+  for (const b of chosen) {
+    if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new BenchUsageError(`--backend ${b}: expected one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  for (const c of cases) {
+    if (!(CASE_NAMES as readonly string[]).includes(c)) throw new BenchUsageError(`--cases ${c}: expected some of ${CASE_NAMES.join(', ')}`);
+  }
+  if (cases.length === 0) throw new BenchUsageError(`--cases is empty: give some of ${CASE_NAMES.join(', ')}`);
+  return { backends: [...new Set(chosen)] as BackendName[], images, batch, cases: cases as CaseName[], out };
+}

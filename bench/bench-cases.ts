@@ -1,0 +1,114 @@
+/**
+ * What the bench times. Every case explains the same random 224×224 inputs through the public
+ * `Explainer` API, exactly as the pipeline and `sglrp explain` call it, so a case's images/s is
+ * what a user gets. Targets are top1 and top2 (top2 is the paper's "second most probable class").
+ */
+import type { Explainer } from '../engine/explainer.js';
+import { resolveTarget } from '../engine/targets.js';
+import type { MethodName, Target } from '../engine/types.js';
+
+export const CASE_NAMES = [
+  'forward',
+  'lrp-1',
+  'lrp-family-batched',
+  'lrp-family-separate',
+  'gbp-2',
+  'gradcam-2',
+  'all-b1',
+  'all-b4',
+  'all-b4-one-pass',
+] as const;
+export type CaseName = (typeof CASE_NAMES)[number];
+
+type TargetSpec = 'top1' | 'top2';
+
+interface Call {
+  methods: MethodName[];
+  targets: TargetSpec[];
+}
+
+export interface CaseSpec {
+  name: CaseName;
+  label: string;
+  /** Maps produced per image (0 for the forward pass). */
+  mapsPerImage: number;
+  /** `single`: one call per image (batch 1); `batch`: one call holding `--batch` images. */
+  batching: 'single' | 'batch';
+  /** The explain calls made per image (batch 1) or per batch; empty = forward only. */
+  calls: Call[];
+  /**
+   * Lift the engine's per-pass memory budget so the whole batch goes through one relevance
+   * pass (by default a VGG16 batch on wasm is split into one-image passes). Runs last, on an
+   * Explainer of its own: when the pass does not fit (the wasm heap stops at 4 GiB) the backend
+   * aborts and cannot be used afterwards.
+   */
+  onePass?: boolean;
+}
+
+const LRP: MethodName[] = ['lrp', 'clrp', 'sglrp'];
+const ALL: MethodName[] = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'];
+const BOTH: TargetSpec[] = ['top1', 'top2'];
+
+export const CASES: Record<CaseName, CaseSpec> = {
+  forward: { name: 'forward', label: 'forward pass only', mapsPerImage: 0, batching: 'single', calls: [] },
+  'lrp-1': { name: 'lrp-1', label: 'LRP, one map (top1)', mapsPerImage: 1, batching: 'single', calls: [{ methods: ['lrp'], targets: ['top1'] }] },
+  'lrp-family-batched': {
+    name: 'lrp-family-batched',
+    label: 'LRP+CLRP+SGLRP × 2 targets = 6 maps, one pass',
+    mapsPerImage: 6,
+    batching: 'single',
+    calls: [{ methods: LRP, targets: BOTH }],
+  },
+  'lrp-family-separate': {
+    name: 'lrp-family-separate',
+    label: 'the same 6 maps as 6 separate passes',
+    mapsPerImage: 6,
+    batching: 'single',
+    calls: LRP.flatMap((m) => BOTH.map((t) => ({ methods: [m], targets: [t] }))),
+  },
+  'gbp-2': { name: 'gbp-2', label: 'Guided Backprop × 2 targets', mapsPerImage: 2, batching: 'single', calls: [{ methods: ['gbp'], targets: BOTH }] },
+  'gradcam-2': { name: 'gradcam-2', label: 'Grad-CAM × 2 targets', mapsPerImage: 2, batching: 'single', calls: [{ methods: ['gradcam'], targets: BOTH }] },
+  'all-b1': { name: 'all-b1', label: 'all 7 methods × 2 targets = 14 maps, batch 1', mapsPerImage: 14, batching: 'single', calls: [{ methods: ALL, targets: BOTH }] },
+  'all-b4': { name: 'all-b4', label: 'all 7 methods × 2 targets = 14 maps, batch B', mapsPerImage: 14, batching: 'batch', calls: [{ methods: ALL, targets: BOTH }] },
+  'all-b4-one-pass': {
+    name: 'all-b4-one-pass',
+    label: 'all 7 methods × 2 targets, batch B in ONE pass (memory budget lifted)',
+    mapsPerImage: 14,
+    batching: 'batch',
+    calls: [{ methods: ALL, targets: BOTH }],
+    onePass: true,
+  },
+};
+
+function resolver(specs: TargetSpec[]): (i: number, probs: Float32Array) => Target[] {
+  return (_i, probs) => specs.map((s) => resolveTarget(s, probs, -1));
+}
+
+/** One explain call, checked so that a silently empty result can never be timed as fast. */
+export function explainCall(ex: Explainer, inputs: Float32Array[], ids: string[], call: Call): void {
+  const res = ex.explain(inputs, resolver(call.targets), { methods: call.methods, variant: 'paper', seed: 0, imageIds: ids, withRaw: false });
+  const want = inputs.length * call.methods.length * call.targets.length;
+  if (res.explanations.length !== want) throw new Error(`bench: explain returned ${res.explanations.length} maps, expected ${want}`);
+  for (const e of res.explanations) {
+    if (!e.map.every(Number.isFinite)) throw new Error(`bench: the ${e.method} map has non-finite values`);
+  }
+}
+
+/** Runs a case over `inputs` (all of them: one call each, or one call for the whole batch). */
+export function runCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[]): void {
+  const ids = inputs.map((_, i) => `bench-${i}`);
+  if (spec.calls.length === 0) {
+    for (const x of inputs) {
+      const f = ex.forward([x]);
+      if (!f.logits[0]!.every(Number.isFinite)) throw new Error('bench: the forward pass gave non-finite logits');
+    }
+    return;
+  }
+  if (spec.batching === 'batch') {
+    for (const call of spec.calls) explainCall(ex, inputs, ids, call);
+    return;
+  }
+  inputs.forEach((x, i) => {
+    for (const call of spec.calls) explainCall(ex, [x], [ids[i]!], call);
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * One backend's bench, run by bench.ts in a child process of its own: peak RSS is a
+ * per-process high-water mark, a wasm heap never shrinks, and a backend that crashes natively
+ * (Dawn, libtensorflow) must not take the other backends' results with it.
+ *
+ *   node bench-worker.js --backend wasm --model DIR/model.json --images 1 --batch 4 --cases a,b --result FILE
+ */
+import * as tf from '@tensorflow/tfjs';
+import { writeFileSync } from 'node:fs';
+
+import { Explainer } from '../engine/explainer.js';
+import type { BackendName } from '../engine/types.js';
+import { presetBounds } from '../io/preprocess.js';
+import { randomImage } from '../test/util/models.js';
+import { CASES, runCase, type CaseName, type CaseSpec } from './bench-cases.js';
+import type { BackendResult, CaseResult, FailedCase, MemorySnapshot } from './bench-results.js';
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  if (v === undefined) throw new Error(`bench-worker: --${name} is required (this file is started by bench.js, not by hand)`);
+  return v;
+}
+
+function memory(backend: string): MemorySnapshot {
+  const snap: MemorySnapshot = {
+    rssBytes: process.memoryUsage().rss,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    tensorBytes: -1,
+  };
+  try {
+    snap.tensorBytes = tf.memory().numBytes;
+    if (backend === 'wasm') {
+      // The wasm heap only grows (to at most 4 GiB); its size is the high-water mark of all passes so far.
+      const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength;
+      if (heap !== undefined) snap.wasmHeapBytes = heap;
+    }
+  } catch {
+    // a backend that aborted cannot be asked; the process figures above still stand
+  }
+  return snap;
+}
+
+async function threadsOf(backend: string): Promise<number | undefined> {
+  if (backend !== 'wasm') return undefined;
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}
+
+async function main(): Promise<void> {
+  const backend = arg('backend') as BackendName;
+  const modelPath = arg('model');
+  const images = Number(arg('images'));
+  const batch = Number(arg('batch'));
+  const cases = arg('cases').split(',') as CaseName[];
+  const resultFile = arg('result');
+  const write = (r: BackendResult) => writeFileSync(resultFile, JSON.stringify(r, null, 2));
+
+  let t = performance.now();
+  let ex: Explainer;
+  try {
+    ex = await Explainer.load(modelPath, { backend, inputBounds: presetBounds('caffe', 3) });
+  } catch (e) {
+    write({ backend, status: 'unavailable', reason: (e as Error).message.split('\n')[0]! });
+    return;
+  }
+  const loadSeconds = (performance.now() - t) / 1000;
+  const [h, w, c] = ex.inputShape;
+  const bounds = presetBounds('caffe', 3);
+  const count = Math.max(images, batch);
+  const inputs = Array.from({ length: count }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
+
+  // Cold start, timed on its own: compiles kernels, derives the rule weights (z⁺, zB) once and,
+  // on wasm, grows the heap to its high-water mark. It runs the largest pass the batch-1 cases
+  // make (all methods, 2 targets: a 6-row LRP pass), so no heap growth lands in a timed case.
+  t = performance.now();
+  runCase(ex, CASES['all-b1'], [inputs[0]!]);
+  const warmupSeconds = (performance.now() - t) / 1000;
+
+  const timed = cases.filter((n) => !CASES[n].onePass);
+  const probes = cases.filter((n) => CASES[n].onePass);
+  const results: (CaseResult | FailedCase)[] = [];
+  for (const name of timed) results.push(timeCase(ex, CASES[name], inputs, images, batch));
+  const threads = await threadsOf(ex.backend);
+  const base = {
+    backend,
+    status: 'ok' as const,
+    engineBackend: ex.backend,
+    ...(threads !== undefined ? { threads } : {}),
+    maxRowsPerPass: ex.maxRowsPerPass(),
+    loadSeconds,
+    warmupSeconds,
+  };
+  // Written now, so the timed cases survive a probe that kills the process.
+  write({ ...base, cases: results, memory: memory(ex.backend) });
+  ex.dispose();
+
+  for (const name of probes) {
+    const spec = CASES[name];
+    const label = labelOf(spec, batch);
+    let probe: Explainer | undefined;
+    try {
+      // A budget far above any machine: the engine then puts the whole batch in one pass.
+      probe = await Explainer.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
+      runCase(probe, { ...CASES['lrp-1'], calls: [{ methods: ['lrp', 'gbp', 'gradcam'], targets: ['top1'] }] }, [inputs[0]!]);
+      results.push(timeCase(probe, spec, inputs, images, batch));
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0]!;
+      // Without emscripten assertions, running out of heap shows as an abort or a stray access.
+      const heapFull = e instanceof WebAssembly.RuntimeError || /Aborted|memory access out of bounds/.test(msg);
+      const reason = backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
+      process.stderr.write(`failed: ${reason}\n`);
+      results.push({ name, label, status: 'failed', reason });
+      write({ ...base, cases: results, memory: memory(backend) });
+      return; // the backend is unusable after an abort
+    }
+    write({ ...base, cases: results, memory: memory(probe.backend) });
+    probe.dispose();
+  }
+}
+
+function labelOf(spec: CaseSpec, batch: number): string {
+  return spec.label.replace('batch B', `batch ${batch}`);
+}
+
+/** Times one case over its inputs (the first `images`, or the first `batch` for batched cases). */
+function timeCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): CaseResult {
+  const xs = spec.batching === 'batch' ? inputs.slice(0, batch) : inputs.slice(0, images);
+  process.stderr.write(`bench: ${ex.backend}: ${labelOf(spec, batch)} (${xs.length} image${xs.length === 1 ? '' : 's'}) … `);
+  const t = performance.now();
+  runCase(ex, spec, xs);
+  const seconds = (performance.now() - t) / 1000;
+  process.stderr.write(`${seconds.toFixed(1)} s\n`);
+  return {
+    name: spec.name,
+    label: labelOf(spec, batch),
+    images: xs.length,
+    imagesPerCall: spec.batching === 'batch' ? xs.length : 1,
+    maps: xs.length * spec.mapsPerImage,
+    seconds,
+    imagesPerSecond: xs.length / seconds,
+    mapsPerSecond: spec.mapsPerImage > 0 ? (xs.length * spec.mapsPerImage) / seconds : null,
+    memoryAfter: memory(ex.backend),
+  };
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench-worker: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});
