@@ -116,6 +116,11 @@ export default async function runShard(task: ShardTask): Promise<ShardResult> {
   return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend };
 }
 
+/** An image id as a file name (folder datasets use ids like `n01440764/x`). */
+function fileSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
 /** Example heatmaps for the report (the first `examples` images) and, with keepMaps, every map. */
 async function keepArtefacts(task: ShardTask, samples: Sample[], explanations: Map<string, Explanation[]>): Promise<void> {
   for (const sample of samples) {
@@ -123,10 +128,10 @@ async function keepArtefacts(task: ShardTask, samples: Sample[], explanations: M
     if (task.config.keepMaps) {
       const dir = join(task.runDir, 'maps');
       await mkdir(dir, { recursive: true });
-      for (const e of list) await writeNpy(join(dir, `${sample.id}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
+      for (const e of list) await writeNpy(join(dir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
     }
     if (sample.index >= task.config.examples) continue;
-    const dir = join(task.runDir, 'examples', sample.id);
+    const dir = join(task.runDir, 'examples', fileSafe(sample.id));
     await mkdir(dir, { recursive: true });
     const { height: h, width: w } = sample;
     const factor = Math.max(1, Math.ceil(192 / Math.max(h, w)));

@@ -123,4 +123,5 @@ test('the reader yields model-ready samples: input = pixel/255, gray display, la
   await assert.rejects(reader.read(-1), /outside/);
   assert.throws(() => digitsPairDataset({ split: 'val' as 'test', count: 1, seed: 0 }), /"split"/);
   assert.throws(() => digitsPairDataset({ split: 'test', count: 0, seed: 0 }), /"count"/);
+  assert.equal(digitsPairDataset({ split: 'test', seed: 0 }).size(), 1000);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashKey, Rng } from '../../data/seeded-random.js';
+import { hashKey, Rng } from '../../engine/seeded-random.js';
 
 test('hashKey separates its inputs and is stable', () => {
   assert.equal(hashKey('a', 1, 2), hashKey('a', 1, 2));
