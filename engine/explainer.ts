@@ -116,7 +116,9 @@ export class Explainer {
   }
 
   logitsOf(inputs: Float32Array[]): Float32Array[] {
-    const chunk = Math.max(1, Math.min(64, this.maxRowsPerPass() * 2));
+    // A forward pass keeps about three activation-sized tensors alive per image; stay well inside
+    // the pass budget, since on wasm the heap also holds the model's (derived) weights.
+    const chunk = Math.max(1, Math.min(64, Math.floor(this.maxRowsPerPass() / 2)));
     const out: Float32Array[] = [];
     for (let i = 0; i < inputs.length; i += chunk) {
       const part = inputs.slice(i, i + chunk);

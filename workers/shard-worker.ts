@@ -73,7 +73,28 @@ function batchSizeFor(s: WorkerState, task: ShardTask): number {
   return Math.max(1, Math.min(32, Math.floor(s.explainer.maxRowsPerPass() / seedsPerImage)));
 }
 
+/**
+ * A wasm instance that ran out of its 4 GiB heap is unusable afterwards ("Aborted()", bounds
+ * errors). After reporting the failure, such a worker thread exits so the pool replaces it with
+ * a fresh one and the shard's retry starts clean.
+ */
+function isFatalRuntimeError(err: unknown): boolean {
+  return /Aborted\(|memory access out of bounds|out of memory|RuntimeError/i.test(String((err as Error)?.message ?? err));
+}
+
 export default async function runShard(task: ShardTask): Promise<ShardResult> {
+  try {
+    return await runShardOnce(task);
+  } catch (err) {
+    if (isFatalRuntimeError(err)) {
+      state = undefined;
+      setTimeout(() => process.exit(70), 50);
+    }
+    throw err;
+  }
+}
+
+async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const t0 = performance.now();
   const s = await stateFor(task);
   const rows: TableRows = {};
