@@ -35,7 +35,8 @@ async function main(): Promise<number> {
           .option('limit', { type: 'number', describe: 'only the first K images of the dataset' })
           .option('keep-maps', { type: 'boolean', describe: 'also write every relevance map as .npy' })
           .option('set', { type: 'string', array: true, describe: 'override a config field: --set masking.fill=zero' })
-          .option('no-report', { type: 'boolean', describe: 'do not write the report at the end' }),
+          // yargs reads --no-report as report=false (an option named 'no-report' would be unreachable).
+          .option('report', { type: 'boolean', default: true, describe: 'write the report at the end (--no-report: do not)' }),
       async (argv) => {
         const overrides: ConfigOverrides = {};
         for (const s of argv.set ?? []) {
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
           tty: Boolean(process.stderr.isTTY),
           log,
         });
-        if (outcome.complete && !argv.noReport) {
+        if (outcome.complete && argv.report) {
           const r = await buildReport([outcome.runDir]);
           log(`report written`);
           process.stdout.write(`${r.htmlPath}\n`);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TEMP_MARKER, type AtomicWriteHooks } from '../results/atomic-file.js';
 import { Piscina } from 'piscina';
 import { datasetFromConfig } from '../data/factory.js';
 import { writeNpy } from '../io/npy.js';
@@ -8,14 +9,20 @@ import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
-import type { RunConfig } from './config.js';
+import { ConfigError, type RunConfig } from './config.js';
 import { startProgress } from './progress.js';
 import { makePlan, RunDir, type Phase } from './run-dir.js';
 import { phaseShards, workOrder, type Shard } from './shards.js';
+import { testHook } from './test-hooks.js';
 
-/** Tables each phase writes for every shard (even when empty, so the manifest is complete). */
+/**
+ * Tables each phase writes for every shard (even when empty, so the manifest is complete). Table
+ * files are named by table and shard only, so two phases must never write the same table: the
+ * stats pre-pass writes no errors table (an unreadable image is read again, and recorded, by the
+ * main phase; stats blocks and main shards share shard numbers).
+ */
 export const PHASE_TABLES: Record<Phase, TableName[]> = {
-  stats: ['stats', 'errors'],
+  stats: ['stats'],
   main: ['forward', 'relevance', 'masking', 'pointing', 'pointing_game', 'errors'],
 };
 
@@ -42,6 +49,57 @@ export interface RunOutcome {
   failedShards: number;
 }
 
+/** The run cannot go on: the disk (or quota) is full. Finished shards stay valid. */
+export class DiskFullError extends Error {
+  constructor(
+    readonly phase: Phase,
+    readonly shard: number,
+    cause: Error,
+    finished: number,
+  ) {
+    super(
+      `no space left on device while writing ${phase} shard ${shard} (${cause.message.split('\n')[0]}). ` +
+        `The run stopped; the ${finished} shard(s) finished so far are kept and verified. Free space (or use --out on a larger disk) and run the same command again to finish.`,
+    );
+    this.name = 'DiskFullError';
+  }
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
+  // Errors from worker threads arrive without their code, only the message.
+  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '') || /\b(ENOSPC|EDQUOT)\b/.test(String((err as Error)?.message ?? ''));
+}
+
+/**
+ * Check, before any worker starts, that model.json and every weight file it lists exist: a missing
+ * file is a setup error of the whole run, not of one shard (which would be retried per shard).
+ */
+export async function checkModelFiles(modelPath: string): Promise<void> {
+  const problem = (message: string) => new ConfigError(modelPath, [{ path: 'model.path', message }]);
+  let json: { weightsManifest?: { paths?: unknown }[] };
+  try {
+    json = JSON.parse(await readFile(modelPath, 'utf8')) as typeof json;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw problem(code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${(err as Error).message})`);
+  }
+  if (!Array.isArray(json.weightsManifest)) throw problem(`${modelPath} has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)`);
+  const missing: string[] = [];
+  for (const group of json.weightsManifest) {
+    for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) {
+      const file = resolve(dirname(modelPath), String(p));
+      try {
+        if (!(await stat(file)).isFile()) missing.push(String(p));
+      } catch {
+        missing.push(String(p));
+      }
+    }
+  }
+  if (missing.length > 0) throw problem(`weight file(s) ${missing.join(', ')} listed in ${modelPath} are missing; copy every weight file next to model.json`);
+}
+
 /** Worker threads: what the backend makes fastest. wasm and cpu run one thread per instance. */
 export function defaultWorkers(config: RunConfig): number {
   if (config.workers !== 'auto') return config.workers;
@@ -51,6 +109,7 @@ export function defaultWorkers(config: RunConfig): number {
 
 export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { config, log } = opts;
+  await checkModelFiles(config.model.path);
   const runDir = await RunDir.open(opts.outDir, config);
   const size = datasetFromConfig(config).size();
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
@@ -71,6 +130,8 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     resourceLimits: { maxOldGenerationSizeMb: 4096 },
   });
   let failed = 0;
+  /** Set when the run must stop (disk full): lanes take no new shard. */
+  let stop: DiskFullError | undefined;
   try {
     let meanPath: string | undefined;
     if (config.masking.fill !== 'zero') {
@@ -79,10 +140,11 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
       for (;;) {
         failed += await runPhase('stats', workOrder(statsShards, opts.node.index, opts.node.count), undefined);
         meanPath = await writeMeanImage(runDir, statsShards.length);
-        if (meanPath || failed > 0) break;
+        if (meanPath || failed > 0 || stop) break;
         log('stats: waiting for stats shards held by other nodes');
         await new Promise((r) => setTimeout(r, 5000));
       }
+      if (stop) throw stop;
       if (!meanPath) {
         log('stats: some stats shards failed; the main phase needs the mean image, stopping (rerun to retry them)');
         return { exitCode: EXIT.incomplete, runDir: runDir.dir, complete: false, failedShards: failed };
@@ -92,6 +154,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   } finally {
     await pool.destroy();
   }
+  if (stop) throw stop;
   const done = (await runDir.finished('main')).length;
   const complete = done === plan.shardCount;
   log(`main: ${done}/${plan.shardCount} shards done${failed ? `, ${failed} failed this run` : ''}`);
@@ -105,10 +168,10 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     let failures = 0;
     let next = 0;
     const lane = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !stop) {
         const shard = todo[next++]!;
         const ok = await runShard(phase, shard, mean);
-        if (ok === false) failures++;
+        if (ok === false && !stop) failures++;
         progress.advance(shard.end - shard.start);
       }
     };
@@ -124,6 +187,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     const stopKeepAlive = claim.keepAlive();
     try {
       if (await runDir.isDone(phase, shard.index)) return true;
+      await removeTempFiles(runDir, phase, shard.index);
       const attempts = opts.attempts ?? 3;
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
@@ -131,20 +195,50 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
           const result = (await pool.run(task)) as ShardResult;
           const files = [];
           for (const table of PHASE_TABLES[phase]) {
-            files.push({ table, ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [])) });
+            // (test hook: pauses while the second table's temp file is complete, before its rename)
+            const hooks: AtomicWriteHooks | undefined = files.length === 1 ? { beforeCommit: () => testHook('write-table', phase, shard.index) } : undefined;
+            files.push({ table, ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [], hooks)) });
           }
+          await testHook('manifest', phase, shard.index);
           await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, seconds: result.seconds }, claim);
           return true;
         } catch (err) {
+          if (isDiskFull(err)) {
+            // Retrying cannot help and other shards would fail the same way: stop the run.
+            await runDir.recordFailure(phase, shard.index, err).catch(() => undefined);
+            stop ??= new DiskFullError(phase, shard.index, err, (await runDir.finished('stats')).length + (await runDir.finished('main')).length);
+            log(`${phase} shard ${shard.index}: ${err.message.split('\n')[0]}; stopping the run`);
+            return false;
+          }
           await runDir.recordFailure(phase, shard.index, err);
           log(`${phase} shard ${shard.index}: attempt ${attempt}/${attempts} failed: ${(err as Error).message?.split('\n')[0]}`);
         }
       }
+      log(`${phase} shard ${shard.index}: failed ${attempts} times, recorded in ${runDir.relativePath(runDir.failurePath(phase, shard.index))}; the other shards go on, rerun the same command to retry it`);
       return false;
     } finally {
       stopKeepAlive();
       await claim.release().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Temp files of a shard's tables left by a process killed mid-write. Only the holder of the
+ * shard's claim writes its tables, so after winning the claim every temp file of them is stale.
+ */
+async function removeTempFiles(runDir: RunDir, phase: Phase, shard: number): Promise<void> {
+  for (const table of PHASE_TABLES[phase]) {
+    const path = runDir.tablePath(table, shard);
+    const folder = dirname(path);
+    const prefix = `.${basename(path)}${TEMP_MARKER}`;
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      continue;
+    }
+    await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(folder, n), { force: true })));
   }
 }
 

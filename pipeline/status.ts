@@ -3,6 +3,7 @@
  * node, while the run goes on): shards done / planned per phase, shards leased right now, shards
  * whose last attempt failed, and how many images ended in the errors table.
  */
+import { stat } from 'node:fs/promises';
 import { RunDir, phasesFor, type Phase, type RunDirOptions, type RunPlan } from './run-dir.js';
 import { phaseShards } from './shards.js';
 
@@ -30,6 +31,12 @@ export interface RunStatus {
   errors: number;
   /** Images covered by finished shards of the last phase. */
   imagesDone: number;
+  /**
+   * Finished shards whose files are missing or have another size than their manifest records
+   * (truncated or rewritten): the next run recomputes them. A cheap check (one stat per file);
+   * `run` and `report` also verify every file's sha256.
+   */
+  damaged: { phase: string; shard: number; file: string; reason: string }[];
 }
 
 /** Read the status of a run directory (made by RunDir.open). */
@@ -45,8 +52,20 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
   const phases: PhaseStatus[] = [];
   let errors = 0;
   let imagesDone = 0;
+  const damaged: RunStatus['damaged'] = [];
   for (const phase of phasesFor(run.config)) {
     const records = await run.finished(phase);
+    for (const record of records) {
+      for (const file of record.files) {
+        let size: number | undefined;
+        try {
+          size = (await stat(run.resolvePath(file.path))).size;
+        } catch {
+          size = undefined;
+        }
+        if (size !== file.bytes) damaged.push({ phase, shard: record.shard, file: file.path, reason: size === undefined ? 'missing' : `${size} bytes, the manifest says ${file.bytes}` });
+      }
+    }
     const doneShards = new Set(records.map((r) => r.shard));
     const failures = (await run.failures(phase)).filter((f) => !doneShards.has(f.shard));
     const live = (await run.running(phase)).filter((l) => !doneShards.has(l.shard));
@@ -63,7 +82,7 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
       runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
     });
   }
-  return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone };
+  return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone, damaged };
 }
 
 function percent(done: number, total: number): string {
@@ -93,6 +112,7 @@ export function formatStatus(status: RunStatus, options: { verbose?: boolean; no
       for (const r of p.runners) lines.push(`      shard ${r.shard}: ${r.owner} on ${r.host}, lease ends in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s`);
     }
   }
+  for (const d of status.damaged ?? []) lines.push(`damaged: ${d.phase} shard ${d.shard}: ${d.file} is ${d.reason === 'missing' ? 'missing' : `truncated or rewritten (${d.reason})`}; the next run recomputes the shard`);
   lines.push(status.errors === 0 ? 'errors: none' : `errors: ${status.errors} image(s) could not be processed (see the errors table: tables/errors/)`);
   return `${lines.join('\n')}\n`;
 }

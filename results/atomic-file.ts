@@ -28,17 +28,35 @@ export function isTempName(name: string): boolean {
   return name.startsWith('.') && name.includes(TEMP_MARKER);
 }
 
+/**
+ * TEST-ONLY: SGLRP_TEST_ENOSPC=substring makes writes to paths containing it fail with ENOSPC,
+ * as on a full disk (see pipeline/test-hooks.ts; never set outside tests).
+ */
+function injectedWriteError(path: string): NodeJS.ErrnoException | undefined {
+  const match = process.env['SGLRP_TEST_ENOSPC'];
+  if (!match || !path.includes(match)) return undefined;
+  const err: NodeJS.ErrnoException = new Error(`ENOSPC: no space left on device, write '${path}' (test-injected)`);
+  Object.assign(err, { code: 'ENOSPC', errno: -28, syscall: 'write', path });
+  return err;
+}
+
 async function writeTemp(path: string, data: Uint8Array | string): Promise<string> {
   await fs.mkdir(dirname(path), { recursive: true });
   const temp = tempPathFor(path);
   const handle = await fs.open(temp, 'wx');
   try {
+    const injected = injectedWriteError(path);
+    if (injected) throw injected;
     await handle.writeFile(data);
     // Without fsync a crash after the rename can leave a complete-looking name with no data.
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // A failed write (a full disk) leaves no half-written temp file behind.
+    await handle.close().catch(() => undefined);
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   return temp;
 }
 

@@ -7,10 +7,13 @@ import type { DatasetReader, Sample } from '../data/types.js';
 import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import type { RunConfig } from '../pipeline/config.js';
+import { testFailure, testHook } from '../pipeline/test-hooks.js';
+import type { ImageNetSample } from '../data/imagenet.js';
 import { evaluateBatch } from '../stages/evaluate.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
 import { statsRow } from '../stages/stats.js';
+import type { Row } from '../results/schemas.js';
 
 /**
  * The piscina worker: one shard per task. The model (and its derived weights) and the dataset
@@ -49,6 +52,7 @@ async function stateFor(task: ShardTask): Promise<WorkerState> {
   const key = JSON.stringify([c.model, c.backend, c.dataset]);
   if (!state || state.key !== key) {
     state?.explainer.dispose();
+    await testHook('model-load', task.phase, task.shard.index);
     const explainer = await Explainer.load(c.model.path, { backend: c.backend, inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] } });
     state = { key, explainer, reader: datasetFromConfig(c), fill: null, fillKey: '' };
   }
@@ -103,7 +107,10 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const stats = task.phase === 'stats';
   const fill = stats ? null : await fillFor(s, task);
   const readable: Sample[] = [];
+  const injected = testFailure(task.phase, task.shard.index);
+  if (injected) throw injected;
   for (let from = start; from < end; from += batch) {
+    if (from > start) await testHook('mid-shard', task.phase, task.shard.index);
     const samples: Sample[] = [];
     for (let i = from; i < Math.min(end, from + batch); i++) {
       const r = await s.reader.read(i);
@@ -127,6 +134,8 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
       tolerance: c.pointing.tolerance,
       fill: fill!,
     });
+    explainAnnotationErrors(res.rows, samples);
+    pushRows(rows, 'errors', annotationErrors(samples));
     mergeRows(rows, res.rows);
     await keepArtefacts(task, samples, res.explanations);
   }
@@ -135,6 +144,36 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     pushRows(rows, 'stats', [statsRow(readable, task.shard.index, size)]);
   }
   return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend };
+}
+
+/** Annotation problems of an ImageNet sample (none for other datasets). */
+function annotationOf(s: Sample): Pick<ImageNetSample, 'boxIssues' | 'annotationIssues'> {
+  const x = s as Partial<ImageNetSample>;
+  return { boxIssues: x.boxIssues ?? [], annotationIssues: x.annotationIssues ?? [] };
+}
+
+/**
+ * An errors row for each labelled image whose every ground-truth box was dropped (inverted, or
+ * outside the image): it is measured by masking but left out of the pointing game, and says why.
+ */
+function annotationErrors(samples: Sample[]): Row[] {
+  const out: Row[] = [];
+  for (const s of samples) {
+    const { boxIssues } = annotationOf(s);
+    if (s.label < 0 || s.boxes.length > 0 || boxIssues.length === 0) continue;
+    const reasons = [...new Set(boxIssues.filter((b) => b.action === 'dropped').map((b) => b.reason))];
+    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
+  }
+  return out;
+}
+
+/** Adds the annotation's own explanation (e.g. "no annotation for this image") to errors rows of unlabelled images. */
+function explainAnnotationErrors(rows: TableRows, samples: Sample[]): void {
+  for (const row of rows.errors ?? []) {
+    const s = samples.find((x) => x.index === row['image_index']);
+    const issues = s && s.label < 0 ? annotationOf(s).annotationIssues : [];
+    if (issues.length > 0) row['reason'] = `${String(row['reason'])} (annotation: ${issues.join('; ')})`;
+  }
 }
 
 /** An image id as a file name (folder datasets use ids like `n01440764/x`). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
@@ -73,9 +74,24 @@ test('a run killed with SIGKILL mid-way resumes to tables identical to an uninte
   assert.deepEqual(await mergedTables(out), baseline);
 });
 
-test('a run directory made with a different config is refused, naming the field, and left unchanged', () => {
-  const other = writeRunConfig(dir, modelPath, { variant: 'reference' });
+/** Every file under `root` with its size, modification time and content hash. */
+function snapshot(root: string): string[] {
+  return (readdirSync(root, { recursive: true }) as string[])
+    .sort()
+    .map((rel) => {
+      const st = statSync(join(root, rel));
+      return st.isDirectory() ? `${rel}/` : `${rel} ${st.size} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(join(root, rel))).digest('hex')}`;
+    });
+}
+
+test('a run directory made with a different config is refused, naming the fields, and left unchanged', () => {
+  const before = snapshot(join(dir, 'a'));
+  const other = writeRunConfig(dir, modelPath, { variant: 'reference', seed: 5 });
   const r = runCli(['run', other, '--out', join(dir, 'a')]);
   assert.equal(r.code, 2);
+  assert.match(r.stderr, /different config/);
   assert.match(r.stderr, /variant/);
+  assert.match(r.stderr, /seed/);
+  assert.match(r.stderr, /Nothing was changed/);
+  assert.deepEqual(snapshot(join(dir, 'a')), before);
 });
