@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend.js';
 import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from './forward.js';
-import { disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
+import { consumers, disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
 import { propagateGradient } from './gradient.js';
 import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
 import { loadGraph } from './model-loader.js';
@@ -301,17 +301,17 @@ export class Explainer {
     return out;
   }
 
-  /** The node Grad-CAM reads (SPEC §3): the named layer, else the last conv (reference: the pool after it). */
+  /**
+   * The node Grad-CAM reads (SPEC §3): the named layer, else the last feature map before the
+   * classifier head — the last node with an H×W×C output that feeds a global pooling, Flatten or
+   * Reshape (ResNet: the last block's output activation; DenseNet: the final relu; Inception:
+   * the last mixed concatenation). Paper variant: stepping back over pooling layers to the
+   * feature map they pool (VGG16: block5_conv3); reference variant: the pooled map itself
+   * (VGG16: block5_pool, as the authors' code).
+   */
   gradcamNode(variant: Variant, name?: string): GraphNode {
     if (name) return nodeByName(this.graph, name);
-    const convs = this.graph.nodes.filter((n) => n.op.kind === 'conv2d');
-    const last = convs[convs.length - 1];
-    if (!last) throw new Error('Grad-CAM needs a convolutional layer, and the model has none');
-    if (variant === 'reference') {
-      const pool = this.graph.nodes.find((n) => n.id > last.id && n.op.kind === 'maxpool' && n.inputs.includes(last.id));
-      if (pool) return pool;
-    }
-    return last;
+    return defaultGradcamNode(this.graph, variant);
   }
 
   /** Grad-CAM maps (resized to the input), per `${image}|${class}`. */
@@ -346,6 +346,20 @@ export class Explainer {
     this.weights.dispose();
     disposeGraph(this.graph);
   }
+}
+
+/** See Explainer.gradcamNode. */
+export function defaultGradcamNode(graph: Graph, variant: Variant): GraphNode {
+  const spatial = (n: GraphNode) => n.outputShape.length === 3;
+  const users = consumers(graph);
+  const feeds = graph.nodes.filter((n) => spatial(n) && users[n.id]!.some((u) => !spatial(graph.nodes[u]!)));
+  let node = feeds[feeds.length - 1];
+  if (!node) throw new Error('Grad-CAM needs a spatial (H×W×C) feature map before the classifier, and the model has none; name a layer');
+  if (variant === 'paper') {
+    const pools = ['maxpool', 'avgpool', 'identity'];
+    while (pools.includes(node.op.kind) && graph.nodes[node.inputs[0]!]!.op.kind !== 'input') node = graph.nodes[node.inputs[0]!]!;
+  }
+  return node;
 }
 
 /**

@@ -22,9 +22,20 @@ export type LayerOp =
     }
   | { kind: 'dense'; kernel: tf.Tensor2D; bias: tf.Tensor1D | null; activation: Activation }
   | { kind: 'maxpool'; poolSize: [number, number]; strides: [number, number]; padding: Padding }
+  | { kind: 'avgpool'; poolSize: [number, number]; strides: [number, number]; padding: Padding }
+  | { kind: 'gap' } // GlobalAveragePooling2D: [H, W, C] → [C]
   | { kind: 'reshape'; targetShape: number[] } // Flatten and Reshape (per-sample shape)
   | { kind: 'relu' }
-  | { kind: 'identity' }; // Dropout, Activation('linear') at inference
+  | { kind: 'identity' } // Dropout, Activation('linear') at inference
+  | { kind: 'add' } // Add: element-wise sum of all inputs
+  | { kind: 'concat' } // Concatenate along the channel (last) axis, inputs in order
+  | { kind: 'pad'; pads: [[number, number], [number, number]] } // ZeroPadding2D: [[top, bottom], [left, right]]
+  | { kind: 'crop'; crops: [[number, number], [number, number]] } // Cropping2D: [[top, bottom], [left, right]]
+  /**
+   * y = scale·x + shift per channel (last axis): a BatchNormalization at inference that the
+   * canonizer could not fold into a preceding Conv2D/Dense (engine/canonize.ts).
+   */
+  | { kind: 'affine'; scale: tf.Tensor1D; shift: tf.Tensor1D };
 
 export interface GraphNode {
   id: number;
@@ -37,6 +48,11 @@ export interface GraphNode {
   inputs: number[];
   /** Per-sample output shape (no batch axis). */
   outputShape: number[];
+  /**
+   * Names of layers folded into this node by canonization (a BatchNormalization merged into its
+   * Conv2D): the node's output is theirs, so asking for them by name finds this node.
+   */
+  aliases?: string[];
 }
 
 export interface Graph {
@@ -65,19 +81,38 @@ export function firstLinearId(graph: Graph): number {
 }
 
 export function nodeByName(graph: Graph, name: string): GraphNode {
-  const n = graph.nodes.find((x) => x.name === name);
+  const n = graph.nodes.find((x) => x.name === name) ?? graph.nodes.find((x) => x.aliases?.includes(name));
   if (!n) {
     throw new Error(`layer '${name}' not found in the model; its layers are: ${graph.nodes.map((x) => x.name).join(', ')}`);
   }
   return n;
 }
 
+/** The weight tensors a node owns. */
+export function nodeTensors(node: GraphNode): tf.Tensor[] {
+  const op = node.op;
+  if (op.kind === 'conv2d' || op.kind === 'dense') return op.bias ? [op.kernel, op.bias] : [op.kernel];
+  if (op.kind === 'affine') return [op.scale, op.shift];
+  return [];
+}
+
 /** Frees every weight tensor of the graph. */
 export function disposeGraph(graph: Graph): void {
-  for (const n of graph.nodes) {
-    if (n.op.kind === 'conv2d' || n.op.kind === 'dense') {
-      n.op.kernel.dispose();
-      n.op.bias?.dispose();
-    }
+  for (const n of graph.nodes) for (const t of nodeTensors(n)) t.dispose();
+}
+
+/**
+ * The nodes between the model input and `id` when that path only moves pixels around
+ * (ZeroPadding2D, Cropping2D, identity), input first; null when anything else is on the way.
+ * The zB rule needs it: its bound images must be padded exactly like the input it sees.
+ */
+export function pixelPathFromInput(graph: Graph, id: number): GraphNode[] | null {
+  const path: GraphNode[] = [];
+  let cur = graph.nodes[id]!;
+  while (cur.op.kind !== 'input') {
+    if (cur.inputs.length !== 1 || !(cur.op.kind === 'pad' || cur.op.kind === 'crop' || cur.op.kind === 'identity')) return null;
+    path.unshift(cur);
+    cur = graph.nodes[cur.inputs[0]!]!;
   }
+  return path;
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Activation, Graph, GraphNode, LayerOp, Padding } from './graph.js';
+import { canonize } from './canonize.js';
+import { nodeTensors, type Activation, type Graph, type GraphNode, type LayerOp, type Padding } from './graph.js';
 
 /** A model file the engine cannot use: missing, malformed, or with an unsupported layer. */
 export class ModelLoadError extends Error {}
@@ -11,7 +12,24 @@ interface LayerJson {
   config: Record<string, unknown> & { name?: string };
 }
 
-export const SUPPORTED_LAYERS = ['InputLayer', 'Conv2D', 'Dense', 'MaxPooling2D', 'Flatten', 'Reshape', 'Activation', 'ReLU', 'Dropout'];
+export const SUPPORTED_LAYERS = [
+  'InputLayer',
+  'Conv2D',
+  'Dense',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'Reshape',
+  'Activation',
+  'ReLU',
+  'Dropout',
+  'BatchNormalization',
+  'Add',
+  'Concatenate',
+  'ZeroPadding2D',
+  'Cropping2D',
+];
 
 interface ModelJson {
   modelTopology: unknown;
@@ -122,7 +140,14 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
     if (d !== undefined && [d].flat().some((v) => v !== 1)) return 'dilated convolutions are not supported';
     if (c['groups'] !== undefined && c['groups'] !== 1) return 'grouped convolutions are not supported';
   }
-  if (cls === 'MaxPooling2D' && c['data_format'] && c['data_format'] !== 'channels_last') return 'only channels_last is supported';
+  const spatial = ['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'ZeroPadding2D', 'Cropping2D'];
+  if (spatial.includes(cls) && c['data_format'] && c['data_format'] !== 'channels_last') return 'only channels_last is supported';
+  if (cls === 'GlobalAveragePooling2D' && c['keepdims'] === true) return 'keepdims=true is not supported';
+  // The channel axis of an NHWC feature map is 3 (= −1); Dense outputs have it at 1.
+  const axis = [c['axis'] ?? -1].flat();
+  if ((cls === 'BatchNormalization' || cls === 'Concatenate') && (axis.length !== 1 || ![-1, 1, 3].includes(Number(axis[0])))) {
+    return `axis ${JSON.stringify(c['axis'])} is not supported (only the channel axis, -1)`;
+  }
   if (cls === 'ReLU' && ((c['max_value'] ?? null) !== null || Number(c['negative_slope'] ?? 0) !== 0 || Number(c['threshold'] ?? 0) !== 0)) {
     return 'only a plain ReLU (no max_value, negative_slope or threshold) is supported';
   }
@@ -130,10 +155,10 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
 }
 
 /** Loads a model file and converts it to the engine's graph (weights are copied; the model is disposed). */
-export async function loadGraph(modelPath: string): Promise<Graph> {
+export async function loadGraph(modelPath: string, opts: GraphOptions = {}): Promise<Graph> {
   const model = await loadLayersModelFromFile(modelPath);
   try {
-    return graphFromLayersModel(model);
+    return graphFromLayersModel(model, opts);
   } finally {
     model.dispose();
   }
@@ -144,8 +169,21 @@ type AnyLayer = tf.layers.Layer & {
   getConfig(): Record<string, unknown>;
 };
 
-/** Converts a loaded LayersModel (Sequential or functional) to the engine graph. */
-export function graphFromLayersModel(model: tf.LayersModel): Graph {
+export interface GraphOptions {
+  /** Fold BatchNormalization into the preceding Conv2D/Dense (engine/canonize.ts); default true. */
+  canonize?: boolean;
+}
+
+/**
+ * Converts a loaded LayersModel (Sequential or functional) to the engine graph. A functional
+ * model's layers are ordered topologically from their inbound nodes; a multi-input layer (Add,
+ * Concatenate) lists its inputs in call order. Layers called at several places (shared layers),
+ * several model inputs or outputs, and nested models are refused.
+ */
+export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions = {}): Graph {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new ModelLoadError(`the model must have one input and one output, it has ${model.inputs.length} and ${model.outputs.length}`);
+  }
   const inputShape = model.inputs[0]!.shape.slice(1) as number[];
   if (inputShape.length !== 3 || inputShape.some((d) => d == null)) {
     throw new ModelLoadError(`the model's input must be a fixed H×W×C image, got [${inputShape.join(', ')}]`);
@@ -154,84 +192,187 @@ export function graphFromLayersModel(model: tf.LayersModel): Graph {
   const idOf = new Map<tf.layers.Layer, number>();
   const outLayer = model.outputs[0]!.sourceLayer;
   let softmaxSplit = false;
-
   for (const layer of model.layers as AnyLayer[]) {
-    const cls = layer.getClassName();
-    if (cls === 'InputLayer') {
-      idOf.set(layer, 0);
-      continue;
+    if (layer.inboundNodes.length > 1) {
+      throw new ModelLoadError(`layer '${layer.name}' (${layer.getClassName()}) is called at ${layer.inboundNodes.length} places; shared layers are not supported`);
     }
-    if (layer.inboundNodes.length !== 1) {
-      throw new ModelLoadError(`layer '${layer.name}' (${cls}) is shared by several inputs; shared layers are not supported`);
-    }
-    const inputs = layer.inboundNodes[0]!.inboundLayers.map((l) => {
-      const id = idOf.get(l);
-      if (id === undefined) return 0; // Sequential models hide their InputLayer
-      return id;
-    });
-    const cfg = layer.getConfig();
-    const isOutput = layer === outLayer;
-    let op: LayerOp;
-    const w = layer.getWeights();
-    const act = (a: unknown): Activation => {
-      if (a === 'softmax' && isOutput) {
-        softmaxSplit = true;
-        return 'linear';
-      }
-      return a === 'relu' ? 'relu' : 'linear';
-    };
-    switch (cls) {
-      case 'Conv2D':
-        op = {
-          kind: 'conv2d',
-          kernel: tf.clone(w[0]!) as tf.Tensor4D,
-          bias: cfg['useBias'] === false ? null : (tf.clone(w[1]!) as tf.Tensor1D),
-          strides: pair(cfg['strides']),
-          padding: cfg['padding'] as Padding,
-          activation: act(cfg['activation']),
-        };
-        break;
-      case 'Dense':
-        op = {
-          kind: 'dense',
-          kernel: tf.clone(w[0]!) as tf.Tensor2D,
-          bias: cfg['useBias'] === false ? null : (tf.clone(w[1]!) as tf.Tensor1D),
-          activation: act(cfg['activation']),
-        };
-        break;
-      case 'MaxPooling2D':
-        op = { kind: 'maxpool', poolSize: pair(cfg['poolSize']), strides: pair(cfg['strides'] ?? cfg['poolSize']), padding: cfg['padding'] as Padding };
-        break;
-      case 'Flatten':
-      case 'Reshape':
-        op = { kind: 'reshape', targetShape: (layer.outputShape as number[]).slice(1) };
-        break;
-      case 'ReLU':
-        op = { kind: 'relu' };
-        break;
-      case 'Activation': {
-        const a = cfg['activation'];
-        if (a === 'softmax') {
-          softmaxSplit = true;
-          op = { kind: 'identity' };
-        } else op = a === 'relu' ? { kind: 'relu' } : { kind: 'identity' };
-        break;
-      }
-      case 'Dropout':
-        op = { kind: 'identity' };
-        break;
-      default:
-        throw new ModelLoadError(`layer '${layer.name}' (${cls}) is not supported`);
-    }
-    const id = nodes.length;
-    nodes.push({ id, name: layer.name, className: cls, op, inputs, outputShape: (layer.outputShape as number[]).slice(1) });
-    idOf.set(layer, id);
+  }
+
+  try {
+    addLayers();
+  } catch (e) {
+    for (const n of nodes) for (const t of nodeTensors(n)) t.dispose(); // weights copied before the refusal
+    throw e;
   }
   const outputId = idOf.get(outLayer);
   if (outputId === undefined) throw new ModelLoadError('cannot find the output layer');
   const outShape = nodes[outputId]!.outputShape;
   if (outShape.length !== 1) throw new ModelLoadError(`the model's output must be a class vector, got shape [${outShape.join(', ')}]`);
-  return { nodes, outputId, inputShape: inputShape as [number, number, number], numClasses: outShape[0]!, softmaxSplit };
+  const graph: Graph = { nodes, outputId, inputShape: inputShape as [number, number, number], numClasses: outShape[0]!, softmaxSplit };
+  return opts.canonize === false ? graph : canonize(graph);
+
+  function addLayers(): void {
+    for (const layer of topologicalLayers(model.layers as AnyLayer[])) {
+      const cls = layer.getClassName();
+      if (cls === 'InputLayer') {
+        idOf.set(layer, 0);
+        continue;
+      }
+      if (layer.inboundNodes.length !== 1) throw new ModelLoadError(`layer '${layer.name}' (${cls}) is never called`);
+      const inputs = layer.inboundNodes[0]!.inboundLayers.map((l) => {
+        const id = idOf.get(l);
+        if (id !== undefined) return id;
+        if (l.getClassName() === 'InputLayer') return 0; // Sequential models hide their InputLayer
+        throw new ModelLoadError(`layer '${layer.name}' (${cls}) reads from '${l.name}', which is not a layer of this model (nested models are not supported)`);
+      });
+      const cfg = layer.getConfig();
+      const isOutput = layer === outLayer;
+      const outputShape = (layer.outputShape as number[]).slice(1);
+      const inShape = nodes[inputs[0] ?? 0]!.outputShape;
+      let op: LayerOp;
+      const w = layer.getWeights();
+      const act = (a: unknown): Activation => {
+        if (a === 'softmax' && isOutput) {
+          softmaxSplit = true;
+          return 'linear';
+        }
+        return a === 'relu' ? 'relu' : 'linear';
+      };
+      switch (cls) {
+        case 'Conv2D':
+          op = {
+            kind: 'conv2d',
+            kernel: tf.clone(w[0]!) as tf.Tensor4D,
+            bias: cfg['useBias'] === false ? null : (tf.clone(w[1]!) as tf.Tensor1D),
+            strides: pair(cfg['strides']),
+            padding: cfg['padding'] as Padding,
+            activation: act(cfg['activation']),
+          };
+          break;
+        case 'Dense':
+          if (inShape.length !== 1) {
+            throw new ModelLoadError(`layer '${layer.name}' (Dense) is applied to a [${inShape.join(', ')}] tensor; put a Flatten or GlobalAveragePooling2D before it`);
+          }
+          op = {
+            kind: 'dense',
+            kernel: tf.clone(w[0]!) as tf.Tensor2D,
+            bias: cfg['useBias'] === false ? null : (tf.clone(w[1]!) as tf.Tensor1D),
+            activation: act(cfg['activation']),
+          };
+          break;
+        case 'MaxPooling2D':
+          op = { kind: 'maxpool', poolSize: pair(cfg['poolSize']), strides: pair(cfg['strides'] ?? cfg['poolSize']), padding: cfg['padding'] as Padding };
+          break;
+        case 'AveragePooling2D':
+          op = { kind: 'avgpool', poolSize: pair(cfg['poolSize']), strides: pair(cfg['strides'] ?? cfg['poolSize']), padding: cfg['padding'] as Padding };
+          break;
+        case 'GlobalAveragePooling2D':
+          op = { kind: 'gap' };
+          break;
+        case 'ZeroPadding2D':
+          op = { kind: 'pad', pads: pairs(cfg['padding']) };
+          break;
+        case 'Cropping2D':
+          op = { kind: 'crop', crops: pairs(cfg['cropping']) };
+          break;
+        case 'Add':
+          op = { kind: 'add' };
+          break;
+        case 'Concatenate': {
+          const axis = Number(cfg['axis'] ?? -1);
+          if (axis !== -1 && axis !== inShape.length) {
+            throw new ModelLoadError(`layer '${layer.name}' (Concatenate) joins along axis ${axis}; only the channel axis (-1) is supported`);
+          }
+          op = { kind: 'concat' };
+          break;
+        }
+        case 'BatchNormalization':
+          op = batchNormOp(layer, cfg, inShape.length);
+          break;
+        case 'Flatten':
+        case 'Reshape':
+          op = { kind: 'reshape', targetShape: outputShape };
+          break;
+        case 'ReLU':
+          op = { kind: 'relu' };
+          break;
+        case 'Activation': {
+          const a = cfg['activation'];
+          if (a === 'softmax') {
+            if (!isOutput) throw new ModelLoadError(`layer '${layer.name}' (Activation): softmax is only supported as the model's final activation`);
+            softmaxSplit = true;
+            op = { kind: 'identity' };
+          } else if (a === 'relu') op = { kind: 'relu' };
+          else if (a === 'linear') op = { kind: 'identity' };
+          else throw new ModelLoadError(`layer '${layer.name}' (Activation): activation '${String(a)}' is not supported (relu, linear; softmax at the output)`);
+          break;
+        }
+        case 'Dropout':
+          op = { kind: 'identity' };
+          break;
+        default:
+          throw new ModelLoadError(`layer '${layer.name}' (${cls}) is not supported; supported: ${SUPPORTED_LAYERS.join(', ')}`);
+      }
+      const id = nodes.length;
+      nodes.push({ id, name: layer.name, className: cls, op, inputs, outputShape });
+      idOf.set(layer, id);
+    }
+  }
+}
+
+/** Layers ordered so that each comes after every layer it reads from (stable otherwise). */
+function topologicalLayers(layers: AnyLayer[]): AnyLayer[] {
+  const inModel = new Set<tf.layers.Layer>(layers);
+  const done = new Set<tf.layers.Layer>();
+  const order: AnyLayer[] = [];
+  const visit = (l: AnyLayer, stack: Set<tf.layers.Layer>) => {
+    if (done.has(l)) return;
+    if (stack.has(l)) throw new ModelLoadError(`layer '${l.name}' is part of a cycle`);
+    stack.add(l);
+    for (const n of l.inboundNodes) for (const p of n.inboundLayers) if (inModel.has(p)) visit(p as AnyLayer, stack);
+    stack.delete(l);
+    done.add(l);
+    order.push(l);
+  };
+  for (const l of layers) visit(l, new Set());
+  return order;
+}
+
+/**
+ * A BatchNormalization at inference as y = a·x + c per channel: a = γ/σ, c = β − μ·a,
+ * σ = √(moving variance + ε). γ is 1 without `scale`, β is 0 without `center` (InceptionV3's
+ * BNs have no γ). Weights are found by name, so the order Keras stored them in does not matter.
+ */
+function batchNormOp(layer: AnyLayer, cfg: Record<string, unknown>, inRank: number): LayerOp {
+  const axis = Number([cfg['axis'] ?? -1].flat()[0]);
+  if (axis !== -1 && axis !== inRank) {
+    throw new ModelLoadError(`layer '${layer.name}' (BatchNormalization) normalises axis ${axis}; only the channel axis (-1) is supported`);
+  }
+  const byName = new Map<string, tf.Tensor>();
+  for (const v of layer.weights) {
+    const m = /(gamma|beta|moving_mean|moving_variance)(_\d+)?(:\d+)?$/.exec(v.originalName ?? v.name);
+    if (m) byName.set(m[1]!, v.read());
+  }
+  const mean = byName.get('moving_mean');
+  const variance = byName.get('moving_variance');
+  if (!mean || !variance) throw new ModelLoadError(`layer '${layer.name}' (BatchNormalization) has no moving mean/variance weights`);
+  const eps = Number(cfg['epsilon'] ?? 1e-3);
+  const gamma = cfg['scale'] === false ? undefined : byName.get('gamma');
+  const beta = cfg['center'] === false ? undefined : byName.get('beta');
+  const scale = tf.tidy(() => {
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    return gamma ? tf.mul(gamma, inv) : inv;
+  }) as tf.Tensor1D;
+  const shift = tf.tidy(() => tf.sub(beta ?? tf.zerosLike(mean), tf.mul(mean, scale))) as tf.Tensor1D;
+  return { kind: 'affine', scale, shift };
+}
+
+/** ZeroPadding2D/Cropping2D amounts in any Keras form (n, [h, w], [[t, b], [l, r]]). */
+function pairs(v: unknown): [[number, number], [number, number]] {
+  if (typeof v === 'number') return [[v, v], [v, v]];
+  const [a, b] = v as unknown[];
+  const one = (x: unknown): [number, number] => (Array.isArray(x) ? [Number(x[0]), Number(x[1] ?? x[0])] : [Number(x), Number(x)]);
+  return [one(a), one(b ?? a)];
 }
 
 function pair(v: unknown): [number, number] {

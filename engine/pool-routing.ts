@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { dilate, forwardPads } from './conv-transpose.js';
+import { mulPerImage } from './broadcast.js';
 import type { Padding } from './graph.js';
 
 /**
@@ -93,5 +95,62 @@ export function routeByGradient(r: tf.Tensor4D, a: tf.Tensor4D, g: PoolGeometry)
     const rep = k === 1 ? a : (tf.reshape(tf.tile(tf.expandDims(a, 1), [1, k, 1, 1, 1]), [b * k, h, w, c]) as tf.Tensor4D);
     const f = (x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, g.poolSize, g.strides, g.padding);
     return tf.grad(f)(rep, r) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Overlapping windows or real padding (ResNet's and DenseNet's 3×3 stride-2 stem pools,
+ * InceptionV3's): one winner mask per window offset (dy, dx), [B, Ho, Wo, C] each, 1 where the
+ * window's first maximum in row-major order sits at that offset. Computed once per image and
+ * shared by every seed and pass. 'same' padding pads with −∞, so padding never wins.
+ */
+export function offsetWinners(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D[] {
+  return tf.tidy(() => {
+    const [b, h, w, c] = a.shape;
+    const [kh, kw] = g.poolSize;
+    const [sh, sw] = g.strides;
+    const [pt, pb] = forwardPads(h, kh, sh, g.padding);
+    const [pl, pr] = forwardPads(w, kw, sw, g.padding);
+    const padded = pt + pb + pl + pr === 0 ? a : tf.pad(a, [[0, 0], [pt, pb], [pl, pr], [0, 0]], -Infinity);
+    const max = tf.maxPool(a, g.poolSize, g.strides, g.padding);
+    const [, ho, wo] = max.shape;
+    let taken: tf.Tensor = tf.zerosLike(max);
+    const wins: tf.Tensor4D[] = [];
+    for (let dy = 0; dy < kh; dy++) {
+      for (let dx = 0; dx < kw; dx++) {
+        const sub = tf.stridedSlice(padded, [0, dy, dx, 0], [b, dy + (ho - 1) * sh + 1, dx + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
+        const win = tf.mul(tf.cast(tf.equal(sub, max), 'float32'), tf.sub(1, taken)) as tf.Tensor4D;
+        taken = tf.add(taken, win);
+        wins.push(win);
+      }
+    }
+    return wins;
+  });
+}
+
+/**
+ * Routes R [B·K, Ho, Wo, C] through the pool with the masks of offsetWinners: per offset, the
+ * masked R is spread to the stride grid (zeros between) and shifted to its offset, all summed;
+ * the padding is cropped off. Forward ops only: ~3–4× faster than wasm's MaxPoolGrad, which
+ * also drops windows whose maximum is ≤ 0 instead of routing them to their first maximum.
+ */
+export function routeByOffsets(r: tf.Tensor4D, wins: tf.Tensor4D[], g: PoolGeometry, inH: number, inW: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw] = g.poolSize;
+    const [sh, sw] = g.strides;
+    const [pt, pb] = forwardPads(inH, kh, sh, g.padding);
+    const [pl, pr] = forwardPads(inW, kw, sw, g.padding);
+    const hp = inH + pt + pb;
+    const wp = inW + pl + pr;
+    let out: tf.Tensor4D | null = null;
+    let i = 0;
+    for (let dy = 0; dy < kh; dy++) {
+      for (let dx = 0; dx < kw; dx++) {
+        const spread = dilate(mulPerImage(r, wins[i++]!) as tf.Tensor4D, sh, sw);
+        const placed = tf.pad(spread, [[0, 0], [dy, hp - dy - spread.shape[1]], [dx, wp - dx - spread.shape[2]], [0, 0]]) as tf.Tensor4D;
+        out = out ? (tf.add(out, placed) as tf.Tensor4D) : placed;
+      }
+    }
+    return pt + pb + pl + pr === 0 ? out! : (tf.slice(out!, [0, pt, pl, 0], [-1, inH, inW, -1]) as tf.Tensor4D);
   });
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dTransposeByConv, rotateKernel } from './conv-transpose.js';
 import { divPerImage, mulPerImage } from './broadcast.js';
 import type { GraphNode } from './graph.js';
+import { affineRule, type AffineRule } from './split-rules.js';
 import type { WeightCache } from './weight-cache.js';
 
 /**
@@ -24,6 +25,12 @@ export interface RuleContext {
   /** Relevance at the layer's output, K seeds per image [B·K, …]. */
   relevance: tf.Tensor;
   weights: WeightCache;
+  /**
+   * zB only: [1, …input shape] with 1 at real pixels and 0 at padding added by ZeroPadding2D
+   * layers between the model input and this layer, so the bound images l, h are padded exactly
+   * like x (0 there) and no relevance lands on padding. Absent: every position is a real pixel.
+   */
+  boundMask?: tf.Tensor;
 }
 
 export interface LinearRule {
@@ -129,17 +136,19 @@ export function epsilonRule(eps = 1e-6): LinearRule {
 export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
   return {
     name: `zB[${low},${high}]`,
-    backward({ node, input, relevance, weights }) {
+    backward({ node, input, relevance, weights, boundMask }) {
       return tf.tidy(() => {
         const op = node.op;
         const id = node.id;
+        const masked = boundMask ? ':masked' : '';
+        const bound = (v: number, shape: number[]) => (boundMask ? tf.mul(boundMask, v) : tf.fill([1, ...shape], v));
         const wAll = op.kernel as tf.Tensor;
         const wPos = weights.get(`${id}:w:positive`, () => tf.relu(wAll));
         const wNeg = weights.get(`${id}:w:negative`, () => tf.neg(tf.relu(tf.neg(wAll))));
         const shape = input.shape.slice(1);
         // W⁺·l + W⁻·h does not depend on the image: compute once per model.
-        const bounds = weights.get(`${id}:zB:${low}:${high}`, () =>
-          tf.add(linearForward(node, tf.fill([1, ...shape], low), wPos, null), linearForward(node, tf.fill([1, ...shape], high), wNeg, null)),
+        const bounds = weights.get(`${id}:zB:${low}:${high}${masked}`, () =>
+          tf.add(linearForward(node, bound(low, shape), wPos, null), linearForward(node, bound(high, shape), wNeg, null)),
         );
         const z = tf.add(tf.sub(linearForward(node, input, wAll, null), bounds), epsilon);
         const s = divPerImage(relevance, z);
@@ -150,28 +159,58 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
         const c = linearTranspose(node, s, stackKey, stacked, weights, input.shape);
         const axis = c.rank - 1;
         const [cAll, cPos, cNeg] = tf.split(c, [inC, inC, inC], axis);
-        return tf.sub(tf.sub(mulPerImage(cAll!, input), tf.mul(cPos!, low)), tf.mul(cNeg!, high));
+        const lowTerm = boundMask ? tf.mul(cPos!, bound(low, shape)) : tf.mul(cPos!, low);
+        const highTerm = boundMask ? tf.mul(cNeg!, bound(high, shape)) : tf.mul(cNeg!, high);
+        return tf.sub(tf.sub(mulPerImage(cAll!, input), lowTerm), highTerm);
       });
     },
   };
 }
 
-/** Maps each linear layer to its rule, with an override for the first (input) layer. */
+/**
+ * Maps each linear layer to its rule, with an override for the first (input) layer, and names
+ * the rules of the parameter-free merges (engine/split-rules.ts): the stabiliser of the
+ * proportional splits (Add, average pooling) and the rule of unfolded BatchNormalizations.
+ */
 export interface Composite {
   readonly name: string;
   ruleFor(node: LinearNode, isFirst: boolean): LinearRule;
+  /** Denominator stabiliser of Add and average-pooling splits (default: signed ε = 1e-9). */
+  readonly split?: Stabilizer;
+  /** Rule for an unfolded BatchNormalization (default: the z-rule without bias, a pass-through). */
+  readonly affine?: AffineRule;
 }
 
-export function composite(name: string, layers: LinearRule, first: LinearRule): Composite {
-  return { name, ruleFor: (_node, isFirst) => (isFirst ? first : layers) };
+export interface CompositeExtras {
+  split?: Stabilizer;
+  affine?: AffineRule;
 }
 
-/** SPEC §1, paper variant: z⁺ without bias everywhere, zB at the input. */
+export function composite(name: string, layers: LinearRule, first: LinearRule, extras: CompositeExtras = {}): Composite {
+  return { name, ruleFor: (_node, isFirst) => (isFirst ? first : layers), ...extras };
+}
+
+export const DEFAULT_SPLIT_EPSILON = 1e-9;
+
+/**
+ * SPEC §1, paper variant: z⁺ without bias everywhere, zB at the input; biases are ignored in
+ * the merges too (unfolded BN = pass-through), and splits keep the sign with the same ε.
+ */
 export function paperComposite(low: number, high: number, epsilon = 1e-9): Composite {
-  return composite('paper: z+ / zB', zPlusRule({ bias: false, epsilon }), zBRule(low, high, epsilon));
+  return composite('paper: z+ / zB', zPlusRule({ bias: false, epsilon }), zBRule(low, high, epsilon), {
+    split: signedEpsilon(epsilon),
+    affine: affineRule({ bias: false, stabilizer: signedEpsilon(epsilon) }),
+  });
 }
 
-/** SPEC §1, reference variant (iNNvestigate as the authors ran it): z⁺ with bias, zB at the input. */
+/**
+ * SPEC §1, reference variant (iNNvestigate as the authors ran it): z⁺ with bias, zB at the
+ * input; an unfolded BN keeps its shift in the denominator like the other biases, and a zero
+ * denominator gets 1e-7 everywhere, as in the linear layers.
+ */
 export function referenceComposite(low: number, high: number): Composite {
-  return composite('reference: z+ (bias) / zB', zPlusRule({ bias: true }), zBRule(low, high, 1e-9));
+  return composite('reference: z+ (bias) / zB', zPlusRule({ bias: true }), zBRule(low, high, 1e-9), {
+    split: zeroTo(1e-7),
+    affine: affineRule({ bias: true, stabilizer: zeroTo(1e-7) }),
+  });
 }

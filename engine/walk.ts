@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardCache } from './forward.js';
 import type { GraphNode } from './graph.js';
-import { canRouteByMask, routeByGradient, routeByMask, winnerMask } from './pool-routing.js';
+import { canRouteByMask, offsetWinners, routeByMask, routeByOffsets, winnerMask } from './pool-routing.js';
 
 /**
  * The backward walk shared by relevance and gradient passes: visit nodes from the output back to
@@ -52,13 +52,22 @@ export function reshapeToInput(node: GraphNode, signal: tf.Tensor, cache: Forwar
 
 /**
  * Routes a signal through max pooling to the first maximum of each window. The per-image winner
- * mask is computed once per forward cache and shared by every pass (LRP, GBP, Grad-CAM).
+ * mask (one per window offset when windows overlap or padding is added) is computed once per
+ * forward cache and shared by every pass (LRP, GBP, Grad-CAM).
  */
 export function routeMaxPool(node: GraphNode, signal: tf.Tensor, cache: ForwardCache): tf.Tensor {
   if (node.op.kind !== 'maxpool') throw new Error('internal: routeMaxPool on a non-pool node');
   const a = cache.outputs[node.inputs[0]!] as tf.Tensor4D;
   const g = node.op;
-  if (!canRouteByMask(g, a.shape[1], a.shape[2])) return routeByGradient(signal as tf.Tensor4D, a, g);
+  if (!canRouteByMask(g, a.shape[1], a.shape[2])) {
+    const offsets = offsetMasks(cache);
+    let wins = offsets.get(node.id);
+    if (!wins) {
+      wins = offsetWinners(a, g);
+      offsets.set(node.id, wins);
+    }
+    return routeByOffsets(signal as tf.Tensor4D, wins, g, a.shape[1], a.shape[2]);
+  }
   const masks = poolMasks(cache);
   let mask = masks.get(node.id);
   if (!mask) {
@@ -78,9 +87,22 @@ function poolMasks(cache: ForwardCache): Map<number, tf.Tensor4D> {
   return m;
 }
 
+const OFFSET_MASKS = new WeakMap<ForwardCache, Map<number, tf.Tensor4D[]>>();
+function offsetMasks(cache: ForwardCache): Map<number, tf.Tensor4D[]> {
+  let m = OFFSET_MASKS.get(cache);
+  if (!m) {
+    m = new Map();
+    OFFSET_MASKS.set(cache, m);
+  }
+  return m;
+}
+
 /** Frees the pool masks kept for a forward cache (called by disposeCache's owner). */
 export function disposeWalkState(cache: ForwardCache): void {
   const m = MASKS.get(cache);
   if (m) for (const t of m.values()) t.dispose();
   MASKS.delete(cache);
+  const o = OFFSET_MASKS.get(cache);
+  if (o) for (const ts of o.values()) tf.dispose(ts);
+  OFFSET_MASKS.delete(cache);
 }

@@ -10,7 +10,9 @@ export class WeightCache {
   get<T extends tf.Tensor>(key: string, make: () => T): T {
     let t = this.tensors.get(key);
     if (!t) {
-      t = tf.keep(tf.tidy(make));
+      // Cloned (cheap: the data is shared, not copied) because `make` may hand back one of the
+      // graph's own weights (the 'all' weight part), which dispose() must not free.
+      t = tf.keep(tf.tidy(() => tf.clone(make())));
       this.tensors.set(key, t);
     }
     return t as T;

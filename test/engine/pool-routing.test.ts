@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { canRouteByMask, routeByGradient, routeByMask, winnerMask } from '../../engine/pool-routing.js';
+import { canRouteByMask, offsetWinners, routeByGradient, routeByMask, routeByOffsets, winnerMask } from '../../engine/pool-routing.js';
 import { randomImage } from '../util/models.js';
 
 test('winner mask routes each window to its first maximum (hand-computed, with ties)', async () => {
@@ -40,5 +40,32 @@ test('mask routing equals MaxPoolGrad (cpu reference) for positive and negative 
     const got = Array.from(routeByMask(r, winnerMask(a, g), g).dataSync());
     assert.equal(got.length, expected.length);
     for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `element ${i}: ${got[i]} vs ${expected[i]}`);
+  }
+});
+
+test('offset routing (overlapping windows, padding) equals MaxPoolGrad (cpu reference) on wasm, for negative inputs and K seeds', async () => {
+  const cases = [
+    { pool: 3, stride: 2, padding: 'valid', h: 9, w: 8 }, // ResNet/DenseNet/Inception stem pools
+    { pool: 3, stride: 2, padding: 'same', h: 7, w: 6 },
+    { pool: 3, stride: 1, padding: 'same', h: 5, w: 5 },
+    { pool: 2, stride: 1, padding: 'valid', h: 4, w: 5 },
+  ] as const;
+  for (const cs of cases) {
+    const g = { poolSize: [cs.pool, cs.pool] as [number, number], strides: [cs.stride, cs.stride] as [number, number], padding: cs.padding };
+    const [b, k, c] = [2, 3, 2];
+    const data = randomImage(b * cs.h * cs.w * c, 17, -1, 1);
+    await initBackend('cpu');
+    const aCpu = tf.tensor4d(data, [b, cs.h, cs.w, c]);
+    const [, ho, wo] = tf.maxPool(aCpu, g.poolSize, g.strides, g.padding).shape;
+    const rData = randomImage(b * k * ho * wo * c, 23, -1, 1);
+    const expected = routeByGradient(tf.tensor4d(rData, [b * k, ho, wo, c]), aCpu, g).dataSync();
+    await initBackend('wasm');
+    assert.ok(!canRouteByMask(g, cs.h, cs.w));
+    const a = tf.tensor4d(data, [b, cs.h, cs.w, c]);
+    const wins = offsetWinners(a, g);
+    const got = routeByOffsets(tf.tensor4d(rData, [b * k, ho, wo, c]), wins, g, cs.h, cs.w).dataSync();
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `${JSON.stringify(cs)} element ${i}: ${got[i]} vs ${expected[i]}`);
+    tf.dispose(wins);
   }
 });
