@@ -25,7 +25,7 @@ export function forwardPads(inSize: number, k: number, stride: number, padding: 
 }
 
 /** Inserts stride−1 zeros between rows and columns: [B,H,W,C] → [B,(H−1)s+1,(W−1)s+1,C]. */
-function dilate(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+export function dilate(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return x;
   const [b, h, w, c] = x.shape;
   const expanded = tf.reshape(x, [b, h, 1, w, 1, c]);
