@@ -12,6 +12,7 @@ import { graphFromLayersModel, loadGraph } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { buildTinyDenseNet, buildTinyInception, buildTinyResNet } from '../util/dag-models.js';
 import { randomImage } from '../util/models.js';
+import { assertClose } from '../util/numeric.js';
 
 /** Softmax of the engine's logits, for comparison with the LayersModel's predict. */
 function engineProbs(graph: Graph, x: tf.Tensor4D): Float32Array {
@@ -22,12 +23,6 @@ function logits(graph: Graph, x: tf.Tensor4D): Float32Array {
   return tf.tidy(() => forwardLogits(graph, x).dataSync() as Float32Array);
 }
 
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= rel * scale, `${what} [${i}]: ${got[i]} vs ${want[i]}`);
-}
 
 function images(model: tf.LayersModel, n: number, seed: number): tf.Tensor4D {
   const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];

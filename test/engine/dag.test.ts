@@ -16,16 +16,11 @@ import { WeightCache } from '../../engine/weight-cache.js';
 import { buildTinyDenseNet, buildTinyInception, buildTinyResNet, type DagOpts } from '../util/dag-models.js';
 import { denseLayers, denseLrp, type RefMergeRules, type RefRule } from '../util/dense-reference.js';
 import { randomImage } from '../util/models.js';
+import { assertClose, relevanceOf } from '../util/numeric.js';
 
 const LOW = -1;
 const HIGH = 2;
 
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= rel * scale, `${what}: element ${i}: ${got[i]} vs ${want[i]} (scale ${scale})`);
-}
 
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
 
@@ -35,21 +30,6 @@ const FAMILIES: [string, (o: DagOpts) => tf.LayersModel][] = [
   ['inception', buildTinyInception],
 ];
 
-function relevanceOf(graph: Graph, images: Float32Array[], seeds: Float32Array[], rules: Composite): Float32Array[] {
-  const [h, w, c] = graph.inputShape;
-  const per = h * w * c;
-  const x = tf.tensor4d(Float32Array.from(images.flatMap((a) => Array.from(a))), [images.length, h, w, c]);
-  const cache = forwardWithCache(graph, x);
-  const s = tf.tensor2d(Float32Array.from(seeds.flatMap((a) => Array.from(a))), [seeds.length, graph.numClasses]);
-  const weights = new WeightCache();
-  const r = propagateRelevance(cache, s, rules, weights);
-  const data = r.dataSync() as Float32Array;
-  disposeWalkState(cache);
-  disposeCache(cache);
-  weights.dispose();
-  tf.dispose([x, s, r]);
-  return seeds.map((_, i) => data.slice(i * per, (i + 1) * per));
-}
 
 test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules on hand-computed numbers', async () => {
   await initBackend('cpu');

@@ -11,15 +11,11 @@ import { graphFromLayersModel, loadGraph, ModelLoadError } from '../../engine/mo
 import { saveLayersModel } from '../../engine/model-saver.js';
 import type { Graph } from '../../engine/graph.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
+import { assertClose } from '../util/numeric.js';
 
+const close = assertClose;
 const BOUNDS = { low: -1, high: 2 };
 
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
-  assert.equal(a.length, b.length, what);
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * scale, `${what} [${i}]: ${a[i]} vs ${b[i]}`);
-}
 
 /** The graph's forward as a differentiable function, with an optional guided ReLU (independent of the engine's backward). */
 function differentiable(graph: Graph, guided: boolean, upTo = graph.outputId, from = 0) {

@@ -2,41 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { forwardWithCache, disposeCache } from '../../engine/forward.js';
+import { forwardWithCache } from '../../engine/forward.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
 import { propagateRelevance } from '../../engine/relevance.js';
 import { composite, epsilonRule, paperComposite, referenceComposite, zBRule, zPlusRule, type Composite } from '../../engine/rules.js';
 import { WeightCache } from '../../engine/weight-cache.js';
-import { disposeWalkState } from '../../engine/walk.js';
-import type { Graph } from '../../engine/graph.js';
 import { denseLayers, denseLrp, type RefRule } from '../util/dense-reference.js';
 import { buildTinyCnn, randomImage, zeroBiases } from '../util/models.js';
+import { assertClose, relevanceOf } from '../util/numeric.js';
 
 const LOW = -1;
 const HIGH = 2;
 
-function relevanceOf(graph: Graph, images: Float32Array[], seeds: Float32Array[], rules: Composite): Float32Array[] {
-  const [h, w, c] = graph.inputShape;
-  const per = h * w * c;
-  const x = tf.tensor4d(Float32Array.from(images.flatMap((a) => Array.from(a))), [images.length, h, w, c]);
-  const cache = forwardWithCache(graph, x);
-  const s = tf.tensor2d(Float32Array.from(seeds.flatMap((a) => Array.from(a))), [seeds.length, graph.numClasses]);
-  const r = propagateRelevance(cache, s, rules, new WeightCache());
-  const data = r.dataSync() as Float32Array;
-  disposeWalkState(cache);
-  disposeCache(cache);
-  tf.dispose([x, s, r]);
-  return seeds.map((_, i) => data.slice(i * per, (i + 1) * per));
-}
 
-function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rel: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) {
-    assert.ok(Math.abs(got[i]! - want[i]!) <= rel * scale + 1e-12, `${what}: element ${i}: ${got[i]} vs ${want[i]} (scale ${scale})`);
-  }
-}
 
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
 
