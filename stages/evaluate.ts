@@ -67,8 +67,9 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
   for (const it of items) pushRows(rows, 'relevance', it.explanations.map((e) => relevanceRow(it.sample, e)));
 
   if (opts.patchSizes.length > 0) {
-    const plan = planMasking(items, opts.patchSizes, opts.fill);
-    pushRows(rows, 'masking', finishMasking(plan, explainer.classify(plan.inputs)));
+    const plan = planMasking(items, opts.patchSizes);
+    const after = explainer.classifyMasked(items.map((it) => it.sample.input), plan.masks, opts.fill);
+    pushRows(rows, 'masking', finishMasking(plan, after));
   }
   for (const it of items) {
     const p = pointingRows(it.sample, it.explanations, opts.energies, opts.tolerance);

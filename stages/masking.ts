@@ -1,27 +1,28 @@
 import type { Explanation } from '../engine/types.js';
 import type { Row } from '../results/schemas.js';
 import type { Sample } from '../data/types.js';
-import { applyPatch, argmaxFirst, patchBounds } from './masking-geometry.js';
+import { argmaxFirst, patchBounds, type PatchBounds } from './masking-geometry.js';
 
 /**
  * Maximal patch masking (SPEC §4). Every (method, target, patch size) of an image yields a masked
- * input; inputs that coincide — same target class, same patch — are classified once.
+ * input; inputs that coincide — same image, same patch, whatever the method or target — are
+ * classified once. A masked input is described by its image and patch (the pixels come from the
+ * fill image), so the engine can re-classify it incrementally from the unmasked activations.
  */
 export interface MaskingPlan {
-  /** Distinct masked inputs to classify. */
-  inputs: Float32Array[];
-  /** Rows waiting for y_after: `input` indexes `inputs`. */
+  /** Distinct masked inputs to classify: item index + patch bounds. */
+  masks: (PatchBounds & { image: number })[];
+  /** Rows waiting for y_after: `input` indexes `masks`. */
   pending: { row: Row; input: number; targetClass: number }[];
 }
 
 export function planMasking(
   items: { sample: Sample; explanations: Explanation[]; probs: Float32Array }[],
   patchSizes: readonly number[],
-  fill: Float32Array,
 ): MaskingPlan {
-  const plan: MaskingPlan = { inputs: [], pending: [] };
-  for (const { sample, explanations, probs } of items) {
-    const { height: h, width: w, channels: c } = sample;
+  const plan: MaskingPlan = { masks: [], pending: [] };
+  items.forEach(({ sample, explanations, probs }, image) => {
+    const { height: h, width: w } = sample;
     const seen = new Map<string, number>();
     for (const e of explanations) {
       const centre = argmaxFirst(e.map, h, w);
@@ -31,8 +32,8 @@ export function planMasking(
         const key = `${b.r0},${b.r1},${b.c0},${b.c1}`;
         let input = seen.get(key);
         if (input === undefined) {
-          input = plan.inputs.length;
-          plan.inputs.push(applyPatch(sample.input, h, w, c, b, fill));
+          input = plan.masks.length;
+          plan.masks.push({ image, ...b });
           seen.set(key, input);
         }
         const before = probs[e.target.classIndex]!;
@@ -55,7 +56,7 @@ export function planMasking(
         });
       }
     }
-  }
+  });
   return plan;
 }
 

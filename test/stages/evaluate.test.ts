@@ -7,6 +7,7 @@ import { graphFromLayersModel } from '../../engine/model-loader.js';
 import type { Sample } from '../../data/types.js';
 import { evaluateBatch, type EvaluateOptions } from '../../stages/evaluate.js';
 import { meanImage, statsRow } from '../../stages/stats.js';
+import { applyPatch, patchBounds } from '../../stages/masking-geometry.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 
 function sample(i: number, label: number, boxes = [{ x0: 0, y0: 0, x1: 4, y1: 4 }]): Sample {
@@ -55,7 +56,11 @@ test('evaluateBatch: rows per table, y_before = forward probability, drops = y_b
   assert.deepEqual([m['center_row'], m['center_col']], [Math.floor(first / 8), first % 8]);
   // A masked input equal to the original (fill = input) leaves y_t unchanged.
   const same = evaluateBatch(ex, [samples[0]!], { ...OPTS, fill: samples[0]!.input });
-  for (const r of same.rows.masking!) assert.equal(r['drop'], 0);
+  for (const r of same.rows.masking!) assert.ok(Math.abs(r['drop'] as number) < 1e-6, `drop ${r['drop']}`);
+  // y_after equals a full forward pass of the masked image (the engine re-classifies incrementally).
+  const r3 = rows.masking!.find((r) => r['image_id'] === 'img0' && r['patch_size'] === 3)!;
+  const masked = applyPatch(samples[0]!.input, 8, 8, 3, patchBounds(r3['center_row'] as number, r3['center_col'] as number, 3, 8, 8), OPTS.fill);
+  assert.ok(Math.abs(ex.classify([masked])[0]![r3['target_class'] as number]! - (r3['y_after'] as number)) < 1e-5);
 });
 
 test('stats: the mean image is Σ sums / Σ counts over shards, whatever the split', () => {
