@@ -1,6 +1,7 @@
 /** The bench's JSON result shapes and the table printed from them (Markdown, so it pastes into BENCHMARKS.md). */
 import type { CaseName } from './bench-cases.js';
 import type { MachineInfo } from './bench-machine.js';
+import { formatIncrementalTable, type IncrementalBenchResult } from './incremental.js';
 
 export interface MemorySnapshot {
   rssBytes: number;
@@ -44,6 +45,8 @@ export type BackendResult =
       warmupSeconds: number;
       cases: (CaseResult | FailedCase)[];
       memory: MemorySnapshot;
+      /** Masked re-classification, full vs incremental, per patch size (issue 6 (b)). */
+      incremental?: IncrementalBenchResult;
     }
   | { backend: string; status: 'unavailable' | 'failed'; reason: string };
 
@@ -104,6 +107,7 @@ export function formatTable(r: BenchResults): string {
         lines.push(`| **ratio** one pass / separate passes (6 LRP-family maps) | | | | **${ratio.toFixed(2)}×** | | | |`);
       }
     }
+    if (b.incremental) lines.push('', formatIncrementalTable(b.incremental));
     lines.push('', `peak RSS of the ${b.backend} process: ${gib(b.memory.peakRssBytes)}${b.memory.wasmHeapBytes !== undefined ? `; wasm heap high-water ${gib(b.memory.wasmHeapBytes)} of 4 GiB` : ''}`, '');
   }
   return lines.join('\n');

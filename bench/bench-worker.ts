@@ -14,6 +14,7 @@ import { presetBounds } from '../io/preprocess.js';
 import { randomImage } from '../test/util/models.js';
 import { CASES, runCase, type CaseName, type CaseSpec } from './bench-cases.js';
 import type { BackendResult, CaseResult, FailedCase, MemorySnapshot } from './bench-results.js';
+import { benchIncremental } from './incremental.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -91,8 +92,10 @@ async function main(): Promise<void> {
     loadSeconds,
     warmupSeconds,
   };
+  // Masked re-classification, full vs incremental (issue 6 (b)), on the same model and inputs.
+  const incremental = benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
   // Written now, so the timed cases survive a probe that kills the process.
-  write({ ...base, cases: results, memory: memory(ex.backend) });
+  write({ ...base, cases: results, memory: memory(ex.backend), incremental });
   ex.dispose();
 
   for (const name of probes) {
@@ -111,10 +114,10 @@ async function main(): Promise<void> {
       const reason = backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
       process.stderr.write(`failed: ${reason}\n`);
       results.push({ name, label, status: 'failed', reason });
-      write({ ...base, cases: results, memory: memory(backend) });
+      write({ ...base, cases: results, memory: memory(backend), incremental });
       return; // the backend is unusable after an abort
     }
-    write({ ...base, cases: results, memory: memory(probe.backend) });
+    write({ ...base, cases: results, memory: memory(probe.backend), incremental });
     probe.dispose();
   }
 }
