@@ -7,7 +7,8 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseConfig, type RunConfig } from '../../pipeline/config.js';
-import { ConfigMismatchError, PlanMismatchError, RunDir, makePlan, parseLock } from '../../pipeline/run-dir.js';
+import { ConfigMismatchError, PlanMismatchError, RunDir, makePlan } from '../../pipeline/run-dir.js';
+import { parseLock } from '../../pipeline/claims.js';
 import { TABLES } from '../../results/schemas.js';
 import { writeTableAtomic } from '../../results/table-io.js';
 
