@@ -2,6 +2,23 @@
 import type { CaseName } from './bench-cases.js';
 import type { MachineInfo } from './bench-machine.js';
 import { formatIncrementalTable, type IncrementalBenchResult } from './incremental.js';
+import { formatMemoryTable, formatScalingTable, type MemoryResult, type ScalingResult } from './pipeline-bench.js';
+import { formatWholeImageTable, type WholeImageResult } from './whole-image.js';
+
+/** A measurement that could not be made, and why. */
+export interface FailedMeasurement {
+  status: 'failed';
+  reason: string;
+}
+
+/** Issue 6 (c): the whole per-image work, stage code vs the naive sum. */
+export type WholeOutcome = (WholeImageResult & { status?: 'ok' }) | FailedMeasurement;
+
+/** Issue 6 (d), (e): the real pipeline on the digits-pair config (run from bench.ts, wasm). */
+export interface PipelineBench {
+  scaling?: (ScalingResult & { status?: 'ok' }) | FailedMeasurement;
+  memory?: (MemoryResult & { status?: 'ok' }) | FailedMeasurement;
+}
 
 export interface MemorySnapshot {
   rssBytes: number;
@@ -47,6 +64,8 @@ export type BackendResult =
       memory: MemorySnapshot;
       /** Masked re-classification, full vs incremental, per patch size (issue 6 (b)). */
       incremental?: IncrementalBenchResult;
+      /** The whole per-image work vs the naive sum (issue 6 (c)). */
+      whole?: WholeOutcome;
     }
   | { backend: string; status: 'unavailable' | 'failed'; reason: string };
 
@@ -56,6 +75,8 @@ export interface BenchResults {
   model: { name: string; inputShape: number[]; classes: number; parameters: number };
   options: { images: number; batch: number; cases: CaseName[] };
   backends: BackendResult[];
+  /** The digits-pair pipeline: 1 vs 2 workers, memory over a long run (issue 6 (d), (e)). */
+  pipeline?: PipelineBench;
   /** 1-minute load average sampled during the run (the bench itself adds about 1 per busy core it uses). */
   load: { before: number; max: number; mean: number; after: number };
   seconds: number;
@@ -108,7 +129,17 @@ export function formatTable(r: BenchResults): string {
       }
     }
     if (b.incremental) lines.push('', formatIncrementalTable(b.incremental));
+    if (b.whole) lines.push('', b.whole.status === 'failed' ? `**(c) whole per-image benchmark work**: failed — ${b.whole.reason}` : formatWholeImageTable(b.whole));
     lines.push('', `peak RSS of the ${b.backend} process: ${gib(b.memory.peakRssBytes)}${b.memory.wasmHeapBytes !== undefined ? `; wasm heap high-water ${gib(b.memory.wasmHeapBytes)} of 4 GiB` : ''}`, '');
   }
+  if (r.pipeline) lines.push(formatPipeline(r.pipeline));
+  return lines.join('\n');
+}
+
+/** The (d) and (e) tables, or why they are missing. */
+export function formatPipeline(p: PipelineBench): string {
+  const lines: string[] = [];
+  if (p.scaling) lines.push(p.scaling.status === 'failed' ? `**(d) pipeline scaling**: failed — ${p.scaling.reason}` : formatScalingTable(p.scaling), '');
+  if (p.memory) lines.push(p.memory.status === 'failed' ? `**(e) resident memory over a long run**: failed — ${p.memory.reason}` : formatMemoryTable(p.memory), '');
   return lines.join('\n');
 }

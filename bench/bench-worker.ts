@@ -13,8 +13,14 @@ import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { randomImage } from '../test/util/models.js';
 import { CASES, runCase, type CaseName, type CaseSpec } from './bench-cases.js';
-import type { BackendResult, CaseResult, FailedCase, MemorySnapshot } from './bench-results.js';
+import type { BackendResult, CaseResult, FailedCase, MemorySnapshot, WholeOutcome } from './bench-results.js';
 import { benchIncremental } from './incremental.js';
+import { benchWholeImage } from './whole-image.js';
+
+function optionalArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
 
 function arg(name: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -96,6 +102,19 @@ async function main(): Promise<void> {
   const incremental = benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
   // Written now, so the timed cases survive a probe that kills the process.
   write({ ...base, cases: results, memory: memory(ex.backend), incremental });
+  // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
+  const wholeImages = Number(optionalArg('whole') ?? '0');
+  let whole: WholeOutcome | undefined;
+  if (wholeImages > 0) {
+    try {
+      whole = benchWholeImage(ex, inputs.slice(0, wholeImages).concat(inputs.length < wholeImages ? Array.from({ length: wholeImages - inputs.length }, (_, i) => randomImage(h * w * c, 2000 + i, bounds.low, bounds.high)) : []));
+    } catch (e) {
+      const reason = (e as Error).message.split('\n')[0]!;
+      process.stderr.write(`bench: whole image: failed: ${reason}\n`);
+      whole = { status: 'failed', reason };
+    }
+    write({ ...base, cases: results, memory: memory(ex.backend), incremental, whole });
+  }
   ex.dispose();
 
   for (const name of probes) {
@@ -114,10 +133,10 @@ async function main(): Promise<void> {
       const reason = backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
       process.stderr.write(`failed: ${reason}\n`);
       results.push({ name, label, status: 'failed', reason });
-      write({ ...base, cases: results, memory: memory(backend), incremental });
+      write({ ...base, cases: results, memory: memory(backend), incremental, ...(whole ? { whole } : {}) });
       return; // the backend is unusable after an abort
     }
-    write({ ...base, cases: results, memory: memory(probe.backend), incremental });
+    write({ ...base, cases: results, memory: memory(probe.backend), incremental, ...(whole ? { whole } : {}) });
     probe.dispose();
   }
 }

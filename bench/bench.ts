@@ -17,18 +17,53 @@ import { buildVgg16 } from '../test/util/models.js';
 import { BenchUsageError, parseBenchArgs, type BenchArgs } from './bench-args.js';
 import { CASES } from './bench-cases.js';
 import { LoadSampler, machineInfo } from './bench-machine.js';
-import { formatTable, type BackendResult, type BenchResults } from './bench-results.js';
+import { formatTable, type BackendResult, type BenchResults, type PipelineBench } from './bench-results.js';
+import { benchMemory, benchScaling } from './pipeline-bench.js';
+
+/** Issue 6 (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0` skip one. */
+interface ExtraArgs {
+  /** Images for the whole per-image work vs the naive sum, per backend (c). */
+  whole: number;
+  /** Images of the digits-pair pipeline run with 1, then 2 workers (d). */
+  pipelineLimit: number;
+  /** Images of the long digits-pair run whose memory is sampled (e). */
+  memoryImages: number;
+}
+
+const EXTRA_USAGE = `  --whole N         images for the whole per-image work vs the naive sum, VGG16 (default 1; 0 skips)
+  --pipeline-limit N  digits-pair pipeline images run with 1 then 2 workers (default 400; 0 skips)
+  --memory-images N   digits-pair images of the memory run (default 1000; 0 skips)`;
+
+/** Takes the issue-6 flags out of argv (the rest goes to parseBenchArgs). */
+function splitExtraArgs(argv: readonly string[]): { rest: string[]; extra: ExtraArgs } {
+  const extra: ExtraArgs = { whole: 1, pipelineLimit: 400, memoryImages: 1000 };
+  const keys: Record<string, keyof ExtraArgs> = { '--whole': 'whole', '--pipeline-limit': 'pipelineLimit', '--memory-images': 'memoryImages' };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const key = keys[flag];
+    if (!key) {
+      rest.push(argv[i]!);
+      continue;
+    }
+    const v = inline ?? argv[++i];
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a whole number (0 skips it)\n${EXTRA_USAGE}`);
+    extra[key] = n;
+  }
+  return { rest, extra };
+}
 
 const WORKER = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
 /** A backend that runs longer than this is stopped and reported as failed (cpu is ~30× slower). */
 const TIMEOUT_MS: Record<BackendName, number> = { tensorflow: 3_600_000, webgpu: 3_600_000, wasm: 3_600_000, cpu: 6 * 3_600_000 };
 
 /** Runs one backend's worker; a crash or timeout becomes a `failed` result with the reason. */
-function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir: string): Promise<BackendResult> {
+function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir: string, whole: number): Promise<BackendResult> {
   const resultFile = join(dir, `result-${backend}.json`);
   const child = spawn(
     process.execPath,
-    [WORKER, '--backend', backend, '--model', modelPath, '--images', String(args.images), '--batch', String(args.batch), '--cases', args.cases.join(','), '--result', resultFile],
+    [WORKER, '--backend', backend, '--model', modelPath, '--images', String(args.images), '--batch', String(args.batch), '--cases', args.cases.join(','), '--result', resultFile, '--whole', String(whole)],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   let tail = '';
@@ -59,7 +94,8 @@ function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const args = parseBenchArgs(process.argv.slice(2));
+  const { rest, extra } = splitExtraArgs(process.argv.slice(2));
+  const args = parseBenchArgs(rest);
   const load = new LoadSampler();
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-'));
   try {
@@ -73,7 +109,15 @@ async function main(): Promise<void> {
     const backends: BackendResult[] = [];
     for (const b of args.backends) {
       process.stderr.write(`bench: ${b} …\n`);
-      backends.push(await runWorker(b, modelPath, args, dir));
+      backends.push(await runWorker(b, modelPath, args, dir, extra.whole));
+    }
+    // The real pipeline on the digits-pair config, wasm, after the backends' children have exited.
+    let pipeline: PipelineBench | undefined;
+    if (extra.pipelineLimit > 0 || extra.memoryImages > 0) {
+      pipeline = {};
+      const failed = (e: unknown) => ({ status: 'failed' as const, reason: (e as Error).message.split('\n')[0]! });
+      if (extra.pipelineLimit > 0) pipeline.scaling = await benchScaling(extra.pipelineLimit).catch(failed);
+      if (extra.memoryImages > 0) pipeline.memory = await benchMemory(extra.memoryImages).catch(failed);
     }
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -81,6 +125,7 @@ async function main(): Promise<void> {
       model: info,
       options: { images: args.images, batch: args.batch, cases: args.cases },
       backends,
+      ...(pipeline ? { pipeline } : {}),
       load: load.stop(),
       seconds: (performance.now() - t0) / 1000,
     };
@@ -100,7 +145,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   if (e instanceof BenchUsageError) {
-    process.stderr.write(`${e.message}\n`);
+    process.stderr.write(`${e.message}\n${e.message.includes(EXTRA_USAGE) ? '' : `${EXTRA_USAGE}\n`}`);
     process.exit(2);
   }
   process.stderr.write(`bench: ${(e as Error)?.stack ?? String(e)}\n`);
