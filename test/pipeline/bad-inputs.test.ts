@@ -11,12 +11,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { initBackend } from '../../engine/backend.js';
-import { saveLayersModel } from '../../engine/model-saver.js';
 import { readTableRows } from '../../results/table-io.js';
-import { runCli } from '../util/run-fixture.js';
+import { runCli, saveDigitsLikeModel } from '../util/run-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sglrp-bad-'));
 const images = join(dir, 'val');
@@ -32,17 +30,9 @@ function picture(w: number, h: number, seed: number): ReturnType<typeof sharp> {
   return sharp(px, { raw: { width: w, height: h, channels: 3 } });
 }
 
-/** The tiny model: 32×32×3 input, 4 classes, every layer kind the pipeline needs. */
-async function saveTinyRgbModel(out: string): Promise<string> {
-  const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [32, 32, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
-  m.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2 }));
-  m.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }));
-  m.add(tf.layers.maxPooling2d({ name: 'block2_pool', poolSize: 2 }));
-  m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: CLASSES.length, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
-  return saveLayersModel(m, out);
+/** The tiny model: 32×32×3 input, one output per class of the test's class list. */
+function saveTinyRgbModel(out: string): Promise<string> {
+  return saveDigitsLikeModel(out, { size: 32, channels: 3, classes: CLASSES.length });
 }
 
 function writeConfig(file: string, extra: Record<string, unknown> = {}, model: string = modelPath): string {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomImage } from './models.js';
 
 /**
  * ResNet50, DenseNet121 and InceptionV3 as `keras.applications` defines them (same layers, order,
@@ -142,17 +143,9 @@ function head(ctx: Ctx, x: T, classes: number): T {
   );
 }
 
-/** Seeded uniform noise in [lo, hi) (one xorshift32 stream per seed). */
+/** Seeded uniform noise in [lo, hi) (one xorshift32 stream per seed, seeds spread by a multiplicative hash). */
 function noise(n: number, seed: number, lo: number, hi: number): Float32Array {
-  const out = new Float32Array(n);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = lo + ((x >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
+  return randomImage(n, (seed * 2654435761) >>> 0, lo, hi);
 }
 
 /**

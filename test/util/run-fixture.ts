@@ -10,16 +10,20 @@ import { TABLE_NAMES, type Row } from '../../results/schemas.js';
 /** The compiled CLI next to this build. */
 export const CLI = fileURLToPath(new URL('../../pipeline/cli.js', import.meta.url));
 
-/** A small VGG-style model for the 64×64×1 digits-pair images (random weights, fast). */
-export async function saveDigitsLikeModel(dir: string): Promise<string> {
+/**
+ * A small VGG-style model (random weights, fast), by default for the 64×64×1 digits-pair images
+ * with 10 classes; `size`, `channels` and `classes` fit it to other test datasets.
+ */
+export async function saveDigitsLikeModel(dir: string, opts: { size?: number; channels?: number; classes?: number } = {}): Promise<string> {
+  const { size = 64, channels = 1, classes = 10 } = opts;
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [64, 64, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
+  m.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [size, size, channels], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
   m.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2 }));
   m.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }));
   m.add(tf.layers.maxPooling2d({ name: 'block2_pool', poolSize: 2 }));
   m.add(tf.layers.flatten({ name: 'flatten' }));
   m.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+  m.add(tf.layers.dense({ name: 'predictions', units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
   return saveLayersModel(m, dir);
 }
 
