@@ -4,7 +4,7 @@ import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from
 import { consumers, disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
 import { propagateGradient } from './gradient.js';
 import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
-import { maskedLogits, type Box } from './incremental.js';
+import { incrementalLogits, maskedLogits, type Box } from './incremental.js';
 import { loadGraph } from './model-loader.js';
 import { randomMap } from './random.js';
 import { propagateRelevance } from './relevance.js';
@@ -35,6 +35,22 @@ export interface ExplainOptions {
   gradcamLayer?: string;
   /** Keep the signed H×W×C input signal on each explanation (default true). */
   withRaw?: boolean;
+  /**
+   * Called once per micro-batch while its forward cache is still alive, so work that needs the
+   * unmasked activations (incremental masking) does not run its own forward pass again.
+   */
+  onGroup?: (group: ExplainGroup) => void;
+}
+
+/** One micro-batch of `explain`: its images are inputs[offset … offset + count). */
+export interface ExplainGroup {
+  offset: number;
+  count: number;
+  /** The group's forward cache (batch = count); valid only during the callback. */
+  cache: ForwardCache;
+  /** The group's explanations (imageIndex counts from 0 over the whole call). */
+  explanations: Explanation[];
+  probs: Float32Array[];
 }
 
 export interface ExplainResult {
@@ -144,6 +160,19 @@ export class Explainer {
     return maskedLogits(this.graph, images, masks, fill, { maxBatch: 32 }).map((z) => Float32Array.from(softmax64(z)));
   }
 
+  /**
+   * The same for masks of the images in a forward cache (an `onGroup` callback's): reuses the
+   * unmasked activations the maps were computed from instead of a new forward pass.
+   */
+  classifyMaskedInCache(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Float32Array[] {
+    if (masks.length === 0) return [];
+    const z = incrementalLogits(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: 32 });
+    const data = z.dataSync() as Float32Array;
+    z.dispose();
+    const n = this.numClasses;
+    return masks.map((_, i) => Float32Array.from(softmax64(data.subarray(i * n, (i + 1) * n))));
+  }
+
   forward(inputs: Float32Array[]): ForwardOutput {
     const logits = this.logitsOf(inputs);
     return { logits, probs: logits.map((z) => Float32Array.from(softmax64(z))) };
@@ -237,6 +266,7 @@ export class Explainer {
         }
         time('gradcam', t0);
       }
+      const first = out.length;
       for (let i = 0; i < inputs.length; i++) {
         for (const target of targets[i]!) {
           for (const m of opts.methods) {
@@ -256,6 +286,7 @@ export class Explainer {
           }
         }
       }
+      opts.onGroup?.({ offset, count: inputs.length, cache, explanations: out.slice(first), probs });
     } finally {
       disposeWalkState(cache);
       disposeCache(cache);

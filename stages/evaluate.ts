@@ -1,4 +1,5 @@
-import type { Explainer } from '../engine/explainer.js';
+import type { ExplainGroup, Explainer } from '../engine/explainer.js';
+import type { Row } from '../results/schemas.js';
 import type { Explanation, MethodName, Variant } from '../engine/types.js';
 import type { Sample } from '../data/types.js';
 import { forwardRow, runTargets, type RunTargetKind } from './forward.js';
@@ -48,6 +49,18 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
   }
   if (evaluable.length === 0) return { rows, explanations };
 
+  // Masking runs per micro-batch inside `explain`, on the forward cache the maps came from.
+  const masking: Row[] = [];
+  const maskGroup = (g: ExplainGroup) => {
+    if (opts.patchSizes.length === 0) return;
+    const items = evaluable.slice(g.offset, g.offset + g.count).map((sample, i) => ({
+      sample,
+      explanations: g.explanations.filter((e) => e.imageIndex === g.offset + i),
+      probs: g.probs[i]!,
+    }));
+    const plan = planMasking(items, opts.patchSizes);
+    masking.push(...finishMasking(plan, explainer.classifyMaskedInCache(g.cache, plan.masks, opts.fill)));
+  };
   const res = explainer.explain(
     evaluable.map((s) => s.input),
     (i, _probs, logits) => {
@@ -55,7 +68,7 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
       if (typeof t === 'string') throw new Error(`internal: ${t}`); // filtered above
       return t;
     },
-    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false },
+    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup: maskGroup },
   );
   evaluable.forEach((s, i) => {
     pushRows(rows, 'forward', [forwardRow(s, res.forward.logits[i]!, res.forward.probs[i]!)]);
@@ -66,11 +79,7 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
   const items = evaluable.map((s, i) => ({ sample: s, explanations: explanations.get(s.id)!, probs: res.forward.probs[i]! }));
   for (const it of items) pushRows(rows, 'relevance', it.explanations.map((e) => relevanceRow(it.sample, e)));
 
-  if (opts.patchSizes.length > 0) {
-    const plan = planMasking(items, opts.patchSizes);
-    const after = explainer.classifyMasked(items.map((it) => it.sample.input), plan.masks, opts.fill);
-    pushRows(rows, 'masking', finishMasking(plan, after));
-  }
+  pushRows(rows, 'masking', masking);
   for (const it of items) {
     const p = pointingRows(it.sample, it.explanations, opts.energies, opts.tolerance);
     pushRows(rows, 'pointing', p.pointing);
