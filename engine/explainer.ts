@@ -4,7 +4,7 @@ import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from
 import { consumers, disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
 import { propagateGradient } from './gradient.js';
 import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
-import { incrementalLogits, maskedLogits, type Box } from './incremental.js';
+import { incrementalLogits, type Box } from './incremental.js';
 import { loadGraph } from './model-loader.js';
 import { randomMap } from './random.js';
 import { propagateRelevance } from './relevance.js';
@@ -150,19 +150,11 @@ export class Explainer {
   }
 
   /**
-   * Softmax probabilities of masked copies of `images` (each mask: an image index and an input
-   * box whose pixels come from `fill`), re-classified incrementally: only the region a patch
-   * changes is recomputed in each layer, starting from the unmasked image's activations.
-   */
-  classifyMasked(images: Float32Array[], masks: (Box & { image: number })[], fill: Float32Array): Float32Array[] {
-    // maxBatch 32: for p ≤ 9 on VGG16 only the 14×14 block-5 layers and the dense tail run in
-    // full, about 13 MB per chunk.
-    return maskedLogits(this.graph, images, masks, fill, { maxBatch: 32 }).map((z) => Float32Array.from(softmax64(z)));
-  }
-
-  /**
-   * The same for masks of the images in a forward cache (an `onGroup` callback's): reuses the
-   * unmasked activations the maps were computed from instead of a new forward pass.
+   * Softmax probabilities of masked copies of the images in a forward cache (an `onGroup`
+   * callback's; each mask: an image index in the cache and an input box whose pixels come from
+   * `fill`), re-classified incrementally: only the region a patch changes is recomputed in each
+   * layer, from the unmasked activations the maps were computed from. maxBatch 32: for p ≤ 9 on
+   * VGG16 only the 14×14 block-5 layers and the dense tail run in full, about 13 MB per chunk.
    */
   classifyMaskedInCache(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Float32Array[] {
     if (masks.length === 0) return [];
