@@ -129,7 +129,7 @@ export class Explainer {
 
   /** Softmax probabilities of many inputs (masking re-classification), chunked to the memory budget. */
   classify(inputs: Float32Array[]): Float32Array[] {
-    return this.logitsOf(inputs).map((z) => Float32Array.from(softmax64(z)));
+    return this.forward(inputs).probs;
   }
 
   logitsOf(inputs: Float32Array[]): Float32Array[] {
