@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { canRouteByMask, offsetWinners, routeByGradient, routeByMask, routeByOffsets, winnerMask } from '../../engine/pool-routing.js';
+import { canRouteByMask, offsetWinners, routeByGradient, routeByMask, routeByOffsets, winnerMask, winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
 import { randomImage } from '../util/models.js';
 
 test('winner mask routes each window to its first maximum (hand-computed, with ties)', async () => {
@@ -12,7 +12,10 @@ test('winner mask routes each window to its first maximum (hand-computed, with t
   const a = tf.tensor4d([5, 1, 2, 9, 0, 5, 3, 4, 7, 7, 1, 2, 7, 7, 8, 8], [1, 4, 4, 1]);
   const g = { poolSize: [2, 2] as [number, number], strides: [2, 2] as [number, number], padding: 'valid' as const };
   const mask = winnerMask(a, g);
-  assert.deepEqual(Array.from(mask.dataSync()), [1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0]);
+  const want = [1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0];
+  assert.deepEqual(Array.from(mask.dataSync()), want);
+  assert.deepEqual(Array.from(winnerMaskOnHost(a, g).dataSync()), want, 'host scan');
+  assert.deepEqual(Array.from(winnerMaskByOps(a, g).dataSync()), want, 'tensor ops (the GPU path)');
   const r = tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1]);
   const routed = routeByMask(r, mask, g);
   assert.deepEqual(Array.from(routed.dataSync()), [10, 0, 0, 20, 0, 0, 0, 0, 30, 0, 0, 0, 0, 0, 40, 0]);
@@ -67,5 +70,28 @@ test('offset routing (overlapping windows, padding) equals MaxPoolGrad (cpu refe
     assert.equal(got.length, expected.length);
     for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `${JSON.stringify(cs)} element ${i}: ${got[i]} vs ${expected[i]}`);
     tf.dispose(wins);
+  }
+});
+
+test('host-scan and tensor-op winner masks agree: many ties, odd sizes, 3×3 windows, −∞ windows', async () => {
+  await initBackend('wasm');
+  for (const [h, w, k] of [
+    [8, 8, 2],
+    [7, 9, 2],
+    [9, 10, 3],
+  ] as const) {
+    const [b, c] = [2, 5];
+    // Values on a coarse grid (0, 0.5, 1, 1.5) so that most windows hold ties.
+    const data = Float32Array.from(randomImage(b * h * w * c, 31 + h, 0, 2), (v) => Math.floor(v * 2) / 2);
+    data[0] = -Infinity; // a window with −∞ in its first cell still picks a real maximum
+    if (k === 2) for (const i of [c, w * c, w * c + c]) data[1 + i] = data[1] = -Infinity; // channel 1 of window (0,0): all −∞ → first cell
+    const a = tf.tensor4d(data, [b, h, w, c]);
+    const g = { poolSize: [k, k] as [number, number], strides: [k, k] as [number, number], padding: 'valid' as const };
+    const host = Array.from(winnerMaskOnHost(a, g).dataSync());
+    const ops = Array.from(winnerMaskByOps(a, g).dataSync());
+    assert.deepEqual(host, ops, `h=${h} w=${w} pool=${k}`);
+    // Exactly one winner per window and channel.
+    const windows = b * Math.floor(h / k) * Math.floor(w / k) * c;
+    assert.equal(host.reduce((s, v) => s + v, 0), windows, 'one winner per window');
   }
 });
