@@ -133,8 +133,11 @@ export function epsilonRule(eps = 1e-6): LinearRule {
 
 /**
  * zB (Eq. 2) for the layer touching the input: Z = W·x − W⁺·l − W⁻·h + ε with constant images
- * l, h padded like x; R_in = x ⊙ WᵀS − l ⊙ W⁺ᵀS − h ⊙ W⁻ᵀS. The three transposes run as one
- * convolution with the three kernels stacked.
+ * l, h padded like x; R_in = x ⊙ WᵀS − l ⊙ W⁺ᵀS − h ⊙ W⁻ᵀS. Because l and h are the scalars
+ * low and high times the real-pixel mask m (all ones without padding layers), the last two terms
+ * are one transpose: m ⊙ (low·W⁺ + high·W⁻)ᵀS. So R_in = x ⊙ WᵀS − m ⊙ BᵀS with B = low·W⁺ +
+ * high·W⁻, and both transposes run as one convolution with [W, B] stacked (2 kernels, not 3:
+ * a third less work in the largest-image layer).
  */
 export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
   return {
@@ -156,15 +159,12 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
         const z = tf.add(tf.sub(linearForward(node, input, wAll, null), bounds), epsilon);
         const s = divPerImage(relevance, z);
         const inC = op.kind === 'conv2d' ? op.kernel.shape[2] : op.kernel.shape[0];
-        const stackKey = `${id}:zB:stack`;
-        const stacked = () =>
-          op.kind === 'conv2d' ? tf.concat([wAll, wPos, wNeg], 2) : tf.concat([wAll, wPos, wNeg], 0); // [.., 3·in, out]
-        const c = linearTranspose(node, s, stackKey, stacked, weights, input.shape);
-        const axis = c.rank - 1;
-        const [cAll, cPos, cNeg] = tf.split(c, [inC, inC, inC], axis);
-        const lowTerm = boundMask ? tf.mul(cPos!, bound(low, shape)) : tf.mul(cPos!, low);
-        const highTerm = boundMask ? tf.mul(cNeg!, bound(high, shape)) : tf.mul(cNeg!, high);
-        return tf.sub(tf.sub(mulPerImage(cAll!, input), lowTerm), highTerm);
+        const axis = op.kind === 'conv2d' ? 2 : 0; // the kernel's input-channel axis
+        const stacked = () => tf.concat([wAll, tf.add(tf.mul(wPos, low), tf.mul(wNeg, high))], axis); // [.., 2·in, out]
+        const c = linearTranspose(node, s, `${id}:zB:${low}:${high}:stack`, stacked, weights, input.shape);
+        const [cAll, cBound] = tf.split(c, [inC, inC], c.rank - 1);
+        const boundTerm = boundMask ? tf.mul(cBound!, boundMask) : cBound!;
+        return tf.sub(mulPerImage(cAll!, input), boundTerm);
       });
     },
   };
