@@ -89,3 +89,43 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (cases.length === 0) throw new BenchUsageError(`--cases is empty: give some of ${CASE_NAMES.join(', ')}`);
   return { backends: [...new Set(chosen)] as BackendName[], images, batch, cases: cases as CaseName[], out };
 }
+
+/** Issue 6 (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0`, `--vgg16-pipeline 0` skip one. */
+export interface ExtraArgs {
+  /** Images for the whole per-image work vs the naive sum, per backend (c). */
+  whole: number;
+  /** Images of the digits-pair pipeline run with 1, then 2 workers (d). */
+  pipelineLimit: number;
+  /** Images of the long digits-pair run whose memory is sampled (e). */
+  memoryImages: number;
+  /** Synthetic ImageNet images run through `sglrp run configs/imagenet-vgg16.yaml` with 1, then 2 workers (c), (d), (e) on VGG16. */
+  vgg16Pipeline: number;
+}
+
+export const DEFAULT_EXTRA: Readonly<ExtraArgs> = { whole: 1, pipelineLimit: 400, memoryImages: 1000, vgg16Pipeline: 8 };
+
+export const EXTRA_USAGE = `  --whole N         images for the whole per-image work vs the naive sum, VGG16 (default ${DEFAULT_EXTRA.whole}; 0 skips)
+  --pipeline-limit N  digits-pair pipeline images run with 1 then 2 workers (default ${DEFAULT_EXTRA.pipelineLimit}; 0 skips)
+  --memory-images N   digits-pair images of the memory run (default ${DEFAULT_EXTRA.memoryImages}; 0 skips)
+  --vgg16-pipeline N  synthetic ImageNet images through 'sglrp run configs/imagenet-vgg16.yaml' (VGG16, random
+                      weights, wasm) with 1 then 2 workers: s/image, 2/1 ratio, peak RSS (default ${DEFAULT_EXTRA.vgg16Pipeline}; 0 skips)`;
+
+/** Takes the issue-6 flags out of argv (the rest goes to parseBenchArgs). */
+export function splitExtraArgs(argv: readonly string[]): { rest: string[]; extra: ExtraArgs } {
+  const extra: ExtraArgs = { ...DEFAULT_EXTRA };
+  const keys: Record<string, keyof ExtraArgs> = { '--whole': 'whole', '--pipeline-limit': 'pipelineLimit', '--memory-images': 'memoryImages', '--vgg16-pipeline': 'vgg16Pipeline' };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const key = keys[flag];
+    if (!key) {
+      rest.push(argv[i]!);
+      continue;
+    }
+    const v = inline ?? argv[++i];
+    const n = Number(v);
+    if (v === undefined || v === '' || !Number.isInteger(n) || n < 0) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a whole number (0 skips it)\n${EXTRA_USAGE}`);
+    extra[key] = n;
+  }
+  return { rest, extra };
+}

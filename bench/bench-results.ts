@@ -2,7 +2,7 @@
 import type { CaseName } from './bench-cases.js';
 import type { MachineInfo } from './bench-machine.js';
 import { formatIncrementalTable, type IncrementalBenchResult } from './incremental.js';
-import { formatMemoryTable, formatScalingTable, type MemoryResult, type ScalingResult } from './pipeline-bench.js';
+import { formatMemoryTable, formatScalingTable, formatVgg16PipelineTable, type MemoryResult, type ScalingResult, type Vgg16PipelineResult } from './pipeline-bench.js';
 import { formatWholeImageTable, type WholeImageResult } from './whole-image.js';
 
 /** A measurement that could not be made, and why. */
@@ -14,8 +14,10 @@ export interface FailedMeasurement {
 /** Issue 6 (c): the whole per-image work, stage code vs the naive sum. */
 export type WholeOutcome = (WholeImageResult & { status?: 'ok' }) | FailedMeasurement;
 
-/** Issue 6 (d), (e): the real pipeline on the digits-pair config (run from bench.ts, wasm). */
+/** Issue 6 (c), (d), (e) through the real pipeline (run from bench.ts, wasm): VGG16 on synthetic ImageNet images, and the digits-pair config. */
 export interface PipelineBench {
+  /** `sglrp run configs/imagenet-vgg16.yaml` with 1 then 2 workers. */
+  vgg16?: (Vgg16PipelineResult & { status?: 'ok' }) | FailedMeasurement;
   scaling?: (ScalingResult & { status?: 'ok' }) | FailedMeasurement;
   memory?: (MemoryResult & { status?: 'ok' }) | FailedMeasurement;
 }
@@ -75,7 +77,7 @@ export interface BenchResults {
   model: { name: string; inputShape: number[]; classes: number; parameters: number };
   options: { images: number; batch: number; cases: CaseName[] };
   backends: BackendResult[];
-  /** The digits-pair pipeline: 1 vs 2 workers, memory over a long run (issue 6 (d), (e)). */
+  /** The real pipeline: VGG16 with 1 vs 2 workers; the digits-pair config, 1 vs 2 workers and memory over a long run (issue 6 (c), (d), (e)). */
   pipeline?: PipelineBench;
   /** 1-minute load average sampled during the run (the bench itself adds about 1 per busy core it uses). */
   load: { before: number; max: number; mean: number; after: number };
@@ -136,9 +138,10 @@ export function formatTable(r: BenchResults): string {
   return lines.join('\n');
 }
 
-/** The (d) and (e) tables, or why they are missing. */
+/** The VGG16 pipeline, (d) and (e) tables, or why they are missing. */
 export function formatPipeline(p: PipelineBench): string {
   const lines: string[] = [];
+  if (p.vgg16) lines.push(p.vgg16.status === 'failed' ? `**(c)–(e) VGG16 through the pipeline**: failed — ${p.vgg16.reason}` : formatVgg16PipelineTable(p.vgg16), '');
   if (p.scaling) lines.push(p.scaling.status === 'failed' ? `**(d) pipeline scaling**: failed — ${p.scaling.reason}` : formatScalingTable(p.scaling), '');
   if (p.memory) lines.push(p.memory.status === 'failed' ? `**(e) resident memory over a long run**: failed — ${p.memory.reason}` : formatMemoryTable(p.memory), '');
   return lines.join('\n');

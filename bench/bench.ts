@@ -2,7 +2,9 @@
  * `npm run bench`: explanation throughput on a VGG16-shaped model (224×224×3, 1000 classes,
  * random weights made here and saved to a temporary folder, never committed), per backend.
  * Each backend runs in its own child process (bench-worker.ts); see bench-cases.ts for what is
- * timed. Prints a Markdown table and writes JSON (default bench-results/bench.json).
+ * timed. Then the real pipeline CLI: the same VGG16 on synthetic ImageNet images with
+ * configs/imagenet-vgg16.yaml (1 then 2 workers), and the digits-pair config (scaling, memory).
+ * Prints a Markdown table and writes JSON (default bench-results/bench.json).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,45 +16,11 @@ import { initBackend } from '../engine/backend.js';
 import { saveLayersModel } from '../engine/model-saver.js';
 import type { BackendName } from '../engine/types.js';
 import { buildVgg16 } from '../test/util/models.js';
-import { BenchUsageError, parseBenchArgs, type BenchArgs } from './bench-args.js';
+import { BenchUsageError, EXTRA_USAGE, parseBenchArgs, splitExtraArgs, type BenchArgs } from './bench-args.js';
 import { CASES } from './bench-cases.js';
 import { LoadSampler, machineInfo } from './bench-machine.js';
 import { formatTable, type BackendResult, type BenchResults, type PipelineBench } from './bench-results.js';
-import { benchMemory, benchScaling } from './pipeline-bench.js';
-
-/** Issue 6 (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0` skip one. */
-interface ExtraArgs {
-  /** Images for the whole per-image work vs the naive sum, per backend (c). */
-  whole: number;
-  /** Images of the digits-pair pipeline run with 1, then 2 workers (d). */
-  pipelineLimit: number;
-  /** Images of the long digits-pair run whose memory is sampled (e). */
-  memoryImages: number;
-}
-
-const EXTRA_USAGE = `  --whole N         images for the whole per-image work vs the naive sum, VGG16 (default 1; 0 skips)
-  --pipeline-limit N  digits-pair pipeline images run with 1 then 2 workers (default 400; 0 skips)
-  --memory-images N   digits-pair images of the memory run (default 1000; 0 skips)`;
-
-/** Takes the issue-6 flags out of argv (the rest goes to parseBenchArgs). */
-function splitExtraArgs(argv: readonly string[]): { rest: string[]; extra: ExtraArgs } {
-  const extra: ExtraArgs = { whole: 1, pipelineLimit: 400, memoryImages: 1000 };
-  const keys: Record<string, keyof ExtraArgs> = { '--whole': 'whole', '--pipeline-limit': 'pipelineLimit', '--memory-images': 'memoryImages' };
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const key = keys[flag];
-    if (!key) {
-      rest.push(argv[i]!);
-      continue;
-    }
-    const v = inline ?? argv[++i];
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a whole number (0 skips it)\n${EXTRA_USAGE}`);
-    extra[key] = n;
-  }
-  return { rest, extra };
-}
+import { benchMemory, benchScaling, benchVgg16Pipeline } from './pipeline-bench.js';
 
 const WORKER = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
 /** A backend that runs longer than this is stopped and reported as failed (cpu is ~30× slower). */
@@ -111,11 +79,13 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: ${b} …\n`);
       backends.push(await runWorker(b, modelPath, args, dir, extra.whole));
     }
-    // The real pipeline on the digits-pair config, wasm, after the backends' children have exited.
+    // The real pipeline (the CLI in a child process, wasm), after the backends' children have
+    // exited: VGG16 on synthetic ImageNet images, then the digits-pair config.
     let pipeline: PipelineBench | undefined;
-    if (extra.pipelineLimit > 0 || extra.memoryImages > 0) {
+    if (extra.pipelineLimit > 0 || extra.memoryImages > 0 || extra.vgg16Pipeline > 0) {
       pipeline = {};
       const failed = (e: unknown) => ({ status: 'failed' as const, reason: (e as Error).message.split('\n')[0]! });
+      if (extra.vgg16Pipeline > 0) pipeline.vgg16 = await benchVgg16Pipeline(modelPath, extra.vgg16Pipeline).catch(failed);
       if (extra.pipelineLimit > 0) pipeline.scaling = await benchScaling(extra.pipelineLimit).catch(failed);
       if (extra.memoryImages > 0) pipeline.memory = await benchMemory(extra.memoryImages).catch(failed);
     }

@@ -19,14 +19,14 @@ export function startProgress(phase: string, totalImages: number, opts: { tty: b
   };
   if (opts.tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${phase.padEnd(5)} [{bar}] {value}/{total} images | {rate} img/s | ETA {eta_s2}`, hideCursor: true, clearOnComplete: false },
+      { format: `${phase.padEnd(5)} [{bar}] {value}/{total} images | {rate} | ETA {eta_s2}`, hideCursor: true, clearOnComplete: false },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(totalImages, 0, { rate: '0.0', eta_s2: '?' });
+    bar.start(totalImages, 0, { rate: formatRate(0), eta_s2: '?' });
     return {
       advance(n) {
         done += n;
-        bar.update(done, { rate: rate().toFixed(1), eta_s2: eta() });
+        bar.update(done, { rate: formatRate(rate()), eta_s2: eta() });
       },
       stop: () => bar.stop(),
     };
@@ -38,7 +38,7 @@ export function startProgress(phase: string, totalImages: number, opts: { tty: b
       done += n;
       if (Date.now() - last >= interval || done >= totalImages) {
         last = Date.now();
-        opts.log(`[${phase}] ${done}/${totalImages} images, ${rate().toFixed(1)} img/s, ETA ${eta()}`);
+        opts.log(`[${phase}] ${done}/${totalImages} images, ${formatRate(rate())}, ETA ${eta()}`);
       }
     },
     stop() {},
@@ -50,4 +50,15 @@ export function formatSeconds(s: number): string {
   if (s < 90) return `${Math.round(s)}s`;
   if (s < 5400) return `${Math.round(s / 60)}m`;
   return `${(s / 3600).toFixed(1)}h`;
+}
+
+/**
+ * Images per second with three significant digits below 10 (VGG16 on wasm runs at ~0.05 img/s,
+ * which one decimal would show as 0.0), and the seconds per image when under one image a second.
+ */
+export function formatRate(imagesPerSecond: number): string {
+  const r = imagesPerSecond;
+  if (!Number.isFinite(r) || r <= 0) return '0 img/s';
+  const text = r >= 10 ? r.toFixed(1) : String(Number(r.toPrecision(3)));
+  return r < 1 ? `${text} img/s (${Number((1 / r).toPrecision(3))} s/img)` : `${text} img/s`;
 }

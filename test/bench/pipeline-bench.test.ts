@@ -1,7 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { mainRateOf, memorySummary, procStatus, sampleAt, type RssSample } from '../../bench/pipeline-bench.js';
+import {
+  differingTables,
+  formatVgg16PipelineTable,
+  mainPhaseSeconds,
+  mainRateOf,
+  memorySummary,
+  pipelineArgs,
+  procStatus,
+  sampleAt,
+  vgg16ShardSize,
+  vgg16Summary,
+  VGG16_CONFIG,
+  warmSecondsPerImage,
+  type RssSample,
+  type ShardTiming,
+  type Vgg16PipelineResult,
+  type Vgg16PipelineRow,
+} from '../../bench/pipeline-bench.js';
 import { forwardEquivalents } from '../../bench/whole-image.js';
 
 test('mainRateOf takes the last full-count [main] line, not a partial one or the stats phase', () => {
@@ -47,4 +64,128 @@ test('memorySummary: ratios of the late over the early sample, flat only when bo
 test('forwardEquivalents divides seconds per image by seconds per forward', () => {
   assert.ok(Math.abs(forwardEquivalents(22, 1.1) - 20) < 1e-9);
   assert.equal(forwardEquivalents(3, 0.5), 6);
+});
+
+const timing = (shard: number, imageCount: number, seconds: number): ShardTiming => ({ shard, imageCount, seconds, finishedAt: '2025-01-01T00:00:00.000Z' });
+
+test('pipelineArgs: digits-pair by default, another config by path, the overrides after the fixed flags', () => {
+  const root = '/repo';
+  const digits = pipelineArgs(['--limit', '4'], { runDir: '/r', shardSize: 3 }, root);
+  assert.deepEqual(digits.slice(1), ['run', '/repo/configs/digits-pair.yaml', '--out', '/r', '--backend', 'wasm', '--no-report', '--set', 'shardSize=3', '--limit', '4']);
+  const vgg = pipelineArgs(['--workers', '2'], { runDir: '/r2', shardSize: 2, config: VGG16_CONFIG }, root);
+  assert.equal(vgg[2], '/repo/configs/imagenet-vgg16.yaml');
+  assert.deepEqual(vgg.slice(-4), ['--set', 'shardSize=2', '--workers', '2']);
+  assert.equal(pipelineArgs([], { runDir: '/r', shardSize: 1, config: '/abs/x.yaml' }, root)[2], '/abs/x.yaml');
+});
+
+test('vgg16ShardSize gives every worker of the largest count at least two shards', () => {
+  assert.equal(vgg16ShardSize(8, [1, 2]), 2);
+  assert.equal(vgg16ShardSize(2, [1]), 1);
+  assert.equal(vgg16ShardSize(2, [1, 2]), 1);
+  assert.equal(vgg16ShardSize(20, [1, 2]), 5);
+  assert.equal(vgg16ShardSize(1, []), 1);
+});
+
+test('warmSecondsPerImage leaves out each worker\'s first shard and divides the worker-seconds by the workers', () => {
+  // One worker: shard 0 compiles (30 s for 2 images), then 2 × 2 images at 18 s each.
+  assert.equal(warmSecondsPerImage([timing(2, 2, 36), timing(0, 2, 30), timing(1, 2, 36)], 1), 18);
+  // Two workers side by side: shards 0 and 1 are the first ones; 20 s per image each, so 10 s per image in all.
+  assert.equal(warmSecondsPerImage([timing(0, 2, 60), timing(1, 2, 62), timing(2, 2, 40), timing(3, 2, 40)], 2), 10);
+  assert.equal(warmSecondsPerImage([timing(0, 1, 30), timing(1, 1, 30)], 2), null);
+  assert.equal(warmSecondsPerImage([], 1), null);
+});
+
+test('differingTables names the tables whose sorted rows differ', () => {
+  const a = { forward: ['1', '2'], masking: ['x'], errors: [] };
+  assert.deepEqual(differingTables(a, { forward: ['1', '2'], masking: ['x'], errors: [] }), []);
+  assert.deepEqual(differingTables(a, { forward: ['1', '3'], masking: ['x'], errors: [], pointing: ['p'] }), ['forward', 'pointing']);
+  assert.deepEqual(differingTables(a, { forward: ['1'], masking: ['x'], errors: [] }), ['forward']);
+});
+
+function vggRow(workers: number, rate: number | null, seconds: number, status: 'ok' | 'failed' = 'ok'): Vgg16PipelineRow {
+  return {
+    workers,
+    images: 8,
+    status,
+    ...(status === 'failed' && { reason: 'killed by SIGKILL (timeout or out of memory): a | b' }),
+    code: status === 'ok' ? 0 : null,
+    signal: status === 'ok' ? null : 'SIGKILL',
+    command: ['cli.js', 'run', 'configs/imagenet-vgg16.yaml'],
+    mainImagesPerSecond: rate,
+    mainSeconds: rate ? 8 / rate : null,
+    pipelineImagesPerSecond: rate === null ? null : Number(rate.toFixed(1)),
+    secondsPerImage: rate ? 1 / rate : null,
+    warmSecondsPerImage: rate ? 0.8 / rate : null,
+    endToEndSeconds: seconds,
+    peakRssBytes: workers * 4.5 * 2 ** 30,
+    shards: status === 'ok' ? [timing(0, 2, 30), timing(1, 2, 30), timing(2, 2, 30), timing(3, 2, 30)] : [],
+    samples: [],
+  };
+}
+
+test('vgg16Summary: 2/1 ratios and the ≤ 11.7 s per image target with 2 workers', () => {
+  const met = vgg16Summary([vggRow(1, 0.05, 200), vggRow(2, 0.1, 110)]);
+  assert.ok(Math.abs(met.mainRatio! - 2) < 1e-12);
+  assert.ok(Math.abs(met.endToEndRatio! - 200 / 110) < 1e-12);
+  assert.equal(met.targetMet, true); // 10 s per image
+  assert.equal(vgg16Summary([vggRow(1, 0.05, 200), vggRow(2, 0.08, 130)]).targetMet, false); // 12.5 s
+  assert.equal(vgg16Summary([vggRow(1, 0.05, 200), vggRow(2, 1 / 11.7, 130)]).targetMet, true); // exactly the target
+  const onlyOne = vgg16Summary([vggRow(1, 0.05, 200)]);
+  assert.deepEqual(onlyOne, { mainRatio: null, endToEndRatio: null, targetMet: null });
+  assert.equal(vgg16Summary([vggRow(1, 0.05, 200), vggRow(2, null, 30, 'failed')]).targetMet, null);
+});
+
+test('formatVgg16PipelineTable: one row per run, the ratio, the target and the table comparison; failures with their reason', () => {
+  const base: Vgg16PipelineResult = {
+    model: 'VGG16 with random weights',
+    config: VGG16_CONFIG,
+    dataset: '8 synthetic ImageNet validation images',
+    images: 8,
+    shardSize: 2,
+    rows: [vggRow(1, 0.05, 200), vggRow(2, 0.1, 110)],
+    mainRatio: 2,
+    endToEndRatio: 200 / 110,
+    identical: true,
+    differingTables: [],
+    targetSecondsPerImage: 11.7,
+    targetMet: true,
+    load: { before: 0.1, max: 2.2, mean: 1.9, after: 1 },
+  };
+  const t = formatVgg16PipelineTable(base);
+  assert.match(t, /sglrp run configs\/imagenet-vgg16\.yaml --backend wasm --no-report --set shardSize=2 --workers N/);
+  assert.match(t, /random weights/);
+  assert.match(t, /compiles the wasm kernels/);
+  assert.match(t, /\| 1 \| 8 \| 4 × 2 \| 0\.050 \| 20\.0 \| 16\.0 \| 200\.0 \| 4\.50 GiB \|/);
+  assert.match(t, /\| 2 \| 8 \| 4 × 2 \| 0\.100 \| 10\.0 \| 8\.0 \| 110\.0 \| 9\.00 GiB \|/);
+  assert.match(t, /\| \*\*ratio\*\* 2 \/ 1 workers \| \| \| \*\*2\.00×\*\* \| \| \| 1\.82× \| \|/);
+  assert.match(t, /Target ≤ 11\.7 s per image with 2 workers: \*\*met\*\* \(10\.0 s per image, main phase\)/);
+  assert.match(t, /\*\*identical\*\*/);
+  // Every table line has the same number of cells as the header.
+  const cells = (l: string) => l.split('|').length;
+  const rows = t.split('\n').filter((l) => l.startsWith('|'));
+  assert.ok(rows.every((l) => cells(l) === cells(rows[0]!)), rows.join('\n'));
+
+  const bad = formatVgg16PipelineTable({ ...base, rows: [vggRow(1, 0.05, 200), vggRow(2, null, 30, 'failed')], mainRatio: null, endToEndRatio: null, identical: null, targetMet: null });
+  assert.match(bad, /\| 2 \| 8 \| failed: killed by SIGKILL \(timeout or out of memory\): a \/ b \|/);
+  assert.doesNotMatch(bad, /\*\*ratio\*\*/);
+  assert.match(bad, /not measured \(no 2-worker result\)/);
+  assert.match(bad, /not compared/);
+  const badRows = bad.split('\n').filter((l) => l.startsWith('|'));
+  assert.ok(badRows.every((l) => cells(l) === cells(badRows[0]!)), badRows.join('\n'));
+
+  assert.match(formatVgg16PipelineTable({ ...base, identical: false, differingTables: ['masking'] }), /\*\*differ\*\* \(masking\)/);
+  assert.match(formatVgg16PipelineTable({ ...base, targetMet: false }), /\*\*NOT met\*\*/);
+});
+
+test('mainPhaseSeconds: from the last full-count [stats] line to the last full-count [main] line, as they arrived', () => {
+  const lines = [
+    { t: 1.0, line: '12:00:00 run imagenet-vgg16: 8 images in 4 shards of 2; …' },
+    { t: 9.5, line: '12:00:09 [stats] 8/8 images, 0.9 img/s, ETA 0s' },
+    { t: 40.25, line: '12:00:40 [main] 4/8 images, 0.1 img/s, ETA 31s' },
+    { t: 89.5, line: '12:01:29 [main] 8/8 images, 0.1 img/s, ETA 0s' },
+    { t: 89.6, line: '12:01:29 main: 4/4 shards done' },
+  ];
+  assert.deepEqual(mainPhaseSeconds(lines), { seconds: 80, images: 8 });
+  assert.equal(mainPhaseSeconds(lines.slice(0, 3)), null); // main not finished
+  assert.equal(mainPhaseSeconds([lines[0]!, lines[3]!]), null); // no stats pass (fill zero)
 });
