@@ -5,7 +5,8 @@ import { BACKEND_NAMES, type BackendName } from './types.js';
 /** Thrown when a backend that was asked for by name cannot start. */
 export class BackendUnavailableError extends Error {}
 
-type Starter = () => Promise<void>;
+/** Starts one backend; `auto` is true when `initBackend('auto')` is trying it (it may refuse more). */
+type Starter = (auto: boolean) => Promise<void>;
 
 /**
  * How each backend is brought up. They are imported lazily: the native and GPU packages are
@@ -28,25 +29,23 @@ const STARTERS: Record<BackendName, Starter> = {
         `or @tensorflow/tfjs-node installed with their libtensorflow download; use --backend wasm otherwise.`,
     );
   },
-  async webgpu() {
+  async webgpu(auto) {
     // Dawn for Node (npm `webgpu`) provides navigator.gpu; see shared/gpu/README.md.
-    let adapterFound = false;
-    try {
-      const dawn = (await import('webgpu')) as unknown as { create: (o: string[]) => unknown; globals: object };
-      Object.assign(globalThis, dawn.globals);
-      const gpu = dawn.create([]) as { requestAdapter: () => Promise<unknown> };
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-      adapterFound = (await gpu.requestAdapter()) != null;
-    } catch (e) {
-      throw new BackendUnavailableError(`backend 'webgpu' cannot start: loading Dawn (npm 'webgpu') failed: ${firstLine(e)}`);
-    }
-    if (!adapterFound) {
+    const adapter = await probeWebgpuAdapter();
+    if (!adapter) {
       throw new BackendUnavailableError(
         "backend 'webgpu' cannot start: no GPU adapter (Dawn found no Vulkan device; on the lent GPU machine source .device/enter.sh first). Use --backend wasm on a CPU machine.",
       );
     }
+    // A software rasterizer (Mesa lavapipe/llvmpipe, SwiftShader) runs WebGPU on the CPU, far
+    // slower than wasm: `auto` must never pick it. Asked for by name it runs (correctness checks
+    // of the GPU code paths on a GPU-less machine), and the recorded backend says so.
+    if (auto && !usableForAuto(adapter)) {
+      throw new BackendUnavailableError(`backend 'webgpu' skipped by auto: the adapter is ${describeAdapter(adapter)}; name --backend webgpu to use it anyway`);
+    }
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError("backend 'webgpu' cannot start: setBackend('webgpu') returned false");
+    webgpuAdapter = adapter;
   },
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -61,28 +60,113 @@ function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0] ?? '';
 }
 
+/** What Dawn reports about a WebGPU adapter (GPUAdapterInfo's fields; all may be empty). */
+export interface AdapterFacts {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  /** GPUAdapterInfo.isFallbackAdapter (older Dawn: GPUAdapter.isFallbackAdapter). */
+  isFallbackAdapter?: boolean;
+}
+
+/** Names of CPU (software) implementations of Vulkan/WebGPU that adapters report. */
+const SOFTWARE_ADAPTER_NAMES = /llvmpipe|lavapipe|swiftshader|softpipe|software rasterizer|microsoft basic render/i;
+
+/**
+ * Whether an adapter is a software (CPU) implementation: the fallback adapter, architecture
+ * 'software' (Mesa's lavapipe reports that), or a description/device naming llvmpipe, lavapipe,
+ * SwiftShader and the like. Pure: tested on adapter infos from real machines.
+ */
+export function isSoftwareAdapter(a: AdapterFacts): boolean {
+  if (a.isFallbackAdapter === true) return true;
+  if ((a.architecture ?? '').trim().toLowerCase() === 'software') return true;
+  return [a.vendor, a.device, a.description].some((s) => SOFTWARE_ADAPTER_NAMES.test(s ?? ''));
+}
+
+/** Whether `auto` may pick webgpu on this adapter: only a real GPU (software adapters are slower than wasm). */
+export function usableForAuto(a: AdapterFacts): boolean {
+  return !isSoftwareAdapter(a);
+}
+
+/** One line naming the adapter, e.g. "mesa llvmpipe: Mesa 25.0.7 … (software adapter)". */
+export function describeAdapter(a: AdapterFacts): string {
+  const parts = [a.vendor, a.description || a.device || a.architecture].map((s) => (s ?? '').trim()).filter((s) => s.length > 0);
+  const name = parts.length > 0 ? [...new Set(parts)].join(' ') : 'unnamed adapter';
+  return isSoftwareAdapter(a) ? `${name} (software adapter: CPU emulation, not a GPU)` : name;
+}
+
+/**
+ * Loads Dawn (npm `webgpu`), installs navigator.gpu and its globals, and returns the facts of the
+ * adapter TF.js's webgpu backend will get (it asks for 'high-performance'), or null when there is
+ * none. Throws BackendUnavailableError when Dawn itself cannot load. Once per thread: switching
+ * back to webgpu (tests alternate backends) reuses the first Dawn instance.
+ */
+export function probeWebgpuAdapter(): Promise<AdapterFacts | null> {
+  probed ??= probeOnce();
+  return probed;
+}
+
+let probed: Promise<AdapterFacts | null> | undefined;
+
+async function probeOnce(): Promise<AdapterFacts | null> {
+  let adapter: (Record<string, unknown> & { info?: Record<string, unknown> }) | null;
+  try {
+    const dawn = (await import('webgpu')) as unknown as { create: (o: string[]) => unknown; globals: object };
+    Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]) as { requestAdapter: (o?: object) => Promise<typeof adapter> };
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    throw new BackendUnavailableError(`backend 'webgpu' cannot start: loading Dawn (npm 'webgpu') failed: ${firstLine(e)}`);
+  }
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const fallback = info['isFallbackAdapter'] ?? adapter['isFallbackAdapter'];
+  return {
+    vendor: str(info['vendor']),
+    architecture: str(info['architecture']),
+    device: str(info['device']),
+    description: str(info['description']),
+    ...(typeof fallback === 'boolean' ? { isFallbackAdapter: fallback } : {}),
+  };
+}
+
+/** The adapter webgpu started on in this thread (set by initBackend). */
+let webgpuAdapter: AdapterFacts | undefined;
+
 let started: BackendName | undefined;
+
+export interface InitOptions {
+  /**
+   * `auto`: ask Dawn for an adapter even where no GPU device node is visible (tests; a software
+   * adapter found that way is still refused).
+   */
+  probeWebgpu?: boolean;
+}
 
 /**
  * Starts the requested backend (or, for `auto`, the fastest one that starts here: tensorflow,
  * webgpu, wasm, cpu) and returns its name. A backend named explicitly that cannot start is an
- * error; `auto` falls through silently. Idempotent per thread.
+ * error; `auto` falls through silently, and never takes webgpu on a software adapter (lavapipe,
+ * SwiftShader: see usableForAuto). Idempotent per thread.
  */
-export async function initBackend(requested: BackendName | 'auto' = 'auto'): Promise<BackendName> {
+export async function initBackend(requested: BackendName | 'auto' = 'auto', opts: InitOptions = {}): Promise<BackendName> {
   if (started && (requested === 'auto' || requested === started)) return started;
   if (requested !== 'auto') {
     if (!BACKEND_NAMES.includes(requested)) {
       throw new BackendUnavailableError(`unknown backend '${String(requested)}'; choose one of auto, ${BACKEND_NAMES.join(', ')}`);
     }
-    await STARTERS[requested]();
+    await STARTERS[requested](false);
     await tf.ready();
     return (started = requested);
   }
   for (const name of BACKEND_NAMES) {
     // Dawn prints warnings when it finds no GPU; only try it where a GPU device node exists.
-    if (name === 'webgpu' && !gpuLikely()) continue;
+    if (name === 'webgpu' && !gpuLikely() && !opts.probeWebgpu) continue;
     try {
-      await STARTERS[name]();
+      await STARTERS[name](true);
       await tf.ready();
       return (started = name);
     } catch {
@@ -100,4 +184,14 @@ function gpuLikely(): boolean {
 /** The backend this thread runs on (for recording in every output). */
 export function currentBackend(): string {
   return tf.getBackend();
+}
+
+/**
+ * What the backend name alone does not say, recorded next to it in outputs (explain summaries,
+ * shard manifests, the report): for webgpu the adapter, flagged when it is a software one (its
+ * timings mean nothing). Undefined for the other backends.
+ */
+export function backendDetail(backend: string = tf.getBackend()): string | undefined {
+  if (backend !== 'webgpu' || !webgpuAdapter) return undefined;
+  return `webgpu on ${describeAdapter(webgpuAdapter)}`;
 }

@@ -28,9 +28,13 @@ export function forwardPads(inSize: number, k: number, stride: number, padding: 
 export function dilate(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return x;
   const [b, h, w, c] = x.shape;
-  const expanded = tf.reshape(x, [b, h, 1, w, 1, c]);
-  const padded = tf.pad(expanded, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  const flat = tf.reshape(padded, [b, h * sh, w * sw, c]);
+  // Rows, then columns, each a rank-4 pad. Not one rank-6 pad ([b, h, 1, w, 1, c]): the webgpu
+  // backend's PadProgram does not compile for rank 6 (its WGSL indexes a 'vec6' struct: "cannot
+  // index type 'vec6'"), and strided conv transposes and overlapping-pool routing then read
+  // garbage. Same values; on wasm no slower than the rank-6 pad.
+  const rows = tf.pad(tf.reshape(x, [b, h, 1, w * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+  const cols = tf.pad(tf.reshape(rows, [b * h * sh, w, 1, c]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+  const flat = tf.reshape(cols, [b, h * sh, w * sw, c]);
   return tf.slice(flat, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
 }
 

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './backend.js';
+import { backendDetail, initBackend } from './backend.js';
 import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from './forward.js';
 import { consumers, disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
 import { propagateGradient } from './gradient.js';
 import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
-import { incrementalLogits, type Box } from './incremental.js';
+import { incrementalSteps, type Box } from './incremental.js';
 import { loadGraph } from './model-loader.js';
 import { randomMap } from './random.js';
+import { isReads, read, runAsync, runSync, wait, type Reads } from './reads.js';
 import { propagateRelevance } from './relevance.js';
 import { paperComposite, referenceComposite, type Composite } from './rules.js';
 import { seedsFor, softmax64, type LrpMethod, type SeedSet } from './seeds.js';
@@ -37,9 +38,11 @@ export interface ExplainOptions {
   withRaw?: boolean;
   /**
    * Called once per micro-batch while its forward cache is still alive, so work that needs the
-   * unmasked activations (incremental masking) does not run its own forward pass again.
+   * unmasked activations (incremental masking) does not run its own forward pass again. It may
+   * return a Reads generator (engine/reads.ts: it reads tensors through the caller's driver,
+   * sync or async) or, with explainAsync only, a Promise; the cache lives until either is done.
    */
-  onGroup?: (group: ExplainGroup) => void;
+  onGroup?: (group: ExplainGroup) => void | Reads<void> | PromiseLike<void>;
 }
 
 /** One micro-batch of `explain`: its images are inputs[offset … offset + count). */
@@ -70,12 +73,19 @@ const DEFAULT_BUDGET: Record<string, number> = { wasm: 1.2e9, cpu: 1.5e9, webgpu
 export class Explainer {
   private readonly weights = new WeightCache();
   private readonly composites = new Map<Variant, Composite>();
+  /**
+   * What `backend` alone does not say, for recording next to it (webgpu: the adapter, flagged
+   * when it is a software one such as lavapipe); undefined for the other backends.
+   */
+  readonly backendDetail: string | undefined;
 
   private constructor(
     readonly graph: Graph,
     readonly backend: string,
     private readonly options: ExplainerOptions,
-  ) {}
+  ) {
+    this.backendDetail = backendDetail(backend);
+  }
 
   static async load(modelPath: string, options: ExplainerOptions): Promise<Explainer> {
     const backend = await initBackend(options.backend ?? 'auto');
@@ -127,12 +137,26 @@ export class Explainer {
     return tf.tensor4d(data, [inputs.length, h, w, c]);
   }
 
+  // Each reading method comes twice: sync (dataSync; host backends: wasm, cpu, tensorflow) and
+  // *Async (await data(); every backend, and the only way under Node on webgpu, whose dataSync
+  // needs an OffscreenCanvas). Both run the same *Steps generator (engine/reads.ts).
+
   /** Softmax probabilities of many inputs (masking re-classification), chunked to the memory budget. */
   classify(inputs: Float32Array[]): Float32Array[] {
     return this.forward(inputs).probs;
   }
+  async classifyAsync(inputs: Float32Array[]): Promise<Float32Array[]> {
+    return (await this.forwardAsync(inputs)).probs;
+  }
 
   logitsOf(inputs: Float32Array[]): Float32Array[] {
+    return runSync(this.logitsSteps(inputs));
+  }
+  logitsOfAsync(inputs: Float32Array[]): Promise<Float32Array[]> {
+    return runAsync(this.logitsSteps(inputs));
+  }
+
+  *logitsSteps(inputs: Float32Array[]): Reads<Float32Array[]> {
     // A forward pass keeps about three activation-sized tensors alive per image; stay well inside
     // the pass budget, since on wasm the heap also holds the model's (derived) weights.
     const chunk = Math.max(1, Math.min(64, Math.floor(this.maxRowsPerPass() / 2)));
@@ -141,9 +165,13 @@ export class Explainer {
       const part = inputs.slice(i, i + chunk);
       const x = this.toTensor(part);
       const z = forwardLogits(this.graph, x);
-      const data = z.dataSync() as Float32Array;
-      z.dispose();
-      x.dispose();
+      let data: Float32Array;
+      try {
+        data = yield* read(z);
+      } finally {
+        z.dispose();
+        x.dispose();
+      }
       for (let j = 0; j < part.length; j++) out.push(data.slice(j * this.numClasses, (j + 1) * this.numClasses));
     }
     return out;
@@ -157,16 +185,29 @@ export class Explainer {
    * VGG16 only the 14×14 block-5 layers and the dense tail run in full, about 13 MB per chunk.
    */
   classifyMaskedInCache(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Float32Array[] {
+    return runSync(this.classifyMaskedSteps(cache, masks, fill));
+  }
+  classifyMaskedInCacheAsync(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Promise<Float32Array[]> {
+    return runAsync(this.classifyMaskedSteps(cache, masks, fill));
+  }
+
+  /** classifyMaskedInCache as steps: yield* it from an onGroup callback that returns a generator. */
+  *classifyMaskedSteps(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Reads<Float32Array[]> {
     if (masks.length === 0) return [];
-    const z = incrementalLogits(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: 32 });
-    const data = z.dataSync() as Float32Array;
-    z.dispose();
+    const data = yield* incrementalSteps(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: 32 });
     const n = this.numClasses;
     return masks.map((_, i) => Float32Array.from(softmax64(data.subarray(i * n, (i + 1) * n))));
   }
 
   forward(inputs: Float32Array[]): ForwardOutput {
-    const logits = this.logitsOf(inputs);
+    return runSync(this.forwardSteps(inputs));
+  }
+  forwardAsync(inputs: Float32Array[]): Promise<ForwardOutput> {
+    return runAsync(this.forwardSteps(inputs));
+  }
+
+  *forwardSteps(inputs: Float32Array[]): Reads<ForwardOutput> {
+    const logits = yield* this.logitsSteps(inputs);
     return { logits, probs: logits.map((z) => Float32Array.from(softmax64(z))) };
   }
 
@@ -175,6 +216,14 @@ export class Explainer {
    * i's targets once its forward pass is known (top2 needs the probabilities).
    */
   explain(inputs: Float32Array[], targets: (i: number, probs: Float32Array, logits: Float32Array) => Target[], opts: ExplainOptions): ExplainResult {
+    return runSync(this.explainSteps(inputs, targets, opts));
+  }
+  /** explain on every backend (webgpu included); onGroup may return a Promise here. */
+  explainAsync(inputs: Float32Array[], targets: (i: number, probs: Float32Array, logits: Float32Array) => Target[], opts: ExplainOptions): Promise<ExplainResult> {
+    return runAsync(this.explainSteps(inputs, targets, opts));
+  }
+
+  *explainSteps(inputs: Float32Array[], targets: (i: number, probs: Float32Array, logits: Float32Array) => Target[], opts: ExplainOptions): Reads<ExplainResult> {
     if (opts.imageIds.length !== inputs.length) throw new Error('explain: one image id per input is required');
     const timings: Record<string, number> = {};
     const lrpMethods = opts.methods.filter((m): m is LrpMethod => LRP_FAMILY.includes(m));
@@ -184,12 +233,12 @@ export class Explainer {
     const explanations: Explanation[] = [];
     for (let start = 0; start < inputs.length; start += group) {
       const part = inputs.slice(start, start + group);
-      this.explainGroup(part, start, targets, opts, forward, explanations, timings);
+      yield* this.explainGroup(part, start, targets, opts, forward, explanations, timings);
     }
     return { forward, explanations, timings };
   }
 
-  private explainGroup(
+  private *explainGroup(
     inputs: Float32Array[],
     offset: number,
     resolve: (i: number, probs: Float32Array, logits: Float32Array) => Target[],
@@ -197,7 +246,7 @@ export class Explainer {
     forward: ForwardOutput,
     out: Explanation[],
     timings: Record<string, number>,
-  ): void {
+  ): Reads<void> {
     const [h, w, c] = this.graph.inputShape;
     const time = (k: string, t0: number) => (timings[k] = (timings[k] ?? 0) + (performance.now() - t0));
     let t0 = performance.now();
@@ -205,7 +254,7 @@ export class Explainer {
     const cache = forwardWithCache(this.graph, x);
     x.dispose();
     try {
-      const zAll = cache.logits.dataSync() as Float32Array;
+      const zAll = yield* read(cache.logits);
       const n = this.numClasses;
       const logits = inputs.map((_, i) => zAll.slice(i * n, (i + 1) * n));
       const probs = logits.map((z) => Float32Array.from(softmax64(z)));
@@ -221,7 +270,7 @@ export class Explainer {
       const lrpMethods = opts.methods.filter((m): m is LrpMethod => LRP_FAMILY.includes(m));
       if (lrpMethods.length > 0) {
         t0 = performance.now();
-        this.lrpFamily(cache, logits, targets, lrpMethods, opts.variant, (i, m, t, raw) => {
+        yield* this.lrpFamily(cache, logits, targets, lrpMethods, opts.variant, (i, m, t, raw) => {
           maps.set(key(i, m, t), { map: relevanceMap(raw, c, opts.variant), raw });
         });
         time('lrp', t0);
@@ -230,7 +279,7 @@ export class Explainer {
       const gbp = new Map<string, Float32Array>();
       if (needGbp) {
         t0 = performance.now();
-        const rows = this.gradientRows(cache, targets, (i, t) => logits[i]![t]!, { guided: true });
+        const rows = yield* this.gradientRows(cache, targets, (i, t) => logits[i]![t]!, { guided: true });
         rows.forEach((raw, k) => gbp.set(k, raw));
         if (opts.methods.includes('gbp')) for (const [k, raw] of gbp) {
           const [i, t] = splitKey(k);
@@ -241,7 +290,7 @@ export class Explainer {
       const needCam = opts.methods.includes('gradcam') || opts.methods.includes('ggcam');
       if (needCam) {
         t0 = performance.now();
-        const cams = this.gradCam(cache, targets, opts);
+        const cams = yield* this.gradCam(cache, targets, opts);
         for (const [k, cam] of cams) {
           const [i, t] = splitKey(k);
           if (opts.methods.includes('gradcam')) maps.set(key(i, 'gradcam', t), { map: cam });
@@ -278,7 +327,9 @@ export class Explainer {
           }
         }
       }
-      opts.onGroup?.({ offset, count: inputs.length, cache, explanations: out.slice(first), probs });
+      const after = opts.onGroup?.({ offset, count: inputs.length, cache, explanations: out.slice(first), probs });
+      if (isReads(after)) yield* after;
+      else if (after && typeof (after as PromiseLike<void>).then === 'function') yield* wait(after as PromiseLike<void>);
     } finally {
       disposeWalkState(cache);
       disposeCache(cache);
@@ -286,14 +337,14 @@ export class Explainer {
   }
 
   /** One batched relevance pass for every (image, method, target, seed vector). */
-  private lrpFamily(
+  private *lrpFamily(
     cache: ForwardCache,
     logits: Float32Array[],
     targets: Target[][],
     methods: LrpMethod[],
     variant: Variant,
     emit: (i: number, m: LrpMethod, t: number, raw: Float32Array) => void,
-  ): void {
+  ): Reads<void> {
     const n = this.numClasses;
     const [h, w, c] = this.graph.inputShape;
     const per = h * w * c;
@@ -309,8 +360,12 @@ export class Explainer {
     const seeds = tf.tensor2d(seedData, [logits.length * k, n]);
     const rel = propagateRelevance(cache, seeds, this.composite(variant), this.weights);
     seeds.dispose();
-    const data = rel.dataSync() as Float32Array;
-    rel.dispose();
+    let data: Float32Array;
+    try {
+      data = yield* read(rel);
+    } finally {
+      rel.dispose();
+    }
     row = 0;
     for (const p of plans) {
       const vs = p.set.vectors.map(() => data.slice(row * per, ++row * per));
@@ -319,7 +374,7 @@ export class Explainer {
   }
 
   /** Input gradients (Guided Backprop when guided) of seed value `seed(i, t)` at each target. */
-  private gradientRows(cache: ForwardCache, targets: Target[][], seed: (i: number, t: number) => number, opts: { guided: boolean }): Map<string, Float32Array> {
+  private *gradientRows(cache: ForwardCache, targets: Target[][], seed: (i: number, t: number) => number, opts: { guided: boolean }): Reads<Map<string, Float32Array>> {
     const n = this.numClasses;
     const per = this.graph.inputShape.reduce((a, b) => a * b, 1);
     const lists = targets.map(targetClasses);
@@ -329,8 +384,12 @@ export class Explainer {
     const seeds = tf.tensor2d(seedData, [lists.length * k, n]);
     const g = propagateGradient(cache, seeds, this.weights, { guided: opts.guided });
     seeds.dispose();
-    const data = g.dataSync() as Float32Array;
-    g.dispose();
+    let data: Float32Array;
+    try {
+      data = yield* read(g);
+    } finally {
+      g.dispose();
+    }
     const out = new Map<string, Float32Array>();
     lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * per, (i * k + j + 1) * per))));
     return out;
@@ -350,7 +409,7 @@ export class Explainer {
   }
 
   /** Grad-CAM maps (resized to the input), per `${image}|${class}`. */
-  private gradCam(cache: ForwardCache, targets: Target[][], opts: ExplainOptions): Map<string, Float32Array> {
+  private *gradCam(cache: ForwardCache, targets: Target[][], opts: ExplainOptions): Reads<Map<string, Float32Array>> {
     const node = this.gradcamNode(opts.variant, opts.gradcamLayer);
     if (node.outputShape.length !== 3) throw new Error(`Grad-CAM layer '${node.name}' must output a feature map (H×W×C), not [${node.outputShape.join(', ')}]`);
     const n = this.numClasses;
@@ -370,8 +429,12 @@ export class Explainer {
       if (opts.variant === 'paper') cam = tf.relu(cam);
       return tf.image.resizeBilinear(cam as tf.Tensor4D, [h, w], false, true);
     });
-    const data = cams.dataSync() as Float32Array;
-    cams.dispose();
+    let data: Float32Array;
+    try {
+      data = yield* read(cams);
+    } finally {
+      cams.dispose();
+    }
     const out = new Map<string, Float32Array>();
     lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * h * w, (i * k + j + 1) * h * w))));
     return out;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { forwardPads } from './conv-transpose.js';
 import { applyNode, disposeCache, forwardWithCache, type ForwardCache } from './forward.js';
 import type { Graph, GraphNode } from './graph.js';
+import { read, runAsync, runSync, type Reads } from './reads.js';
 
 /**
  * Incremental re-classification for maximal patch masking (issue 6, item 2).
@@ -21,7 +22,7 @@ import type { Graph, GraphNode } from './graph.js';
  * summation order (tested to 1e-5 relative on logits).
  *
  * Variants are batched: at each node all windows of the same shape go through one op call.
- * Windows are cut from host copies of the cached activations (one dataSync per node and call:
+ * Windows are cut from host copies of the cached activations (one read per node and call:
  * ~60 MB of JS memory per VGG16 image) and the recomputed boxes come back to the host, because
  * on wasm slicing a small box out of a large tensor costs as much as copying the tensor.
  * Memory on the backend: per chunk of `maxBatch` variants, the stacked windows of one node and
@@ -124,14 +125,18 @@ const union = (a: Box, b: Box): Box => ({ r0: Math.min(a.r0, b.r0), r1: Math.max
 /**
  * The cached activations as host arrays, read once per node and call. Windows are cut and
  * patched on the host: on wasm a tf.slice of a small box out of a large activation costs
- * ~7 ms (about a whole 224×224×64 copy), a host row copy microseconds.
+ * ~7 ms (about a whole 224×224×64 copy), a host row copy microseconds. Reads are steps
+ * (engine/reads.ts): `fetch` a node's map (outside any tf.tidy) before `get` uses it.
  */
 class HostCache {
   private readonly arrays = new Map<number, Float32Array>();
   constructor(readonly cache: ForwardCache) {}
+  *fetch(id: number): Reads<void> {
+    if (!this.arrays.has(id)) this.arrays.set(id, yield* read(this.cache.outputs[id]!));
+  }
   get(id: number): Float32Array {
-    let a = this.arrays.get(id);
-    if (!a) this.arrays.set(id, (a = this.cache.outputs[id]!.dataSync() as Float32Array));
+    const a = this.arrays.get(id);
+    if (!a) throw new Error(`internal: node ${id}'s cached map was not fetched`);
     return a;
   }
 }
@@ -195,6 +200,16 @@ interface Chunk {
  * the result; the cache is left untouched.
  */
 export function incrementalLogits(cache: ForwardCache, variants: MaskedVariant[], options: IncrementalOptions = {}): tf.Tensor2D {
+  return tf.tensor2d(runSync(incrementalSteps(cache, variants, options)), [variants.length, cache.graph.numClasses]);
+}
+
+/** incrementalLogits on every backend (webgpu under Node cannot read synchronously). */
+export async function incrementalLogitsAsync(cache: ForwardCache, variants: MaskedVariant[], options: IncrementalOptions = {}): Promise<tf.Tensor2D> {
+  return tf.tensor2d(await runAsync(incrementalSteps(cache, variants, options)), [variants.length, cache.graph.numClasses]);
+}
+
+/** The logits of incrementalLogits on the host, row-major [variants, classes], as read steps. */
+export function* incrementalSteps(cache: ForwardCache, variants: MaskedVariant[], options: IncrementalOptions = {}): Reads<Float32Array> {
   const opts = { fullFraction: options.fullFraction ?? 0.5, maxBatch: Math.max(1, options.maxBatch ?? 32) };
   const [H, W, C] = cache.graph.inputShape;
   for (const [i, v] of variants.entries()) {
@@ -213,9 +228,9 @@ export function incrementalLogits(cache: ForwardCache, variants: MaskedVariant[]
   const out = new Float32Array(variants.length * k);
   const host = new HostCache(cache);
   for (let s = 0; s < variants.length; s += opts.maxBatch) {
-    out.set(runChunk({ cache, host, variants: variants.slice(s, s + opts.maxBatch), opts, stats: options.stats }), s * k);
+    out.set(yield* runChunk({ cache, host, variants: variants.slice(s, s + opts.maxBatch), opts, stats: options.stats }), s * k);
   }
-  return tf.tensor2d(out, [variants.length, k]);
+  return out;
 }
 
 /** Input pixels of a variant's box, row-major h×w×C. */
@@ -229,7 +244,7 @@ function regionPixels(v: MaskedVariant, W: number, C: number): Float32Array {
 }
 
 /** The chunk's logits, row-major [variants, classes]. */
-function runChunk(chunk: Chunk): Float32Array {
+function* runChunk(chunk: Chunk): Reads<Float32Array> {
   const { cache, host, variants } = chunk;
   const graph = cache.graph;
   const states: (State[] | null)[] = graph.nodes.map(() => null);
@@ -246,7 +261,7 @@ function runChunk(chunk: Chunk): Float32Array {
   };
   try {
     for (const node of graph.nodes) {
-      const result = computeNode(chunk, node, states);
+      const result = yield* computeNode(chunk, node, states);
       states[node.id] = result.states;
       owned[node.id] = result.full;
       for (const i of node.inputs) release(i);
@@ -254,7 +269,8 @@ function runChunk(chunk: Chunk): Float32Array {
     const k = graph.numClasses;
     const outStates = states[graph.outputId]!;
     const out = new Float32Array(variants.length * k);
-    const fullData = owned[graph.outputId] ? (owned[graph.outputId]!.dataSync() as Float32Array) : null;
+    const fullData = owned[graph.outputId] ? yield* read(owned[graph.outputId]!) : null;
+    if (outStates.some((st) => st.kind !== 'full')) yield* host.fetch(graph.outputId);
     const shape = graph.nodes[graph.outputId]!.outputShape;
     outStates.forEach((st, j) => {
       const image = variants[j]!.image;
@@ -274,7 +290,7 @@ interface NodeResult {
   full: tf.Tensor | null;
 }
 
-function computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[]): NodeResult {
+function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[]): Reads<NodeResult> {
   const { cache, host, variants, opts, stats } = chunk;
   const graph = cache.graph;
   const kind = node.op.kind as string;
@@ -382,6 +398,7 @@ function computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[]):
 
   // Boxes: one op call per window shape, windows stacked on the batch axis, built on the host.
   const padValue = kind === 'maxpool' ? -Infinity : 0;
+  if (groups.size > 0) for (const id of node.inputs) yield* host.fetch(id);
   for (const members of groups.values()) {
     const y = tf.tidy(() => {
       const inputs = node.inputs.map((id, k) => {
@@ -394,8 +411,12 @@ function computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[]):
       });
       return win ? applyWindowOp(node, inputs[0] as tf.Tensor4D) : applyNode(node, inputs);
     });
-    const data = y.dataSync() as Float32Array;
-    y.dispose();
+    let data: Float32Array;
+    try {
+      data = yield* read(y);
+    } finally {
+      y.dispose();
+    }
     if (stats) {
       stats.windowCalls++;
       stats.windowCallsByKind[kind] = (stats.windowCallsByKind[kind] ?? 0) + 1;
@@ -407,6 +428,7 @@ function computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[]):
   // Full: every such variant's whole inputs, stacked, through the ordinary forward op.
   let full: tf.Tensor | null = null;
   if (needFull.length > 0) {
+    for (const [k, id] of node.inputs.entries()) if (needFull.some((j) => inStates[k]![j]!.kind !== 'full')) yield* host.fetch(id);
     if (stats) {
       stats.fullNodes += needFull.length;
       for (let i = 0; i < needFull.length; i++) counts(0, true);
@@ -466,9 +488,7 @@ export function maskedLogits(
     const cache = forwardWithCache(graph, x);
     x.dispose();
     try {
-      const z = incrementalLogits(cache, idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s, fill })), options);
-      const zd = z.dataSync() as Float32Array;
-      z.dispose();
+      const zd = runSync(incrementalSteps(cache, idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s, fill })), options));
       idx.forEach((i, r) => (out[i] = zd.slice(r * k, (r + 1) * k)));
     } finally {
       disposeCache(cache);

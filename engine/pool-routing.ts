@@ -78,7 +78,12 @@ export function winnerMaskOnHost(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   return tf.tensor4d(mask, a.shape);
 }
 
-/** winnerMask from tensor ops (strided slices per window offset), for GPU backends. */
+/**
+ * winnerMask from tensor ops (strided slices per window offset), for GPU backends. Equal to the
+ * host scan (ties included; test/engine/webgpu.test.ts) for finite activations. One difference
+ * on webgpu: TF.js's webgpu max pool starts from −1e20, so a window whose values are all below
+ * that (all −∞) pools to −1e20 and gets no winner, where the host scan picks its first cell.
+ */
 export function winnerMaskByOps(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = a.shape;

@@ -40,6 +40,8 @@ export interface ExplainSummary {
   outDir: string;
   model: string;
   backend: string;
+  /** What `backend` alone does not say (webgpu: its adapter, flagged when it is a software one). */
+  backendDetail?: string;
   variant: string;
   methods: MethodName[];
   targets: string[];
@@ -65,6 +67,8 @@ export interface InputSummaryJson {
   kind: 'image' | 'npy';
   model: string;
   backend: string;
+  /** As ExplainSummary.backendDetail. */
+  backendDetail?: string;
   variant: string;
   preprocess: string;
   geometry: string;
@@ -164,6 +168,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
       outDir: cfg.out,
       model,
       backend: explainer.backend,
+      ...(explainer.backendDetail ? { backendDetail: explainer.backendDetail } : {}),
       variant: cfg.variant,
       methods: cfg.methods,
       targets: cfg.targets,
@@ -209,7 +214,8 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
   try {
     for (let start = 0; start < images.length; start += chunk) {
       const part = images.slice(start, start + chunk);
-      const res = explainer.explain(
+      // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
+      const res = await explainer.explainAsync(
         part.map((im) => im.data),
         ctx.resolve,
         { methods: cfg.methods, variant: cfg.variant, seed: cfg.seed, imageIds: part.map((im) => im.prefix), ...(cfg.gradcamLayer ? { gradcamLayer: cfg.gradcamLayer } : {}) },
@@ -247,6 +253,7 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     kind: input.kind,
     model: ctx.model,
     backend: explainer.backend,
+    ...(explainer.backendDetail ? { backendDetail: explainer.backendDetail } : {}),
     variant: cfg.variant,
     preprocess: cfg.preprocess,
     geometry: cfg.geometry,

@@ -85,6 +85,8 @@ export interface ManifestRecord {
   /** Dataset images the shard covered (its range length), read errors included. */
   imageCount: number;
   backend: string;
+  /** What `backend` alone does not say (webgpu: its adapter, e.g. "webgpu on mesa llvmpipe … (software adapter: …)"). */
+  backendDetail?: string;
   seconds: number;
   /** ISO 8601. */
   finishedAt: string;
@@ -105,6 +107,7 @@ const manifestSchema = z.strictObject({
   ),
   imageCount: z.int().min(0),
   backend: z.string(),
+  backendDetail: z.string().optional(),
   seconds: z.number().min(0),
   finishedAt: z.string(),
   host: z.string(),
@@ -115,6 +118,7 @@ export interface DoneInput {
   files: { table: TableName; path: string; rows: number; sha256: string; bytes?: number }[];
   imageCount: number;
   backend: string;
+  backendDetail?: string;
   seconds: number;
 }
 
@@ -452,6 +456,7 @@ export class RunDir {
       })),
       imageCount: input.imageCount,
       backend: input.backend,
+      ...(input.backendDetail ? { backendDetail: input.backendDetail } : {}),
       seconds: input.seconds,
       finishedAt: new Date(this.clock.now()).toISOString(),
       host: this.clock.host,

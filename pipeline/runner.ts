@@ -200,7 +200,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
             files.push({ table, ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [], hooks)) });
           }
           await testHook('manifest', phase, shard.index);
-          await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, seconds: result.seconds }, claim);
+          await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, ...(result.backendDetail ? { backendDetail: result.backendDetail } : {}), seconds: result.seconds }, claim);
           return true;
         } catch (err) {
           if (isDiskFull(err)) {

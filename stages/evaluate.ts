@@ -1,4 +1,5 @@
 import type { ExplainGroup, Explainer } from '../engine/explainer.js';
+import { runAsync, runSync, type Reads } from '../engine/reads.js';
 import type { Row } from '../results/schemas.js';
 import type { Explanation, MethodName, Variant } from '../engine/types.js';
 import type { Sample } from '../data/types.js';
@@ -30,9 +31,20 @@ export interface BatchResult {
 /**
  * The main phase for one batch, as data flows: forward → relevance (all methods × targets in one
  * shared pass) → masking (deduplicated masked inputs, re-classified as batches) → pointing.
- * Pure apart from the engine calls; rows go back to the writers.
+ * Pure apart from the engine calls; rows go back to the writers. Sync: host backends only (wasm,
+ * cpu, tensorflow); evaluateBatchAsync runs on every backend (webgpu under Node cannot read
+ * tensors synchronously; see engine/reads.ts).
  */
 export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): BatchResult {
+  return runSync(evaluateSteps(explainer, samples, opts));
+}
+
+/** evaluateBatch on every backend (what the pipeline's shard workers call). */
+export function evaluateBatchAsync(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Promise<BatchResult> {
+  return runAsync(evaluateSteps(explainer, samples, opts));
+}
+
+function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Reads<BatchResult> {
   const rows: TableRows = {};
   const explanations = new Map<string, Explanation[]>();
   const needsLabel = opts.targets.includes('gt');
@@ -41,7 +53,7 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
 
   // Images that cannot be evaluated still get their forward row, and an errors row saying why.
   if (unlabeled.length > 0) {
-    const f = explainer.forward(unlabeled.map((s) => s.input));
+    const f = yield* explainer.forwardSteps(unlabeled.map((s) => s.input));
     unlabeled.forEach((s, i) => {
       pushRows(rows, 'forward', [forwardRow(s, f.logits[i]!, f.probs[i]!)]);
       pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: runTargets(s, f.logits[i]!, opts.targets) as string }]);
@@ -51,7 +63,7 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
 
   // Masking runs per micro-batch inside `explain`, on the forward cache the maps came from.
   const masking: Row[] = [];
-  const maskGroup = (g: ExplainGroup) => {
+  const maskGroup = function* (g: ExplainGroup): Reads<void> {
     if (opts.patchSizes.length === 0) return;
     const items = evaluable.slice(g.offset, g.offset + g.count).map((sample, i) => ({
       sample,
@@ -59,9 +71,9 @@ export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: Eva
       probs: g.probs[i]!,
     }));
     const plan = planMasking(items, opts.patchSizes);
-    masking.push(...finishMasking(plan, explainer.classifyMaskedInCache(g.cache, plan.masks, opts.fill)));
+    masking.push(...finishMasking(plan, yield* explainer.classifyMaskedSteps(g.cache, plan.masks, opts.fill)));
   };
-  const res = explainer.explain(
+  const res = yield* explainer.explainSteps(
     evaluable.map((s) => s.input),
     (i, _probs, logits) => {
       const t = runTargets(evaluable[i]!, logits, opts.targets);

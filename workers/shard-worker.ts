@@ -9,7 +9,7 @@ import { readNpy, writeNpy } from '../io/npy.js';
 import type { RunConfig } from '../pipeline/config.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
 import type { ImageNetSample } from '../data/imagenet.js';
-import { evaluateBatch } from '../stages/evaluate.js';
+import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
 import { statsRow } from '../stages/stats.js';
@@ -36,6 +36,8 @@ export interface ShardResult {
   imageCount: number;
   seconds: number;
   backend: string;
+  /** What `backend` alone does not say (webgpu: the adapter, flagged when software); absent otherwise. */
+  backendDetail?: string;
 }
 
 interface WorkerState {
@@ -123,7 +125,8 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     }
     if (samples.length === 0) continue;
     const c = task.config;
-    const res = evaluateBatch(s.explainer, samples, {
+    // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
+    const res = await evaluateBatchAsync(s.explainer, samples, {
       methods: c.methods,
       variant: c.variant,
       targets: c.targets,
@@ -143,7 +146,8 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     const size = s.explainer.inputShape.reduce((a, b) => a * b, 1);
     pushRows(rows, 'stats', [statsRow(readable, task.shard.index, size)]);
   }
-  return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend };
+  const detail = s.explainer.backendDetail;
+  return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend, ...(detail ? { backendDetail: detail } : {}) };
 }
 
 /** Annotation problems of an ImageNet sample (none for other datasets). */

@@ -35,7 +35,8 @@ function runInfo(runDir: string, records: ShardRecord[], plan: RunInfo['plan'], 
     mainShardsDone: mainShards.size,
     statsShardsDone: statsShards.size,
     partial: plan ? mainShards.size < plan.shardCount : null,
-    backends: [...new Set(main.map((r) => r.backend).filter((b): b is string => b !== null))].sort(),
+    // The detail where a manifest has one (webgpu's adapter: a software one makes the throughput meaningless).
+    backends: [...new Set(main.map((r) => r.backendDetail ?? r.backend).filter((b): b is string => b !== null))].sort(),
     seconds: main.reduce((s, r) => s + (r.seconds ?? 0), 0),
     imageCount: main.reduce((s, r) => s + (r.imageCount ?? 0), 0),
   };

@@ -6,6 +6,7 @@
  *
  * Manifest record format read here (RUN_DIR/manifest/<phase>-<00000>.json):
  *   { "phase": "main", "shard": 3, "backend": "webgpu", "seconds": 41.2, "imageCount": 64,
+ *     "backendDetail": "webgpu on nvidia …" (optional: what the backend name alone does not say),
  *     "files": [ { "table": "masking", "path": "tables/masking/shard-00003.arrow",
  *                  "rows": 640, "sha256": "…" }, … ] }
  * Tolerated variants: `files` as an object keyed by table name; `file` instead of `path`; an
@@ -31,6 +32,8 @@ export interface ShardRecord {
   phase: string;
   shard: number;
   backend: string | null;
+  /** e.g. "webgpu on mesa llvmpipe … (software adapter: CPU emulation, not a GPU)"; null when absent. */
+  backendDetail: string | null;
   seconds: number | null;
   imageCount: number | null;
   files: ManifestFile[];
@@ -158,6 +161,7 @@ export async function readRunManifest(runDir: string): Promise<RunManifest> {
       phase,
       shard,
       backend: typeof json.backend === 'string' ? json.backend : null,
+      backendDetail: typeof json.backendDetail === 'string' ? json.backendDetail : null,
       seconds: num(json.seconds),
       imageCount: num(json.imageCount),
       files: parseFiles(runDir, source, json.files, problems),

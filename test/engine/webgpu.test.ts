@@ -1,0 +1,225 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backendDetail, initBackend, isSoftwareAdapter, probeWebgpuAdapter, usableForAuto, type AdapterFacts } from '../../engine/backend.js';
+import { Explainer } from '../../engine/explainer.js';
+import { forwardLogits } from '../../engine/forward.js';
+import { saveLayersModel } from '../../engine/model-saver.js';
+import { winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
+import { METHOD_NAMES, type Explanation, type Target, type Variant } from '../../engine/types.js';
+import { applyPatch, patchBounds } from '../../stages/masking-geometry.js';
+import { buildTinyResNet as buildStridedResNet, FAMILY_INPUT_BOUNDS } from '../util/architectures.js';
+import { buildTinyDenseNet, buildTinyInception } from '../util/dag-models.js';
+import { buildTinyCnn, randomImage } from '../util/models.js';
+import { assertClose } from '../util/numeric.js';
+
+/**
+ * The webgpu backend against wasm on the same weights and inputs. On a machine without a GPU
+ * this runs on Mesa's software Vulkan driver (lavapipe, from bookworm-backports; .ci/run installs
+ * it): slow, but the same WGSL kernels and the same engine code paths as on a GPU (tensor-op
+ * winner masks instead of the host scan, no host-resident tensors). Correctness only; timings on
+ * a software adapter mean nothing.
+ */
+
+let adapter: AdapterFacts | null = null;
+let why = '';
+try {
+  adapter = await probeWebgpuAdapter();
+  if (!adapter) why = 'no WebGPU adapter: Dawn found no Vulkan device (on a CPU machine install mesa-vulkan-drivers from bookworm-backports, as .ci/run does)';
+} catch (e) {
+  why = `no WebGPU: ${(e as Error).message}`;
+}
+const SKIP = `webgpu tests skipped: ${why}`;
+
+const BOUNDS = { low: -1, high: 2 };
+/** Relative to each map's largest magnitude: float32 with another summation order (tiled matmuls, reductions). */
+const REL = 2e-4;
+
+let dir = '';
+function tmp(): string {
+  dir ||= mkdtempSync(join(tmpdir(), 'sglrp-webgpu-'));
+  return dir;
+}
+test.after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// First in the file: initBackend('auto') is idempotent per thread, so it must run before any other backend starts.
+test('auto does not choose webgpu on a software adapter; named explicitly it runs and is recorded as software', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  const name = await initBackend('auto', { probeWebgpu: true });
+  if (isSoftwareAdapter(adapter)) {
+    assert.equal(usableForAuto(adapter), false);
+    assert.equal(name, 'wasm', `auto chose ${name} with only ${JSON.stringify(adapter)}`);
+    assert.equal(backendDetail(), undefined, 'nothing to add for wasm');
+  } else {
+    assert.ok(name === 'webgpu' || name === 'tensorflow', `a hardware adapter (${JSON.stringify(adapter)}) is usable by auto; auto chose ${name}`);
+  }
+  assert.equal(await initBackend('webgpu'), 'webgpu');
+  assert.equal(tf.getBackend(), 'webgpu');
+  const detail = backendDetail();
+  assert.ok(detail?.startsWith('webgpu on '), String(detail));
+  if (isSoftwareAdapter(adapter)) assert.match(detail!, /software adapter/);
+});
+
+interface Run {
+  explanations: Explanation[];
+  logits: Float32Array[];
+  backend: string;
+  detail: string | undefined;
+}
+
+/** Every method's maps for `images` at fixed targets (same on both backends), in one variant. */
+async function explainOn(backend: 'wasm' | 'webgpu', modelPath: string, bounds: typeof BOUNDS, images: Float32Array[], targets: number[], variant: Variant): Promise<Run> {
+  await initBackend(backend);
+  const ex = await Explainer.load(modelPath, { backend, inputBounds: bounds });
+  try {
+    const resolve = (): Target[] => targets.map((classIndex) => ({ kind: 'index', classIndex }));
+    const opts = { methods: [...METHOD_NAMES], variant, seed: 5, imageIds: images.map((_, i) => `img${i}`) };
+    // wasm: the sync API (what the bench calls); webgpu: the async one (its dataSync cannot work under Node).
+    const res = backend === 'wasm' ? ex.explain(images, resolve, opts) : await ex.explainAsync(images, resolve, opts);
+    return { explanations: res.explanations, logits: res.forward.logits, backend: ex.backend, detail: ex.backendDetail };
+  } finally {
+    ex.dispose();
+  }
+}
+
+async function compareMethods(what: string, modelPath: string, bounds: typeof BOUNDS, images: Float32Array[], targets: number[]): Promise<void> {
+  for (const variant of ['paper', 'reference'] as const) {
+    const want = await explainOn('wasm', modelPath, bounds, images, targets, variant);
+    const got = await explainOn('webgpu', modelPath, bounds, images, targets, variant);
+    assert.equal(got.backend, 'webgpu', 'the recorded backend name stays webgpu');
+    assert.ok(got.detail?.startsWith('webgpu on '), `the explainer records its adapter: ${got.detail}`);
+    got.logits.forEach((z, i) => assertClose(z, want.logits[i]!, 1e-5, `${what} ${variant}: logits of image ${i}`));
+    assert.equal(got.explanations.length, images.length * targets.length * METHOD_NAMES.length);
+    assert.equal(got.explanations.length, want.explanations.length);
+    const nonZero = new Set<string>();
+    for (let k = 0; k < want.explanations.length; k++) {
+      const w = want.explanations[k]!;
+      const g = got.explanations[k]!;
+      const label = `${what} ${variant}: ${w.method}, image ${w.imageIndex}, class ${w.target.classIndex}`;
+      assert.deepEqual([g.method, g.imageIndex, g.target.classIndex], [w.method, w.imageIndex, w.target.classIndex], label);
+      if (w.map.some((v) => v !== 0)) nonZero.add(w.method);
+      assert.ok(g.map.every(Number.isFinite), `${label}: finite`);
+      assertClose(g.map, w.map, REL, `${label} map`);
+      assert.equal(g.raw === undefined, w.raw === undefined, `${label}: raw on both or neither`);
+      if (w.raw && g.raw) assertClose(g.raw, w.raw, REL, `${label} raw`);
+    }
+    // A meaningful comparison: every method has a map that is not all zero (a ReLU'd Grad-CAM of a weak class may be).
+    assert.deepEqual([...nonZero].sort(), [...METHOD_NAMES].sort(), `${what} ${variant}: methods with a non-zero map`);
+  }
+}
+
+test('every method (LRP, CLRP, SGLRP paper and reference, GBP, Grad-CAM, Guided Grad-CAM, Random) on tiny VGG-like CNNs (2×2 max pool; a stride-2 conv): webgpu = wasm', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  await initBackend('wasm');
+  for (const stride2 of [false, true]) {
+    const size = stride2 ? 13 : 12;
+    const path = await saveLayersModel(buildTinyCnn({ size, seed: 21, stride2 }), join(tmp(), `tiny-cnn-${stride2}`));
+    const images = [0, 1].map((i) => randomImage(size * size * 3, 40 + i, BOUNDS.low, BOUNDS.high));
+    await compareMethods(`tiny CNN${stride2 ? ' (stride 2)' : ''}`, path, BOUNDS, images, [0, 2]);
+  }
+});
+
+test('every method on small DAG models (ResNet: Add, 7×7 stride-2 conv, 3×3 stride-2 max pool; DenseNet: Concatenate, average pooling; Inception: branches, crop): webgpu = wasm', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  await initBackend('wasm');
+  const resnet = FAMILY_INPUT_BOUNDS.resnet;
+  const models = [
+    ['residual', () => buildStridedResNet({ size: 24, classes: 5 }), 24, resnet],
+    ['concat', () => buildTinyDenseNet({ seed: 13 }), 8, BOUNDS],
+    ['inception', () => buildTinyInception({ seed: 13 }), 9, BOUNDS],
+  ] as const;
+  for (const [what, build, size, bounds] of models) {
+    const path = await saveLayersModel(build(), join(tmp(), what));
+    const images = [0, 1].map((i) => randomImage(size * size * 3, 60 + i, bounds.low, bounds.high));
+    await compareMethods(what, path, { low: bounds.low, high: bounds.high }, images, [1, 3]);
+  }
+});
+
+test('max-pool winner masks: tensor ops on webgpu = host scan on wasm (ties, odd sizes, 3×3 windows, all-equal windows)', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  for (const [h, w, k] of [
+    [8, 8, 2],
+    [7, 9, 2],
+    [9, 10, 3],
+  ] as const) {
+    const [b, c] = [2, 5];
+    // A coarse grid (−1 … 0.5 in steps of 0.5) so most windows hold ties, and whole windows of one value. No
+    // all-−∞ window: TF.js's webgpu max pool floors at −1e20 (see winnerMaskByOps); activations are finite.
+    const data = Float32Array.from(randomImage(b * h * w * c, 31 + h, -1, 1), (v) => Math.floor(v * 2) / 2);
+    for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) data[(dy * w + dx) * c + 2] = -0.5; // channel 2 of window (0,0): all equal
+    const g = { poolSize: [k, k] as [number, number], strides: [k, k] as [number, number], padding: 'valid' as const };
+    await initBackend('wasm');
+    const a = tf.tensor4d(data, [b, h, w, c]);
+    const hostMask = winnerMaskOnHost(a, g);
+    const host = Array.from(hostMask.dataSync());
+    tf.dispose([a, hostMask]);
+    await initBackend('webgpu');
+    const aG = tf.tensor4d(data, [b, h, w, c]);
+    const opsMask = winnerMaskByOps(aG, g);
+    const ops = Array.from(await opsMask.data());
+    tf.dispose([aG, opsMask]);
+    assert.deepEqual(ops, host, `h=${h} w=${w} pool=${k}`);
+    assert.equal(host.reduce((s, v) => s + v, 0), b * Math.floor(h / k) * Math.floor(w / k) * c, 'one winner per window and channel');
+  }
+});
+
+test('incremental masked re-classification (classifyMaskedInCache) on webgpu equals a full forward pass of the masked images', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  await initBackend('wasm');
+  const path = await saveLayersModel(buildTinyCnn({ size: 16, seed: 9 }), join(tmp(), 'tiny-cnn-16'));
+  await initBackend('webgpu');
+  const ex = await Explainer.load(path, { backend: 'webgpu', inputBounds: BOUNDS });
+  try {
+    const [h, w, c] = ex.inputShape;
+    const images = [0, 1].map((i) => randomImage(h * w * c, 70 + i, BOUNDS.low, BOUNDS.high));
+    const fill = randomImage(h * w * c, 7, -0.5, 0.5);
+    const masks = images.flatMap((_, image) =>
+      [
+        [0, 0, 1],
+        [0, 0, 5],
+        [h - 1, w - 1, 3],
+        [7, 8, 3],
+        [Math.floor(h / 2), Math.floor(w / 2), h - 2], // covers most of the image: the full-recompute fallback
+      ].map(([r, col, p]) => ({ image, ...patchBounds(r!, col!, p!, h, w) })),
+    );
+    // Both ways a caller can re-classify inside explainAsync's onGroup: an async callback, and a
+    // generator of read steps (what stages/evaluate.ts returns).
+    let byPromise: Float32Array[] = [];
+    let bySteps: Float32Array[] = [];
+    const explainOnce = (onGroup: NonNullable<Parameters<Explainer['explainAsync']>[2]['onGroup']>) =>
+      ex.explainAsync(images, () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant: 'paper', seed: 1, imageIds: ['a', 'b'], onGroup });
+    await explainOnce(async (gr) => {
+      assert.equal(gr.count, images.length, 'one group');
+      byPromise = await ex.classifyMaskedInCacheAsync(gr.cache, masks, fill);
+    });
+    await explainOnce(function* (gr) {
+      bySteps = yield* ex.classifyMaskedSteps(gr.cache, masks, fill);
+    });
+    const masked = masks.map((m) => applyPatch(images[m.image]!, h, w, c, m, fill));
+    const full = await ex.classifyAsync(masked);
+    assert.equal(byPromise.length, masks.length);
+    byPromise.forEach((p, i) => assertClose(p, full[i]!, 1e-5, `mask ${i} ${JSON.stringify(masks[i])}`));
+    bySteps.forEach((p, i) => assertClose(p, byPromise[i]!, 0, `mask ${i}: steps = promise`));
+    // The sync API cannot read on webgpu under Node: a clear error, not TF.js's "OffscreenCanvas is not defined".
+    if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
+      assert.throws(() => ex.classify(masked), /webgpu backend cannot read tensors synchronously under Node.*logitsOfAsync/);
+    }
+    // And the full pass itself agrees with wasm's.
+    const x = tf.tensor4d(Float32Array.from(masked.flatMap((m) => Array.from(m))), [masked.length, h, w, c]);
+    const zG = forwardLogits(ex.graph, x);
+    const zGpu = Float32Array.from(await zG.data());
+    tf.dispose([x, zG]);
+    await initBackend('wasm');
+    const exW = await Explainer.load(path, { backend: 'wasm', inputBounds: BOUNDS });
+    const zWasm = exW.logitsOf(masked);
+    exW.dispose();
+    zWasm.forEach((z, i) => assertClose(zGpu.subarray(i * z.length, (i + 1) * z.length), z, 1e-5, `masked image ${i}: webgpu vs wasm logits`));
+  } finally {
+    ex.dispose();
+  }
+});
