@@ -8,6 +8,8 @@ import { CASE_NAMES, type CaseName } from './bench-cases.js';
 export interface BenchArgs {
   /** Backends to try, in order. */
   backends: BackendName[];
+  /** Backends named with --backend (not the default list): a software webgpu adapter is then measured too. */
+  explicitBackends: boolean;
   /** Images per batch-1 case (each image explained by its own call). */
   images: number;
   /** Images per call of the batched cases (`*-b4` use this). */
@@ -87,7 +89,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     if (!(CASE_NAMES as readonly string[]).includes(c)) throw new BenchUsageError(`--cases ${c}: expected some of ${CASE_NAMES.join(', ')}`);
   }
   if (cases.length === 0) throw new BenchUsageError(`--cases is empty: give some of ${CASE_NAMES.join(', ')}`);
-  return { backends: [...new Set(chosen)] as BackendName[], images, batch, cases: cases as CaseName[], out };
+  return { backends: [...new Set(chosen)] as BackendName[], explicitBackends: backends !== undefined, images, batch, cases: cases as CaseName[], out };
 }
 
 /** Issue 6 (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0`, `--vgg16-pipeline 0` skip one. */

@@ -85,8 +85,8 @@ function resolver(specs: TargetSpec[]): (i: number, probs: Float32Array) => Targ
 }
 
 /** One explain call, checked so that a silently empty result can never be timed as fast. */
-export function explainCall(ex: Explainer, inputs: Float32Array[], ids: string[], call: Call): void {
-  const res = ex.explain(inputs, resolver(call.targets), { methods: call.methods, variant: 'paper', seed: 0, imageIds: ids, withRaw: false });
+export async function explainCall(ex: Explainer, inputs: Float32Array[], ids: string[], call: Call): Promise<void> {
+  const res = await ex.explainAsync(inputs, resolver(call.targets), { methods: call.methods, variant: 'paper', seed: 0, imageIds: ids, withRaw: false });
   const want = inputs.length * call.methods.length * call.targets.length;
   if (res.explanations.length !== want) throw new Error(`bench: explain returned ${res.explanations.length} maps, expected ${want}`);
   for (const e of res.explanations) {
@@ -94,21 +94,25 @@ export function explainCall(ex: Explainer, inputs: Float32Array[], ids: string[]
   }
 }
 
-/** Runs a case over `inputs` (all of them: one call each, or one call for the whole batch). */
-export function runCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[]): void {
+/**
+ * Runs a case over `inputs` (all of them: one call each, or one call for the whole batch). Async
+ * API throughout: it runs on every backend (webgpu cannot read synchronously under Node) and on
+ * host backends reads with dataSync, so wasm timings are the sync API's.
+ */
+export async function runCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[]): Promise<void> {
   const ids = inputs.map((_, i) => `bench-${i}`);
   if (spec.calls.length === 0) {
     for (const x of inputs) {
-      const f = ex.forward([x]);
+      const f = await ex.forwardAsync([x]);
       if (!f.logits[0]!.every(Number.isFinite)) throw new Error('bench: the forward pass gave non-finite logits');
     }
     return;
   }
   if (spec.batching === 'batch') {
-    for (const call of spec.calls) explainCall(ex, inputs, ids, call);
+    for (const call of spec.calls) await explainCall(ex, inputs, ids, call);
     return;
   }
-  inputs.forEach((x, i) => {
-    for (const call of spec.calls) explainCall(ex, [x], [ids[i]!], call);
-  });
+  for (const [i, x] of inputs.entries()) {
+    for (const call of spec.calls) await explainCall(ex, [x], [ids[i]!], call);
+  }
 }

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 
+import { webgpuOnSoftwareAdapter } from '../engine/backend.js';
 import { Explainer } from '../engine/explainer.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
@@ -71,6 +72,13 @@ async function main(): Promise<void> {
     write({ backend, status: 'unavailable', reason: (e as Error).message.split('\n')[0]! });
     return;
   }
+  // Mesa's lavapipe gives Dawn a Vulkan device on machines without a GPU: correct, but CPU
+  // emulation hours slower than wasm on VGG16. Measured only when asked for by name.
+  if (webgpuOnSoftwareAdapter() && !process.argv.includes('--allow-software-webgpu')) {
+    write({ backend, status: 'unavailable', reason: `${ex.backendDetail ?? 'webgpu on a software adapter'}: no GPU here, so its timings would mean nothing; name it (--backend webgpu) to measure it anyway` });
+    ex.dispose();
+    return;
+  }
   const loadSeconds = (performance.now() - t) / 1000;
   const [h, w, c] = ex.inputShape;
   const bounds = presetBounds('caffe', 3);
@@ -81,13 +89,13 @@ async function main(): Promise<void> {
   // on wasm, grows the heap to its high-water mark. It runs the largest pass the batch-1 cases
   // make (all methods, 2 targets: a 6-row LRP pass), so no heap growth lands in a timed case.
   t = performance.now();
-  runCase(ex, CASES['all-b1'], [inputs[0]!]);
+  await runCase(ex, CASES['all-b1'], [inputs[0]!]);
   const warmupSeconds = (performance.now() - t) / 1000;
 
   const timed = cases.filter((n) => !CASES[n].onePass);
   const probes = cases.filter((n) => CASES[n].onePass);
   const results: (CaseResult | FailedCase)[] = [];
-  for (const name of timed) results.push(timeCase(ex, CASES[name], inputs, images, batch));
+  for (const name of timed) results.push(await timeCase(ex, CASES[name], inputs, images, batch));
   const threads = await threadsOf(ex.backend);
   const base = {
     backend,
@@ -99,7 +107,7 @@ async function main(): Promise<void> {
     warmupSeconds,
   };
   // Masked re-classification, full vs incremental (issue 6 (b)), on the same model and inputs.
-  const incremental = benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
+  const incremental = await benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
   // Written now, so the timed cases survive a probe that kills the process.
   write({ ...base, cases: results, memory: memory(ex.backend), incremental });
   // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
@@ -107,7 +115,7 @@ async function main(): Promise<void> {
   let whole: WholeOutcome | undefined;
   if (wholeImages > 0) {
     try {
-      whole = benchWholeImage(ex, inputs.slice(0, wholeImages).concat(inputs.length < wholeImages ? Array.from({ length: wholeImages - inputs.length }, (_, i) => randomImage(h * w * c, 2000 + i, bounds.low, bounds.high)) : []));
+      whole = await benchWholeImage(ex, inputs.slice(0, wholeImages).concat(inputs.length < wholeImages ? Array.from({ length: wholeImages - inputs.length }, (_, i) => randomImage(h * w * c, 2000 + i, bounds.low, bounds.high)) : []));
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0]!;
       process.stderr.write(`bench: whole image: failed: ${reason}\n`);
@@ -124,8 +132,8 @@ async function main(): Promise<void> {
     try {
       // A budget far above any machine: the engine then puts the whole batch in one pass.
       probe = await Explainer.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
-      runCase(probe, { ...CASES['lrp-1'], calls: [{ methods: ['lrp', 'gbp', 'gradcam'], targets: ['top1'] }] }, [inputs[0]!]);
-      results.push(timeCase(probe, spec, inputs, images, batch));
+      await runCase(probe, { ...CASES['lrp-1'], calls: [{ methods: ['lrp', 'gbp', 'gradcam'], targets: ['top1'] }] }, [inputs[0]!]);
+      results.push(await timeCase(probe, spec, inputs, images, batch));
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0]!;
       // Without emscripten assertions, running out of heap shows as an abort or a stray access.
@@ -146,11 +154,11 @@ function labelOf(spec: CaseSpec, batch: number): string {
 }
 
 /** Times one case over its inputs (the first `images`, or the first `batch` for batched cases). */
-function timeCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): CaseResult {
+async function timeCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): Promise<CaseResult> {
   const xs = spec.batching === 'batch' ? inputs.slice(0, batch) : inputs.slice(0, images);
   process.stderr.write(`bench: ${ex.backend}: ${labelOf(spec, batch)} (${xs.length} image${xs.length === 1 ? '' : 's'}) … `);
   const t = performance.now();
-  runCase(ex, spec, xs);
+  await runCase(ex, spec, xs);
   const seconds = (performance.now() - t) / 1000;
   process.stderr.write(`${seconds.toFixed(1)} s\n`);
   return {

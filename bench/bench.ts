@@ -31,7 +31,7 @@ function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir
   const resultFile = join(dir, `result-${backend}.json`);
   const child = spawn(
     process.execPath,
-    [WORKER, '--backend', backend, '--model', modelPath, '--images', String(args.images), '--batch', String(args.batch), '--cases', args.cases.join(','), '--result', resultFile, '--whole', String(whole)],
+    [WORKER, '--backend', backend, '--model', modelPath, '--images', String(args.images), '--batch', String(args.batch), '--cases', args.cases.join(','), '--result', resultFile, '--whole', String(whole), ...(args.explicitBackends ? ['--allow-software-webgpu'] : [])],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   let tail = '';

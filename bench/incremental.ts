@@ -24,7 +24,7 @@ import { initBackend } from '../engine/backend.js';
 import { Explainer } from '../engine/explainer.js';
 import { disposeCache, forwardWithCache } from '../engine/forward.js';
 import { disposeGraph, type Graph } from '../engine/graph.js';
-import { emptyStats, incrementalLogits, type MaskedVariant } from '../engine/incremental.js';
+import { emptyStats, incrementalLogitsAsync, type MaskedVariant } from '../engine/incremental.js';
 import { graphFromLayersModel } from '../engine/model-loader.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
@@ -83,7 +83,7 @@ function relError(got: Float32Array, want: Float32Array[], k: number): number {
   return worst;
 }
 
-export function benchIncremental(graph: Graph, images: Float32Array[], options: IncrementalBenchOptions = {}): IncrementalBenchResult {
+export async function benchIncremental(graph: Graph, images: Float32Array[], options: IncrementalBenchOptions = {}): Promise<IncrementalBenchResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s));
   const sizes = options.patchSizes ?? [1, 3, 5, 7, 9];
   const nCentres = options.centres ?? 8;
@@ -96,11 +96,11 @@ export function benchIncremental(graph: Graph, images: Float32Array[], options: 
 
   // Warm-up: kernels and the wasm heap, for both paths, outside the timings.
   const warm = patchBounds(h >> 1, w >> 1, 9, h, w);
-  ex.classify([applyPatch(images[0]!, h, w, c, warm, fill)]);
+  await ex.classifyAsync([applyPatch(images[0]!, h, w, c, warm, fill)]);
   const x0 = tf.tensor4d(images[0]!, [1, h, w, c]);
   const c0 = forwardWithCache(graph, x0);
   x0.dispose();
-  tf.dispose(incrementalLogits(c0, [{ image: 0, ...warm, fill }, { image: 0, ...patchBounds(0, 0, 1, h, w), fill }], { maxBatch: options.maxBatch ?? 32 }));
+  tf.dispose(await incrementalLogitsAsync(c0, [{ image: 0, ...warm, fill }, { image: 0, ...patchBounds(0, 0, 1, h, w), fill }], { maxBatch: options.maxBatch ?? 32 }));
   disposeCache(c0);
 
   let t = performance.now();
@@ -121,14 +121,14 @@ export function benchIncremental(graph: Graph, images: Float32Array[], options: 
       });
       const inputs = masks.map((m) => applyPatch(images[m.image]!, h, w, c, m.b, fill));
       t = performance.now();
-      const full = ex.logitsOf(inputs);
+      const full = await ex.logitsOfAsync(inputs);
       const fullSeconds = (performance.now() - t) / 1000;
 
       const stats = emptyStats();
       const variants: MaskedVariant[] = masks.map((m) => ({ image: m.image, ...m.b, fill }));
       t = performance.now();
-      const z = incrementalLogits(cache, variants, { stats, ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}) });
-      const zd = z.dataSync() as Float32Array;
+      const z = await incrementalLogitsAsync(cache, variants, { stats, ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}) });
+      const zd = (await z.data()) as Float32Array;
       const incSeconds = (performance.now() - t) / 1000;
       z.dispose();
       const err = relError(zd, full, k);
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   const bounds = presetBounds('caffe', 3);
   const [h, w, c] = graph.inputShape;
   const images = Array.from({ length: Number(flag('images', '1')) }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
-  const result = benchIncremental(graph, images, { centres: Number(flag('centres', '8')) });
+  const result = await benchIncremental(graph, images, { centres: Number(flag('centres', '8')) });
   disposeGraph(graph);
   const out = { date: new Date().toISOString(), machine: machineInfo() as MachineInfo, load: load.stop(), ...result };
   const file = resolve(flag('out', 'bench-results/incremental.json'));

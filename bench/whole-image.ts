@@ -19,7 +19,7 @@
  * Library use (bench-worker.ts): `benchWholeImage(ex, images)` with the worker's warm Explainer.
  */
 import { argmaxFirst, applyPatch, patchBounds } from '../stages/masking-geometry.js';
-import { evaluateBatch, type EvaluateOptions } from '../stages/evaluate.js';
+import { evaluateBatchAsync, type EvaluateOptions } from '../stages/evaluate.js';
 import { planMasking } from '../stages/masking.js';
 import { pointingRows } from '../stages/pointing.js';
 import { runTargets } from '../stages/forward.js';
@@ -91,7 +91,7 @@ export function forwardEquivalents(secondsPerImage: number, forwardSeconds: numb
   return secondsPerImage / forwardSeconds;
 }
 
-export function benchWholeImage(ex: Explainer, images: Float32Array[], options: WholeImageOptions = {}): WholeImageResult {
+export async function benchWholeImage(ex: Explainer, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s));
   const [h, w, c] = ex.inputShape;
   const fill = new Float32Array(h * w * c); // zeros: the channel mean in caffe space
@@ -111,11 +111,12 @@ export function benchWholeImage(ex: Explainer, images: Float32Array[], options: 
   let logits0: Float32Array[] = [];
   for (let i = 0; i < 3; i++) {
     const t = now();
-    logits0 = ex.forward([images[0]!]).logits;
+    logits0 = (await ex.forwardAsync([images[0]!])).logits;
     fwd.push(now() - t);
   }
   const forwardSeconds = median(fwd);
-  const samples = images.map((x, i) => benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : ex.forward([x]).logits[0]!));
+  const samples: Sample[] = [];
+  for (const [i, x] of images.entries()) samples.push(benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : (await ex.forwardAsync([x])).logits[0]!));
   log(`bench: whole image: forward ${forwardSeconds.toFixed(2)} s\n`);
 
   const parts: NaiveParts = { forward: 0, lrpSeparate: 0, gbpPerTarget: 0, gradcamPerTarget: 0, maskedFull: 0, pointing: 0 };
@@ -128,7 +129,7 @@ export function benchWholeImage(ex: Explainer, images: Float32Array[], options: 
   for (const s of samples) {
     // Real: the stage code, one image per call as a pipeline batch of 1.
     let t = now();
-    const res = evaluateBatch(ex, [s], opts);
+    const res = await evaluateBatchAsync(ex, [s], opts);
     const real = now() - t;
     realSeconds += real;
     const explanations = res.explanations.get(s.id) ?? [];
@@ -138,26 +139,26 @@ export function benchWholeImage(ex: Explainer, images: Float32Array[], options: 
     if (masking.length !== want * WHOLE_PATCH_SIZES.length) throw new Error(`bench: evaluateBatch gave ${masking.length} masking rows, expected ${want * WHOLE_PATCH_SIZES.length}`);
     maskingRows += masking.length;
     pointingCount += (res.rows['pointing'] ?? []).length;
-    const fwdRow = ex.forward([s.input]); // untimed: the probabilities the plan is keyed on
+    const fwdRow = await ex.forwardAsync([s.input]); // untimed: the probabilities the plan is keyed on
     maskedInputs += planMasking([{ sample: s, explanations, probs: fwdRow.probs[0]! }], WHOLE_PATCH_SIZES).masks.length;
 
     // Naive: every piece on its own.
     t = now();
-    const f = ex.forward([s.input]);
+    const f = await ex.forwardAsync([s.input]);
     parts.forward += now() - t;
     const targets = runTargets(s, f.logits[0]!, opts.targets) as Target[];
-    const call = (methods: MethodName[], target: Target) => {
-      const r = ex.explain([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false });
+    const call = async (methods: MethodName[], target: Target) => {
+      const r = await ex.explainAsync([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false });
       if (r.explanations.length !== methods.length || !r.explanations.every((e) => e.map.every(Number.isFinite))) throw new Error(`bench: naive ${methods.join('+')} call gave no finite map`);
     };
     t = now();
-    for (const m of LRP_FAMILY) for (const target of targets) call([m], target);
+    for (const m of LRP_FAMILY) for (const target of targets) await call([m], target);
     parts.lrpSeparate += now() - t;
     t = now();
-    for (const target of targets) call(['gbp'], target);
+    for (const target of targets) await call(['gbp'], target);
     parts.gbpPerTarget += now() - t;
     t = now();
-    for (const target of targets) call(['gradcam'], target);
+    for (const target of targets) await call(['gradcam'], target);
     parts.gradcamPerTarget += now() - t;
 
     // Masked inputs from the same maps (the stage's, which the naive calls reproduce exactly), one full forward each.
@@ -171,7 +172,7 @@ export function benchWholeImage(ex: Explainer, images: Float32Array[], options: 
         inputs.push(applyPatch(s.input, h, w, c, patchBounds(centre.row, centre.col, p, h, w), fill));
       }
     }
-    const z = ex.logitsOf(inputs);
+    const z = await ex.logitsOfAsync(inputs);
     parts.maskedFull += now() - t;
     naiveMasked += inputs.length;
     keys.forEach(({ e, p }, i) => {

@@ -181,6 +181,11 @@ function gpuLikely(): boolean {
   return process.platform === 'darwin' || existsSync('/dev/nvidia0') || existsSync('/dev/dri/renderD128');
 }
 
+/** Whether webgpu started in this thread on a software adapter (lavapipe, SwiftShader): CPU emulation. */
+export function webgpuOnSoftwareAdapter(): boolean {
+  return tf.getBackend() === 'webgpu' && webgpuAdapter !== undefined && isSoftwareAdapter(webgpuAdapter);
+}
+
 /** The backend this thread runs on (for recording in every output). */
 export function currentBackend(): string {
   return tf.getBackend();

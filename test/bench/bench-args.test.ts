@@ -13,6 +13,12 @@ test('splitExtraArgs: defaults, --vgg16-pipeline N (8 by default, 0 skips), both
   assert.deepEqual(parseBenchArgs(rest).backends, ['wasm']);
 });
 
+test('webgpu on a software adapter is measured only when backends are named', () => {
+  assert.equal(parseBenchArgs([]).explicitBackends, false);
+  assert.deepEqual(parseBenchArgs([]).backends, ['tensorflow', 'webgpu', 'wasm']);
+  assert.equal(parseBenchArgs(['--backend', 'webgpu']).explicitBackends, true);
+});
+
 test('splitExtraArgs refuses a missing, negative or fractional count with the usage', () => {
   for (const argv of [['--vgg16-pipeline'], ['--vgg16-pipeline', '-1'], ['--vgg16-pipeline=2.5'], ['--vgg16-pipeline='], ['--whole', 'x']]) {
     assert.throws(() => splitExtraArgs(argv), (e: unknown) => e instanceof BenchUsageError && /expected a whole number/.test(e.message) && e.message.includes(EXTRA_USAGE), argv.join(' '));
