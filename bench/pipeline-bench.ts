@@ -267,8 +267,16 @@ export interface MemoryResult {
   /** Peak RSS so far (VmHWM) at the last image ÷ at image ~100. */
   peakRatio: number | null;
   flat: boolean | null;
+  /**
+   * The same ratios from image `from` (after warm-up: at digits speed image 100 comes ~1.5 s into
+   * the main phase, while the worker threads' JS heaps are still growing to their working size).
+   */
+  steady?: { from: number; rssRatio: number | null; peakRatio: number | null; flat: boolean | null };
   load: { before: number; max: number; mean: number; after: number };
 }
+
+/** Image count after which the digits run counts as warmed up (the steady-state ratios start there). */
+export const STEADY_FROM = 300;
 
 /** The first sample with at least `images` done, else null. */
 export function sampleAt(samples: readonly RssSample[], images: number): RssSample | null {
@@ -297,9 +305,11 @@ export async function benchMemory(images = 1000, shardSize = 50, log: (s: string
     const r = await runPipeline(['--set', `dataset.count=${images}`, '--workers', '2'], { runDir: join(dir, 'run'), shardSize, total: images });
     if (r.code !== 0) throw new Error(`bench: the ${images}-image pipeline run exited with ${r.code}: ${r.log.slice(-3).join(' | ')}`);
     const s = memorySummary(r.samples, 100, images);
+    const st = images > STEADY_FROM ? memorySummary(r.samples, STEADY_FROM, images) : null;
+    const steady = st ? { steady: { from: STEADY_FROM, rssRatio: st.rssRatio, peakRatio: st.peakRatio, flat: st.flat } } : {};
     const gib = (b: number) => (b / 2 ** 30).toFixed(2);
     log(`bench: memory: ${r.samples.length} samples; ${s.at.map((p) => `image ${p.atImages}: RSS ${gib(p.sample.rssBytes)} GiB, peak ${gib(p.sample.hwmBytes)} GiB`).join('; ')}\n`);
-    return { model: DIGITS, images, workers: 2, shardSize, code: r.code, seconds: r.seconds, mainImagesPerSecond: r.mainImagesPerSecond, samples: r.samples, ...s, load: load.stop() };
+    return { model: DIGITS, images, workers: 2, shardSize, code: r.code, seconds: r.seconds, mainImagesPerSecond: r.mainImagesPerSecond, samples: r.samples, ...s, ...steady, load: load.stop() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -556,12 +566,22 @@ export function formatMemoryTable(r: MemoryResult): string {
     '| images done (first sample at or after) | seconds | RSS | peak RSS so far (VmHWM) |',
     '|---:|---:|---:|---:|',
   ];
-  for (const p of r.at) lines.push(`| ${p.atImages} (${p.sample.imagesDone}) | ${p.sample.t.toFixed(0)} | ${mib(p.sample.rssBytes)} | ${mib(p.sample.hwmBytes)} |`);
+  const steadyAt = r.steady ? sampleAt(r.samples, r.steady.from) : null;
+  const points = [...r.at, ...(steadyAt && r.steady ? [{ atImages: r.steady.from, sample: steadyAt }] : [])].sort((a, b) => a.atImages - b.atImages);
+  for (const p of points) lines.push(`| ${p.atImages} (${p.sample.imagesDone}) | ${p.sample.t.toFixed(0)} | ${mib(p.sample.rssBytes)} | ${mib(p.sample.hwmBytes)} |`);
   lines.push(
     '',
     `RSS at image ${r.images} ÷ at image 100: ${r.rssRatio?.toFixed(3) ?? '–'}; peak ÷ peak: ${r.peakRatio?.toFixed(3) ?? '–'} → ` +
       `${r.flat === null ? 'not measured (too few samples)' : r.flat ? '**flat within ±10%**' : '**NOT flat within ±10%**'}; highest sample ${gib(Math.max(0, ...r.samples.map((s) => s.rssBytes)))}`,
   );
+  if (r.steady) {
+    const st = r.steady;
+    lines.push(
+      '',
+      `After warm-up, image ${st.from} → ${r.images}: RSS ÷ RSS ${st.rssRatio?.toFixed(3) ?? '–'}, peak ÷ peak ${st.peakRatio?.toFixed(3) ?? '–'} → ` +
+        `${st.flat === null ? 'not measured' : st.flat ? '**flat within ±10%**' : '**NOT flat within ±10%**'}`,
+    );
+  }
   return lines.join('\n');
 }
 

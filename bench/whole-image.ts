@@ -230,7 +230,8 @@ export function formatWholeImageTable(r: WholeImageResult): string {
     `| **ratio** real / naive | | **${r.speedup.toFixed(2)}×** | |`,
     '',
     `issue 6 targets: ≤ ${r.targets.forwardEquivalents} forward-equivalents per image (${r.real.forwardEquivalents.toFixed(1)}: ${r.targets.forwardEquivalentsMet ? 'met' : 'NOT met'}), ` +
-      `≤ ${r.targets.secondsPerImage} s per image (${r.real.secondsPerImage.toFixed(1)} s: ${r.targets.secondsPerImageMet ? 'met' : 'NOT met'}); ` +
+      `≤ ${r.targets.secondsPerImage} s per image on the 2-core machine (one worker on one core here: ${r.real.secondsPerImage.toFixed(1)} s, ` +
+      `${r.targets.secondsPerImageMet ? 'met even so' : 'not met by one core alone; the pipeline run with 2 workers below is the measure'}); ` +
       `max |y_after incremental − full| = ${r.maxAfterDiff.toExponential(1)}`,
   ];
   return lines.join('\n');

@@ -6,7 +6,9 @@ import {
   formatVgg16PipelineTable,
   mainPhaseSeconds,
   mainRateOf,
+  formatMemoryTable,
   memorySummary,
+  STEADY_FROM,
   pipelineArgs,
   procStatus,
   sampleAt,
@@ -188,4 +190,19 @@ test('mainPhaseSeconds: from the last full-count [stats] line to the last full-c
   assert.deepEqual(mainPhaseSeconds(lines), { seconds: 80, images: 8 });
   assert.equal(mainPhaseSeconds(lines.slice(0, 3)), null); // main not finished
   assert.equal(mainPhaseSeconds([lines[0]!, lines[3]!]), null); // no stats pass (fill zero)
+});
+
+test('the memory table adds the post-warm-up point and its verdict', () => {
+  const sample = (t: number, rss: number, hwm: number, imagesDone: number) => ({ t, rssBytes: rss * 2 ** 20, hwmBytes: hwm * 2 ** 20, imagesDone });
+  const samples = [sample(5, 700, 700, 100), sample(8, 800, 800, 300), sample(18, 808, 840, 1000)];
+  const s = memorySummary(samples, 100, 1000);
+  const st = memorySummary(samples, STEADY_FROM, 1000);
+  const text = formatMemoryTable({
+    model: 'm', images: 1000, workers: 2, shardSize: 50, code: 0, seconds: 18, mainImagesPerSecond: 60, samples, ...s,
+    steady: { from: STEADY_FROM, rssRatio: st.rssRatio, peakRatio: st.peakRatio, flat: st.flat },
+    load: { before: 0, max: 0, mean: 0, after: 0 },
+  });
+  assert.match(text, /\| 300 \(300\) \| 8 \| 800 MiB \| 800 MiB \|/);
+  assert.match(text, /at image 100: 1\.154; peak ÷ peak: 1\.200 → \*\*NOT flat within ±10%\*\*/);
+  assert.match(text, /image 300 → 1000: RSS ÷ RSS 1\.010, peak ÷ peak 1\.050 → \*\*flat within ±10%\*\*/);
 });
