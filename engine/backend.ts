@@ -200,3 +200,24 @@ export function backendDetail(backend: string = tf.getBackend()): string | undef
   if (backend !== 'webgpu' || !webgpuAdapter) return undefined;
   return `webgpu on ${describeAdapter(webgpuAdapter)}`;
 }
+
+/** WebGPU's default maxStorageBufferBindingSize (128 MiB), assumed where a device does not say. */
+export const WEBGPU_DEFAULT_STORAGE_BINDING_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The largest buffer one shader may bind as storage on the current backend, in bytes, or null
+ * where there is no such limit (the host backends: wasm, cpu, tensorflow).
+ *
+ * Why it matters: TF.js binds a tensor's whole buffer in every shader that reads it, and WebGPU
+ * rejects a binding over the device's `maxStorageBufferBindingSize` (TF.js requests the
+ * adapter's own limit: 128 MiB on Mesa's lavapipe and many integrated GPUs, 2–4 GiB on NVIDIA).
+ * Over it, Dawn floods validation errors ("Binding size … is larger than the maximum storage
+ * buffer binding size") and the op yields garbage. The model loader keeps Dense kernels over this
+ * limit as column blocks (engine/blocked.ts) and refuses other weights over it.
+ */
+export function maxStorageBindingBytes(): number | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: unknown } } }).device;
+  const limit = device?.limits?.maxStorageBufferBindingSize;
+  return typeof limit === 'number' && Number.isFinite(limit) && limit > 0 ? limit : WEBGPU_DEFAULT_STORAGE_BINDING_BYTES;
+}

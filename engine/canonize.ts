@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BlockedMatrix, mapBlocks } from './blocked.js';
 import { consumers, type Graph, type GraphNode, type LayerOp } from './graph.js';
 
 /**
@@ -63,9 +64,15 @@ export function canonize(graph: Graph): Graph {
   return { ...graph, nodes, outputId: resolve(graph.outputId) };
 }
 
-/** W' = W·a on the output channels (the last kernel axis), b' = b·a + c. */
+/**
+ * W' = W·a on the output channels (the last kernel axis), b' = b·a + c. A blocked Dense kernel
+ * (engine/blocked.ts) is scaled block by block with block j's slice of a, so no tensor grows
+ * past a block.
+ */
 function foldInto(op: Extract<LayerOp, { kind: 'conv2d' | 'dense' }>, bn: Extract<LayerOp, { kind: 'affine' }>): LayerOp {
-  const kernel = tf.tidy(() => tf.mul(op.kernel, bn.scale));
   const bias = tf.tidy(() => (op.bias ? tf.add(tf.mul(op.bias, bn.scale), bn.shift) : tf.clone(bn.shift))) as tf.Tensor1D;
-  return op.kind === 'conv2d' ? { ...op, kernel: kernel as tf.Tensor4D, bias } : { ...op, kernel: kernel as tf.Tensor2D, bias };
+  if (op.kind === 'conv2d') return { ...op, kernel: tf.tidy(() => tf.mul(op.kernel, bn.scale)) as tf.Tensor4D, bias };
+  const k = op.kernel;
+  const kernel = mapBlocks(k, (w, j) => tf.mul(w, k instanceof BlockedMatrix ? tf.slice(bn.scale, k.offsets[j]!, w.shape[1]!) : bn.scale));
+  return { ...op, kernel, bias };
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMulBlocked } from './blocked.js';
 import type { Graph, GraphNode } from './graph.js';
 
 /**
@@ -26,7 +27,7 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[]): tf.Tensor {
       return op.activation === 'relu' ? tf.relu(yb) : yb;
     }
     case 'dense': {
-      const y = tf.matMul(x as tf.Tensor2D, op.kernel);
+      const y = matMulBlocked(x as tf.Tensor2D, op.kernel); // tf.matMul, per block where the kernel is blocked
       const yb = op.bias ? tf.add(y, op.bias) : y;
       return op.activation === 'relu' ? tf.relu(yb) : yb;
     }

@@ -38,7 +38,7 @@ export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weigh
             tf.tidy(() => {
               const pre = node.op.kind !== 'input' && 'activation' in node.op && node.op.activation === 'relu' ? throughRelu(g, out, opts.guided) : g;
               const input = c.outputs[node.inputs[0]!]!;
-              return linearTranspose(lin, pre, `${node.id}:w:all`, () => lin.op.kernel, weights, input.shape);
+              return linearTranspose(lin, pre, `${node.id}:w:all`, (w) => w, weights, input.shape);
             }),
           ];
         }

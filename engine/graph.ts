@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { blocksOf, type DenseKernel } from './blocked.js';
 
 /**
  * The engine's own view of a model: a list of nodes in topological order, each one operation
@@ -20,7 +21,16 @@ export type LayerOp =
       padding: Padding;
       activation: Activation;
     }
-  | { kind: 'dense'; kernel: tf.Tensor2D; bias: tf.Tensor1D | null; activation: Activation }
+  | {
+      kind: 'dense';
+      /**
+       * [in, out]; column blocks (engine/blocked.ts) where one tensor would exceed the device's
+       * storage-binding limit (webgpu only; host backends always have one tensor).
+       */
+      kernel: DenseKernel;
+      bias: tf.Tensor1D | null;
+      activation: Activation;
+    }
   | { kind: 'maxpool'; poolSize: [number, number]; strides: [number, number]; padding: Padding }
   | { kind: 'avgpool'; poolSize: [number, number]; strides: [number, number]; padding: Padding }
   | { kind: 'gap' } // GlobalAveragePooling2D: [H, W, C] → [C]
@@ -91,7 +101,7 @@ export function nodeByName(graph: Graph, name: string): GraphNode {
 /** The weight tensors a node owns. */
 export function nodeTensors(node: GraphNode): tf.Tensor[] {
   const op = node.op;
-  if (op.kind === 'conv2d' || op.kind === 'dense') return op.bias ? [op.kernel, op.bias] : [op.kernel];
+  if (op.kind === 'conv2d' || op.kind === 'dense') return op.bias ? [...blocksOf(op.kernel), op.bias] : blocksOf(op.kernel);
   if (op.kind === 'affine') return [op.scale, op.shift];
   return [];
 }

@@ -82,8 +82,9 @@ export function emptyStats(): IncrementalStats {
 
 /** Multiply-adds per output position (Conv2D: per output pixel; Dense: per sample); 0 for other ops. */
 function macsPerPosition(node: GraphNode): number {
-  const op = node.op as unknown as { kind: string; kernel?: tf.Tensor };
-  return op.kind === 'conv2d' || op.kind === 'dense' ? op.kernel!.shape.reduce((a: number, b: number) => a * b, 1) : 0;
+  const op = node.op;
+  // A blocked Dense kernel (engine/blocked.ts) has the whole matrix's shape and size too.
+  return op.kind === 'conv2d' || op.kind === 'dense' ? op.kernel.size : 0;
 }
 
 type State =

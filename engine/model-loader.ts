@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { maxStorageBindingBytes } from './backend.js';
+import { blockedFromHost, type DenseKernel } from './blocked.js';
 import { canonize } from './canonize.js';
 import { nodeTensors, type Activation, type Graph, type GraphNode, type LayerOp, type Padding } from './graph.js';
 
@@ -172,6 +174,13 @@ type AnyLayer = tf.layers.Layer & {
 export interface GraphOptions {
   /** Fold BatchNormalization into the preceding Conv2D/Dense (engine/canonize.ts); default true. */
   canonize?: boolean;
+  /**
+   * The largest tensor one shader may bind, in bytes (null: no limit). Default: the current
+   * backend's (engine/backend.ts maxStorageBindingBytes; null on wasm, cpu, tensorflow). Dense
+   * kernels over half of it are kept as column blocks, other weights over it are refused. Tests
+   * pass a small value to run the blocked code paths on a host backend.
+   */
+  maxBindingBytes?: number | null;
 }
 
 /**
@@ -192,6 +201,7 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
   const idOf = new Map<tf.layers.Layer, number>();
   const outLayer = model.outputs[0]!.sourceLayer;
   let softmaxSplit = false;
+  const bindingLimit = opts.maxBindingBytes !== undefined ? opts.maxBindingBytes : maxStorageBindingBytes();
   for (const layer of model.layers as AnyLayer[]) {
     if (layer.inboundNodes.length > 1) {
       throw new ModelLoadError(`layer '${layer.name}' (${layer.getClassName()}) is called at ${layer.inboundNodes.length} places; shared layers are not supported`);
@@ -231,6 +241,7 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
       const inShape = nodes[inputs[0] ?? 0]!.outputShape;
       let op: LayerOp;
       const w = layer.getWeights();
+      if (bindingLimit !== null) checkBindable(layer.name, cls, layer.weights, w, bindingLimit);
       const act = (a: unknown): Activation => {
         if (a === 'softmax' && isOutput) {
           softmaxSplit = true;
@@ -255,7 +266,7 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
           }
           op = {
             kind: 'dense',
-            kernel: tf.clone(w[0]!) as tf.Tensor2D,
+            kernel: denseKernel(layer.name, w[0]! as tf.Tensor2D, bindingLimit),
             bias: cfg['useBias'] === false ? null : (tf.clone(w[1]!) as tf.Tensor1D),
             activation: act(cfg['activation']),
           };
@@ -318,6 +329,53 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
       idOf.set(layer, id);
     }
   }
+}
+
+/** e.g. "392.0 MiB (411041792 bytes)"; small sizes in bytes only. */
+const mib = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB (${bytes} bytes)` : `${bytes} bytes`);
+
+/**
+ * A Dense kernel as the engine keeps it: one tensor, or, where it exceeds half the device's
+ * storage-binding limit (webgpu: engine/backend.ts maxStorageBindingBytes), column blocks of at
+ * most half the limit (engine/blocked.ts). Half, because the zB rule of a Dense first layer
+ * stacks [W; B] per block, twice a block; every other derived weight (W⁺, W⁻) is the size of a
+ * block. The blocks are cut from host data: the whole kernel must never reach a shader (even a
+ * slice of it would bind it whole). A loaded model's weights are still host-resident on webgpu
+ * here (TF.js uploads a tensor on its first use), so dataSync reads them without a GPU read.
+ */
+function denseKernel(layer: string, w: tf.Tensor2D, limit: number | null): DenseKernel {
+  const blockBytes = limit === null ? Infinity : Math.floor(limit / 2);
+  if (w.size * 4 <= blockBytes) return tf.clone(w);
+  let data: Float32Array;
+  try {
+    data = w.dataSync() as Float32Array;
+  } catch (e) {
+    throw new ModelLoadError(
+      `layer '${layer}' (Dense): its kernel [${w.shape.join(', ')}] (${mib(w.size * 4)}) must be split into blocks for this device ` +
+        `(storage-binding limit ${mib(limit!)}), but its values are no longer on the host (${(e as Error).message.split('\n')[0]}); ` +
+        `load the model from its file on this backend (loadGraph / Explainer.load), or use --backend wasm`,
+    );
+  }
+  return blockedFromHost(data, w.shape[0], w.shape[1], blockBytes);
+}
+
+/**
+ * Refuses a layer weight larger than the device's storage-binding limit (the Dense kernel aside,
+ * which is blocked): every shader reading it would fail validation and return garbage.
+ */
+function checkBindable(layer: string, cls: string, vars: { name: string; originalName?: string }[], w: tf.Tensor[], limit: number): void {
+  w.forEach((t, i) => {
+    if (cls === 'Dense' && i === 0) return;
+    const bytes = t.size * 4;
+    if (bytes <= limit) return;
+    const v = vars[i];
+    const what = v ? (v.originalName ?? v.name).split('/').pop()!.replace(/(_\d+)?(:\d+)?$/, '') : `weight ${i}`;
+    throw new ModelLoadError(
+      `layer '${layer}' (${cls}): its ${what} [${t.shape.join(', ')}] is ${mib(bytes)}, more than this device's storage-binding limit of ` +
+        `${mib(limit)} (WebGPU maxStorageBufferBindingSize), so no shader can read it; only Dense kernels are split into blocks. ` +
+        `Run this model with --backend wasm (or tensorflow), or on a GPU with a larger limit (NVIDIA allows 2–4 GiB).`,
+    );
+  });
 }
 
 /** Layers ordered so that each comes after every layer it reads from (stable otherwise). */

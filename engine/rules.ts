@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { blockAt, matMulBlocked, matMulTransposedBlocked, type DenseKernel, type Kernel } from './blocked.js';
 import { conv2dTransposeByConv, rotateKernel } from './conv-transpose.js';
 import { divPerImage, mulPerImage } from './broadcast.js';
 import type { GraphNode } from './graph.js';
@@ -62,34 +63,33 @@ export const zeroTo =
 const modify = (t: tf.Tensor, part: WeightPart | BiasPart): tf.Tensor =>
   part === 'positive' ? tf.relu(t) : part === 'negative' ? tf.neg(tf.relu(tf.neg(t))) : t;
 
-/** Layer forward with given weights: conv or dense, no activation. */
-function linearForward(node: LinearNode, x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
+/** Layer forward with given weights: conv or dense (per block where the kernel is blocked), no activation. */
+function linearForward(node: LinearNode, x: tf.Tensor, kernel: Kernel, bias: tf.Tensor | null): tf.Tensor {
   const op = node.op;
   const y =
     op.kind === 'conv2d'
       ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, op.strides, op.padding)
-      : tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+      : matMulBlocked(x as tf.Tensor2D, kernel as DenseKernel);
   return bias ? tf.add(y, bias) : y;
 }
 
-/** The transpose of the layer's linear map applied to s, using the cached transposed kernel. */
+/**
+ * The transpose of the layer's linear map with kernel ρ(W) = `derive(W)` applied to s. ρ(W) is
+ * cached under `kernelKey` (per block, `${kernelKey}#j`, where the Dense kernel is blocked:
+ * `derive` gets each block of W and its index), a conv's rotated ρ(W) under `${kernelKey}:rot`.
+ * Dense: s·ρ(W)ᵀ as (ρ(W)·sᵀ)ᵀ, summed over blocks (engine/blocked.ts matMulTransposedBlocked).
+ */
 export function linearTranspose(
   node: LinearNode,
   s: tf.Tensor,
   kernelKey: string,
-  kernel: () => tf.Tensor,
+  derive: (w: tf.Tensor, block: number) => tf.Tensor,
   weights: WeightCache,
   inShape: number[],
 ): tf.Tensor {
   const op = node.op;
-  if (op.kind === 'dense') {
-    const k = weights.get(kernelKey, kernel);
-    // s·Wᵀ computed as (W·sᵀ)ᵀ with the small sᵀ materialised: wasm's transposed-operand
-    // matmul is ~8× slower (VGG16 fc1, 6 rows: 570 ms vs 70 ms), and keeping a transposed copy
-    // of W would cost another 400 MB of the 4 GiB wasm heap.
-    return tf.tidy(() => tf.transpose(tf.matMul(k as tf.Tensor2D, tf.transpose(s as tf.Tensor2D))));
-  }
-  const rotated = weights.get(`${kernelKey}:rot`, () => rotateKernel(kernel() as tf.Tensor4D));
+  if (op.kind === 'dense') return matMulTransposedBlocked(s as tf.Tensor2D, weights.derived(kernelKey, op.kernel, derive) as DenseKernel);
+  const rotated = weights.get(`${kernelKey}:rot`, () => rotateKernel(derive(op.kernel, 0) as tf.Tensor4D));
   return conv2dTransposeByConv(s as tf.Tensor4D, rotated, [inShape[1]!, inShape[2]!], op.strides, op.padding);
 }
 
@@ -107,12 +107,12 @@ export function basicRule(parts: BasicRuleParts): LinearRule {
     backward({ node, input, relevance, weights }) {
       return tf.tidy(() => {
         const wKey = `${node.id}:w:${parts.weight}`;
-        const makeW = () => modify(node.op.kernel, parts.weight);
-        const kernel = weights.get(wKey, makeW);
+        const derive = (w: tf.Tensor) => modify(w, parts.weight);
+        const kernel = weights.derived(wKey, node.op.kernel, derive);
         const bias = parts.bias === 'none' || !node.op.bias ? null : weights.get(`${node.id}:b:${parts.bias}`, () => modify(node.op.bias!, parts.bias));
         const z = parts.stabilizer(linearForward(node, input, kernel, bias));
         const s = divPerImage(relevance, z);
-        const c = linearTranspose(node, s, wKey, makeW, weights, input.shape);
+        const c = linearTranspose(node, s, wKey, derive, weights, input.shape);
         return mulPerImage(c, input);
       });
     },
@@ -148,9 +148,9 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
         const id = node.id;
         const masked = boundMask ? ':masked' : '';
         const bound = (v: number, shape: number[]) => (boundMask ? tf.mul(boundMask, v) : tf.fill([1, ...shape], v));
-        const wAll = op.kernel as tf.Tensor;
-        const wPos = weights.get(`${id}:w:positive`, () => tf.relu(wAll));
-        const wNeg = weights.get(`${id}:w:negative`, () => tf.neg(tf.relu(tf.neg(wAll))));
+        const wAll = op.kernel;
+        const wPos = weights.derived(`${id}:w:positive`, wAll, (w) => tf.relu(w));
+        const wNeg = weights.derived(`${id}:w:negative`, wAll, (w) => tf.neg(tf.relu(tf.neg(w))));
         const shape = input.shape.slice(1);
         // W⁺·l + W⁻·h does not depend on the image: compute once per model.
         const bounds = weights.get(`${id}:zB:${low}:${high}${masked}`, () =>
@@ -160,7 +160,8 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
         const s = divPerImage(relevance, z);
         const inC = op.kind === 'conv2d' ? op.kernel.shape[2] : op.kernel.shape[0];
         const axis = op.kind === 'conv2d' ? 2 : 0; // the kernel's input-channel axis
-        const stacked = () => tf.concat([wAll, tf.add(tf.mul(wPos, low), tf.mul(wNeg, high))], axis); // [.., 2·in, out]
+        // [W; B] per block j of a blocked Dense kernel (twice a block: see model-loader's block size).
+        const stacked = (w: tf.Tensor, j: number) => tf.concat([w, tf.add(tf.mul(blockAt(wPos, j), low), tf.mul(blockAt(wNeg, j), high))], axis); // [.., 2·in, out]
         const c = linearTranspose(node, s, `${id}:zB:${low}:${high}:stack`, stacked, weights, input.shape);
         const [cAll, cBound] = tf.split(c, [inC, inC], c.rank - 1);
         const boundTerm = boundMask ? tf.mul(cBound!, boundMask) : cBound!;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BlockedMatrix, type Kernel } from './blocked.js';
 
 /**
  * Per-model derived weights (W⁺, W⁻, rotated kernels, zB bound images), computed on first use
@@ -16,6 +17,17 @@ export class WeightCache {
       this.tensors.set(key, t);
     }
     return t as T;
+  }
+
+  /**
+   * A weight derived from a layer's kernel by `f` (W⁺, W⁻, zB's stacked kernel), cached under
+   * `key`. A blocked Dense kernel (engine/blocked.ts) is derived block by block, each block cached
+   * under `${key}#${j}`, so no derived tensor is larger than a block either; the BlockedMatrix
+   * returned is a view on cached tensors (never dispose it). A single tensor: get(key, f(k, 0)).
+   */
+  derived(key: string, k: Kernel, f: (block: tf.Tensor, j: number) => tf.Tensor): Kernel {
+    if (!(k instanceof BlockedMatrix)) return this.get(key, () => f(k, 0));
+    return new BlockedMatrix(k.blocks.map((b, j) => this.get(`${key}#${j}`, () => f(b, j) as tf.Tensor2D)));
   }
 
   dispose(): void {

@@ -4,9 +4,20 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backendDetail, initBackend, isSoftwareAdapter, probeWebgpuAdapter, usableForAuto, type AdapterFacts } from '../../engine/backend.js';
+import {
+  backendDetail,
+  initBackend,
+  isSoftwareAdapter,
+  maxStorageBindingBytes,
+  probeWebgpuAdapter,
+  usableForAuto,
+  WEBGPU_DEFAULT_STORAGE_BINDING_BYTES,
+  type AdapterFacts,
+} from '../../engine/backend.js';
+import { BlockedMatrix } from '../../engine/blocked.js';
 import { Explainer } from '../../engine/explainer.js';
 import { forwardLogits } from '../../engine/forward.js';
+import { graphFromLayersModel, loadGraph } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
 import { METHOD_NAMES, type Explanation, type Target, type Variant } from '../../engine/types.js';
@@ -222,4 +233,76 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
   } finally {
     ex.dispose();
   }
+});
+
+/** VGG16's fc1 on a tiny conv front end: 14×14×3 → conv 3×3/2 (512) → 7×7×512 → Flatten → Dense 4096 (411 MB kernel) → 10. */
+function buildFc1Model(): tf.Sequential {
+  const m = tf.sequential();
+  m.add(tf.layers.conv2d({ name: 'conv', inputShape: [14, 14, 3], filters: 512, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
+  m.add(tf.layers.flatten({ name: 'flatten' }));
+  m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: 'zeros' }));
+  m.add(tf.layers.dense({ name: 'predictions', units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  // fc1's 103 M weights from a fast generator (TF.js's initializers take seconds for this many).
+  const a = Math.sqrt(6 / 25088);
+  m.getLayer('fc1').setWeights([tf.tensor2d(randomImage(25088 * 4096, 3, -a, a), [25088, 4096]), tf.tensor1d(randomImage(4096, 4, -0.01, 0.01))]);
+  return m;
+}
+
+test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 411 MB) runs in column blocks: logits and every map (paper) = wasm, no validation errors', async (t: TestContext) => {
+  if (!adapter) return t.skip(SKIP);
+  await initBackend('wasm');
+  const model = buildFc1Model();
+  const path = await saveLayersModel(model, join(tmp(), 'fc1'));
+  const images = [0, 1].map((i) => randomImage(14 * 14 * 3, 80 + i, BOUNDS.low, BOUNDS.high));
+  // Every method, paper variant: the forward, the z⁺ rule (W⁺ derived per block) and the gradient
+  // pass (GBP, Grad-CAM) all read fc1's blocks. Each pass streams the 411 MB kernel, slow on a
+  // software adapter, so the reference variant (the same blocked code with the bias in z) is left
+  // to test/engine/blocked.test.ts, which runs both variants on forced blocks on wasm.
+  const run = async (ex: Explainer, targets: number[]) => {
+    const resolve = (i: number): Target[] => [{ kind: 'index', classIndex: targets[i]! }];
+    const res = await ex.explainAsync(images, resolve, { methods: [...METHOD_NAMES], variant: 'paper', seed: 5, imageIds: images.map((_, i) => `img${i}`) });
+    return { logits: res.forward.logits, explanations: res.explanations };
+  };
+
+  // wasm from the model in memory (no limit: fc1 stays one tensor); webgpu from the file, as Explainer.load does.
+  const exW = Explainer.fromGraph(graphFromLayersModel(model), { inputBounds: BOUNDS });
+  model.dispose();
+  const fc1W = exW.graph.nodes.find((n) => n.name === 'fc1')!;
+  assert.ok(fc1W.op.kind === 'dense' && !(fc1W.op.kernel instanceof BlockedMatrix), 'wasm keeps the kernel whole');
+  const targets = exW.logitsOf(images).map((z) => z.indexOf(Math.max(...z)));
+  const want = await run(exW, targets);
+  exW.dispose();
+
+  await initBackend('webgpu');
+  const device = (tf.backend() as unknown as { device: { pushErrorScope(f: string): void; popErrorScope(): Promise<{ message: string } | null> } }).device;
+  const limit = maxStorageBindingBytes()!;
+  device.pushErrorScope('validation');
+  let validation: { message: string } | null = null;
+  // Blocked at most at WebGPU's default limit (128 MiB), so a GPU with a larger one runs the blocks too.
+  const graph = await loadGraph(path, { maxBindingBytes: Math.min(limit, WEBGPU_DEFAULT_STORAGE_BINDING_BYTES) });
+  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
+  try {
+    const fc1 = graph.nodes.find((n) => n.name === 'fc1')!;
+    assert.ok(fc1.op.kind === 'dense' && fc1.op.kernel instanceof BlockedMatrix, 'fc1 is blocked');
+    assert.ok(fc1.op.kernel.blocks.every((b) => b.size * 4 * 2 <= WEBGPU_DEFAULT_STORAGE_BINDING_BYTES), 'each block (and its zB stack) binds');
+    const got = await run(ex, targets);
+    got.logits.forEach((z, i) => assertClose(z, want.logits[i]!, 1e-5, `logits of image ${i}`));
+    assert.equal(got.explanations.length, want.explanations.length);
+    got.explanations.forEach((g, k) => {
+      const w = want.explanations[k]!;
+      const label = `${w.method}, image ${w.imageIndex}`;
+      assert.deepEqual([g.method, g.imageIndex, g.target.classIndex], [w.method, w.imageIndex, w.target.classIndex], label);
+      assert.ok(w.map.some((v) => v !== 0), `${label}: a non-zero map on wasm`);
+      // CLRP/SGLRP subtract two nearly equal relevances (random weights, 25088-term sums in
+      // another order): their relative error is ~10× the LRP map's (measured on lavapipe:
+      // LRP ≤ 2e-6, CLRP/SGLRP ≤ 5e-4 of the map's largest value).
+      const rel = w.method === 'clrp' || w.method === 'sglrp' ? 2e-3 : REL;
+      assertClose(g.map, w.map, rel, `${label} map`);
+      if (w.raw && g.raw) assertClose(g.raw, w.raw, rel, `${label} raw`);
+    });
+  } finally {
+    validation = await device.popErrorScope();
+    ex.dispose();
+  }
+  assert.equal(validation?.message ?? null, null, 'no WebGPU validation error (e.g. "Binding size … is larger than the maximum storage buffer binding size")');
 });

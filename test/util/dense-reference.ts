@@ -1,3 +1,4 @@
+import { BlockedMatrix, type DenseKernel } from '../../engine/blocked.js';
 import type { Graph } from '../../engine/graph.js';
 
 /**
@@ -53,6 +54,19 @@ type RefLayer = DenseLayer | PoolLayer | AvgLayer | PassLayer | AddLayer | Route
 
 function flat(t: { dataSync(): ArrayLike<number> }): Float64Array {
   return Float64Array.from(t.dataSync());
+}
+
+/** A Dense kernel's values row-major [in, out], joining the column blocks of a blocked one. */
+function flatKernel(k: DenseKernel): Float64Array {
+  if (!(k instanceof BlockedMatrix)) return flat(k);
+  const [rows, cols] = k.shape;
+  const out = new Float64Array(rows * cols);
+  k.blocks.forEach((b, j) => {
+    const w = b.shape[1];
+    const d = b.dataSync();
+    for (let r = 0; r < rows; r++) for (let c = 0; c < w; c++) out[r * cols + k.offsets[j]! + c] = d[r * w + c]!;
+  });
+  return out;
 }
 
 function tfPad(inSize: number, k: number, s: number, same: boolean): number {
@@ -131,7 +145,7 @@ export function denseLayers(graph: Graph): RefLayer[] {
       layers.push({ ...wiring, kind: 'linear', m, b, relu: op.activation === 'relu', nIn });
     } else if (op.kind === 'dense') {
       const [nI, nO] = op.kernel.shape;
-      const w = flat(op.kernel);
+      const w = flatKernel(op.kernel);
       const m = Array.from({ length: nO }, (_, j) => Float64Array.from({ length: nI }, (_, i) => w[i * nO + j]!));
       layers.push({ ...wiring, kind: 'linear', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
     } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
