@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { backendDetail, initBackend } from './backend.js';
+import { backendDetail, initBackend, maxStorageBindingBytes } from './backend.js';
 import { disposeCache, forwardLogits, forwardWithCache, type ForwardCache } from './forward.js';
 import { consumers, disposeGraph, nodeByName, type Graph, type GraphNode } from './graph.js';
 import { propagateGradient } from './gradient.js';
@@ -23,6 +23,11 @@ export interface ExplainerOptions {
   epsilon?: number;
   /** Bytes one relevance/gradient pass may hold at once (default: by backend). */
   memoryBudgetBytes?: number;
+  /**
+   * The largest tensor a pass may hand one kernel (default: the webgpu device's storage-binding
+   * limit; none on host backends). Tests set it to check that smaller passes give the same maps.
+   */
+  bindingLimitBytes?: number | null;
 }
 
 export interface ExplainOptions {
@@ -78,6 +83,8 @@ export class Explainer {
    * when it is a software one such as lavapipe); undefined for the other backends.
    */
   readonly backendDetail: string | undefined;
+  /** The largest tensor one shader may bind (webgpu), null where there is no such limit. */
+  private readonly bindingLimitBytes: number | null;
 
   private constructor(
     readonly graph: Graph,
@@ -85,6 +92,7 @@ export class Explainer {
     private readonly options: ExplainerOptions,
   ) {
     this.backendDetail = backendDetail(backend);
+    this.bindingLimitBytes = options.bindingLimitBytes !== undefined ? options.bindingLimitBytes : maxStorageBindingBytes();
   }
 
   static async load(modelPath: string, options: ExplainerOptions): Promise<Explainer> {
@@ -123,7 +131,13 @@ export class Explainer {
   /** Seed rows one pass may hold: each live row needs a few activation-sized tensors. */
   maxRowsPerPass(): number {
     const budget = this.options.memoryBudgetBytes ?? DEFAULT_BUDGET[this.backend] ?? 1e9;
-    return Math.max(1, Math.floor(budget / (this.largestActivation() * 4 * 6)));
+    const byBudget = Math.floor(budget / (this.largestActivation() * 4 * 6));
+    // On webgpu a whole tensor is bound to one shader: a pass's largest activation ([rows, …])
+    // must fit the device's storage-binding limit (128 MiB on lavapipe and many GPUs: 10 rows of
+    // VGG16's block 1), or Dawn rejects the dispatch and the results are garbage.
+    const limit = this.bindingLimitBytes;
+    const byBinding = limit === null ? Infinity : Math.floor(limit / (this.largestActivation() * 4));
+    return Math.max(1, Math.min(byBudget, byBinding));
   }
 
   private toTensor(inputs: Float32Array[]): tf.Tensor4D {
@@ -194,7 +208,7 @@ export class Explainer {
   /** classifyMaskedInCache as steps: yield* it from an onGroup callback that returns a generator. */
   *classifyMaskedSteps(cache: ForwardCache, masks: (Box & { image: number })[], fill: Float32Array): Reads<Float32Array[]> {
     if (masks.length === 0) return [];
-    const data = yield* incrementalSteps(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: 32 });
+    const data = yield* incrementalSteps(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: Math.min(32, this.maxRowsPerPass()) });
     const n = this.numClasses;
     return masks.map((_, i) => Float32Array.from(softmax64(data.subarray(i * n, (i + 1) * n))));
   }
@@ -357,20 +371,50 @@ export class Explainer {
     const seedData = new Float32Array(logits.length * k * n);
     let row = 0;
     for (const p of plans) for (const v of p.set.vectors) seedData.set(v, row++ * n);
-    const seeds = tf.tensor2d(seedData, [logits.length * k, n]);
-    const rel = propagateRelevance(cache, seeds, this.composite(variant), this.weights);
-    seeds.dispose();
-    let data: Float32Array;
-    try {
-      data = yield* read(rel);
-    } finally {
-      rel.dispose();
-    }
+    const composite = this.composite(variant);
+    const data = yield* this.passInChunks(seedData, logits.length, k, per, (seeds) => propagateRelevance(cache, seeds, composite, this.weights));
     row = 0;
     for (const p of plans) {
       const vs = p.set.vectors.map(() => data.slice(row * per, ++row * per));
       emit(p.i, p.m, p.t, p.set.combine === 'single' ? vs[0]! : contrast(vs[0]!, vs[1]!));
     }
+  }
+
+  /**
+   * Runs a backward pass for seeds [b images × k seeds, n classes] (image-major) and returns its
+   * input-sized rows [b·k × per] in the same order. Normally one pass; when b·k rows exceed
+   * maxRowsPerPass (one image's seeds alone can: 12 LRP-family rows in the reference variant vs 10
+   * rows of VGG16 block 1 under a 128 MiB webgpu binding limit), several passes over slices of
+   * every image's seeds, on the same forward cache. Linear in the seeds, so the split changes nothing.
+   */
+  private *passInChunks(seedData: Float32Array, b: number, k: number, per: number, pass: (seeds: tf.Tensor2D) => tf.Tensor): Reads<Float32Array> {
+    const n = this.numClasses;
+    const chunk = Math.max(1, Math.floor(this.maxRowsPerPass() / b));
+    const out = chunk >= k ? null : new Float32Array(b * k * per);
+    for (let j0 = 0; j0 < k; j0 += chunk) {
+      const kk = Math.min(chunk, k - j0);
+      let part = seedData;
+      if (out) {
+        part = new Float32Array(b * kk * n);
+        for (let i = 0; i < b; i++) part.set(seedData.subarray((i * k + j0) * n, (i * k + j0 + kk) * n), i * kk * n);
+      }
+      const seeds = tf.tensor2d(part, [b * kk, n]);
+      let result: tf.Tensor;
+      try {
+        result = pass(seeds);
+      } finally {
+        seeds.dispose();
+      }
+      let data: Float32Array;
+      try {
+        data = yield* read(result);
+      } finally {
+        result.dispose();
+      }
+      if (!out) return data;
+      for (let i = 0; i < b; i++) out.set(data.subarray(i * kk * per, (i + 1) * kk * per), (i * k + j0) * per);
+    }
+    return out!;
   }
 
   /** Input gradients (Guided Backprop when guided) of seed value `seed(i, t)` at each target. */
@@ -381,15 +425,7 @@ export class Explainer {
     const k = lists[0]!.length;
     const seedData = new Float32Array(lists.length * k * n);
     lists.forEach((ts, i) => ts.forEach((t, j) => (seedData[(i * k + j) * n + t] = seed(i, t))));
-    const seeds = tf.tensor2d(seedData, [lists.length * k, n]);
-    const g = propagateGradient(cache, seeds, this.weights, { guided: opts.guided });
-    seeds.dispose();
-    let data: Float32Array;
-    try {
-      data = yield* read(g);
-    } finally {
-      g.dispose();
-    }
+    const data = yield* this.passInChunks(seedData, lists.length, k, per, (seeds) => propagateGradient(cache, seeds, this.weights, { guided: opts.guided }));
     const out = new Map<string, Float32Array>();
     lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * per, (i * k + j + 1) * per))));
     return out;

@@ -9,7 +9,7 @@ import { Explainer } from '../../engine/explainer.js';
 import { applyNode } from '../../engine/forward.js';
 import { graphFromLayersModel, loadGraph, ModelLoadError } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
-import type { Graph } from '../../engine/graph.js';
+import { disposeGraph, type Graph } from '../../engine/graph.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 import { assertClose } from '../util/numeric.js';
 
@@ -151,4 +151,41 @@ test('model loading: unsupported layer, missing model file and missing weight sh
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a storage-binding limit (webgpu) caps the rows per pass; smaller passes give the same maps and masked probabilities', async () => {
+  await initBackend('wasm');
+  const model = buildTinyCnn({ size: 12, channels: 2, classes: 5, seed: 4 });
+  const graph = graphFromLayersModel(model);
+  model.dispose();
+  const free = Explainer.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: null });
+  // The largest activation of one row is 12·12·8 floats here: a limit of 2.5 rows' worth allows 2 rows.
+  const largest = Math.max(...graph.nodes.map((n) => n.outputShape.reduce((a, b) => a * b, 1)));
+  const tight = Explainer.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: largest * 4 * 2.5 });
+  assert.ok(free.maxRowsPerPass() > 10);
+  assert.equal(tight.maxRowsPerPass(), 2);
+  const inputs = [0, 1, 2].map((s) => randomImage(12 * 12 * 2, 40 + s, -1, 2));
+  const opts = { methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam'] as const, seed: 0, imageIds: ['a', 'b', 'c'] };
+  const targets = () => [{ kind: 'index' as const, classIndex: 1 }, { kind: 'index' as const, classIndex: 3 }];
+  const masks = [{ image: 0, r0: 2, r1: 5, c0: 3, c1: 6 }, { image: 2, r0: 0, r1: 1, c0: 0, c1: 1 }];
+  const fill = new Float32Array(12 * 12 * 2);
+  // 2 rows per pass: one image per group, its 6 (paper) or 12 (reference) LRP-family seeds in 3 or 6 passes.
+  const run = (ex: Explainer, variant: 'paper' | 'reference') => {
+    const masked: Float32Array[] = [];
+    const r = ex.explain(inputs, targets, { ...opts, variant, methods: [...opts.methods], onGroup: (g) => void masked.push(...ex.classifyMaskedInCache(g.cache, masks.filter((m) => m.image >= g.offset && m.image < g.offset + g.count).map((m) => ({ ...m, image: m.image - g.offset })), fill)) });
+    return { r, masked };
+  };
+  for (const variant of ['paper', 'reference'] as const) {
+    const a = run(free, variant);
+    const b = run(tight, variant);
+    assert.equal(a.r.explanations.length, 3 * 2 * 6);
+    assert.equal(a.r.explanations.length, b.r.explanations.length);
+    a.r.explanations.forEach((e, i) => {
+      assert.equal(b.r.explanations[i]!.method, e.method);
+      close(b.r.explanations[i]!.map, e.map, 1e-5, `${variant} ${e.method} image ${e.imageIndex} class ${e.target.classIndex}`);
+    });
+    assert.equal(a.masked.length, 2);
+    a.masked.forEach((p, i) => close(b.masked[i]!, p, 1e-6, `masked ${i}`));
+  }
+  disposeGraph(graph);
 });
