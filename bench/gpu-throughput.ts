@@ -29,10 +29,10 @@ import { saveLayersModel } from '../engine/model-saver.js';
 import { rankClasses } from '../engine/targets.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
-import { evaluateBatchAsync, type EvaluateOptions } from '../stages/evaluate.js';
+import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { buildVgg16, randomImage } from '../test/util/models.js';
 import { machineInfo } from './bench-machine.js';
-import { WHOLE_ENERGIES, WHOLE_METHODS, WHOLE_PATCH_SIZES, benchSample } from './whole-image.js';
+import { benchSample, wholeProtocolOptions } from './whole-image.js';
 
 export interface GpuArgs {
   backend: BackendName;
@@ -163,16 +163,7 @@ async function main(): Promise<void> {
     const inputs = Array.from({ length: biggest }, (_, i) => randomImage(h * w * c, 5000 + i, bounds.low, bounds.high));
     const logits = await ex.logitsOfAsync(inputs);
     const samples = inputs.map((x, i) => benchSample(x, i, h, w, c, logits[i]!));
-    const opts: EvaluateOptions = {
-      methods: WHOLE_METHODS,
-      variant: 'paper',
-      targets: ['gt', 'top2'],
-      seed: 0,
-      patchSizes: WHOLE_PATCH_SIZES,
-      energies: WHOLE_ENERGIES,
-      tolerance: 15,
-      fill: new Float32Array(h * w * c),
-    };
+    const opts = wholeProtocolOptions(h, w, c);
     const top1 = (_i: number, _p: Float32Array, z: Float32Array) => [{ kind: 'top1' as const, classIndex: rankClasses(z)[0]! }];
     const calls: Record<StepResult['step'], (b: number) => Promise<void>> = {
       forward: async (b) => void (await ex.forwardAsync(inputs.slice(0, b))),

@@ -91,11 +91,9 @@ export function forwardEquivalents(secondsPerImage: number, forwardSeconds: numb
   return secondsPerImage / forwardSeconds;
 }
 
-export async function benchWholeImage(ex: Explainer, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
-  const log = options.log ?? ((s: string) => process.stderr.write(s));
-  const [h, w, c] = ex.inputShape;
-  const fill = new Float32Array(h * w * c); // zeros: the channel mean in caffe space
-  const opts: EvaluateOptions = {
+/** The paper's protocol as `evaluateBatch` options; fill = zeros, the channel mean in caffe space. */
+export function wholeProtocolOptions(h: number, w: number, c: number): EvaluateOptions {
+  return {
     methods: WHOLE_METHODS,
     variant: 'paper',
     targets: ['gt', 'top2'],
@@ -103,8 +101,15 @@ export async function benchWholeImage(ex: Explainer, images: Float32Array[], opt
     patchSizes: WHOLE_PATCH_SIZES,
     energies: WHOLE_ENERGIES,
     tolerance: 15,
-    fill,
+    fill: new Float32Array(h * w * c),
   };
+}
+
+export async function benchWholeImage(ex: Explainer, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
+  const log = options.log ?? ((s: string) => process.stderr.write(s));
+  const [h, w, c] = ex.inputShape;
+  const opts = wholeProtocolOptions(h, w, c);
+  const fill = opts.fill;
 
   // The unit: one forward of one image (median of 3; kernels are warm in the bench worker).
   const fwd: number[] = [];
