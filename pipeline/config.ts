@@ -60,6 +60,11 @@ export interface RunConfig {
   pointing: { energies: number[]; tolerance: number };
   shardSize: number;
   batchSize: 'auto' | number;
+  /**
+   * Megabytes one relevance/gradient pass may hold ('auto': by backend — wasm 1,200, webgpu 6,000);
+   * it sets how many images share a pass. Raise it on a large GPU (e.g. 40000 on an 80 GB H100).
+   */
+  passBudgetMB: 'auto' | number;
   workers: 'auto' | number;
   backend: (typeof BACKENDS)[number];
   seed: number;
@@ -70,12 +75,12 @@ export interface RunConfig {
 /**
  * Fields that do not change any number in the tables, so they are left out of `configHash` and a
  * run may be resumed with other values: the run's label, how the work is scheduled (workers,
- * batchSize), which TF.js backend runs it (recorded per shard in the manifest instead: backends
+ * batchSize), how much memory a pass may hold (passBudgetMB), which TF.js backend runs it (recorded per shard in the manifest instead: backends
  * agree to float32 rounding, not bit for bit), and which extra artefacts are kept for the report
  * (examples, keepMaps; the report copes with fewer or more of them).
  * Everything else is hashed, shardSize included: shard files are numbered by it.
  */
-export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'backend', 'examples', 'keepMaps'] as const;
+export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'passBudgetMB', 'backend', 'examples', 'keepMaps'] as const;
 
 /** Fields whose values are file paths: relative ones resolve against the config file's folder. */
 export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.classes'] as const;
@@ -191,6 +196,7 @@ const rawSchema = z.strictObject({
     .default({ energies: DEFAULT_ENERGIES, tolerance: 15 }),
   shardSize: posInt().default(100),
   batchSize: autoOrPosInt().default('auto'),
+  passBudgetMB: autoOrPosInt().default('auto'),
   workers: autoOrPosInt().default('auto'),
   backend: oneOf(BACKENDS).default('auto'),
   seed: int('a non-negative integer below 2^32').min(0, 'expected a non-negative integer below 2^32').max(2 ** 32 - 1, 'expected a non-negative integer below 2^32').default(0),
@@ -353,6 +359,7 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     pointing: { energies: [...raw.pointing.energies].sort((a, b) => a - b), tolerance: raw.pointing.tolerance },
     shardSize: raw.shardSize,
     batchSize: raw.batchSize,
+    passBudgetMB: raw.passBudgetMB,
     workers: raw.workers,
     backend: raw.backend,
     seed: raw.seed,

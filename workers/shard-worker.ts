@@ -51,11 +51,15 @@ let state: WorkerState | undefined;
 
 async function stateFor(task: ShardTask): Promise<WorkerState> {
   const c = task.config;
-  const key = JSON.stringify([c.model, c.backend, c.dataset]);
+  const key = JSON.stringify([c.model, c.backend, c.dataset, c.passBudgetMB]);
   if (!state || state.key !== key) {
     state?.explainer.dispose();
     await testHook('model-load', task.phase, task.shard.index);
-    const explainer = await Explainer.load(c.model.path, { backend: c.backend, inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] } });
+    const explainer = await Explainer.load(c.model.path, {
+      backend: c.backend,
+      inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] },
+      ...(c.passBudgetMB === 'auto' ? {} : { memoryBudgetBytes: c.passBudgetMB * 1e6 }),
+    });
     state = { key, explainer, reader: datasetFromConfig(c), fill: null, fillKey: '' };
   }
   return state;

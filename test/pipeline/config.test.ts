@@ -85,6 +85,7 @@ describe('config', () => {
     assert.deepEqual(c.pointing.energies, DEFAULT_ENERGIES);
     assert.equal(c.shardSize, 100);
     assert.equal(c.batchSize, 'auto');
+    assert.equal(c.passBudgetMB, 'auto');
     assert.equal(c.workers, 'auto');
     assert.equal(c.backend, 'auto');
     assert.equal(c.seed, 0);
@@ -154,8 +155,8 @@ describe('config', () => {
     problems = problemsOf(() => parseConfig({ name: 't', dataset: { kind: 'digits-pair' } }, 'run.yaml'));
     assert.equal(problems[0]!.path, 'model');
     assert.match(problems[0]!.message, /missing/);
-    problems = problemsOf(() => parseConfig({ ...MINIMAL, workers: 0, batchSize: 'lots' }, 'run.yaml'));
-    assert.deepEqual(problems.map((p) => p.path).sort(), ['batchSize', 'workers']);
+    problems = problemsOf(() => parseConfig({ ...MINIMAL, workers: 0, batchSize: 'lots', passBudgetMB: -5 }, 'run.yaml'));
+    assert.deepEqual(problems.map((p) => p.path).sort(), ['batchSize', 'passBudgetMB', 'workers']);
     assert.match(problems.find((p) => p.path === 'batchSize')!.message, /"auto" or a positive integer/);
   });
 
@@ -188,7 +189,7 @@ describe('config', () => {
     const base = parseConfig(MINIMAL, 'x', { baseDir: '/cfg' });
     const h = configHash(base);
     assert.match(h, /^[0-9a-f]{64}$/);
-    const neutral: Partial<RunConfig>[] = [{ workers: 7 }, { batchSize: 16 }, { backend: 'wasm' }, { keepMaps: true }, { examples: 0 }, { name: 'renamed' }];
+    const neutral: Partial<RunConfig>[] = [{ workers: 7 }, { batchSize: 16 }, { passBudgetMB: 40000 }, { backend: 'wasm' }, { keepMaps: true }, { examples: 0 }, { name: 'renamed' }];
     for (const change of neutral) assert.equal(configHash({ ...base, ...change }), h, JSON.stringify(change));
     const relevant: Partial<RunConfig>[] = [
       { variant: 'reference' },
