@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
 import { canRouteByMask, offsetWinners, routeByGradient, routeByMask, routeByOffsets, winnerMask, winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
-import { randomImage } from '../util/models.js';
+import { POOL_WINDOW_CASES, randomImage } from '../util/models.js';
 
 test('winner mask routes each window to its first maximum (hand-computed, with ties)', async () => {
   await initBackend('wasm');
@@ -75,11 +75,7 @@ test('offset routing (overlapping windows, padding) equals MaxPoolGrad (cpu refe
 
 test('host-scan and tensor-op winner masks agree: many ties, odd sizes, 3×3 windows, −∞ windows', async () => {
   await initBackend('wasm');
-  for (const [h, w, k] of [
-    [8, 8, 2],
-    [7, 9, 2],
-    [9, 10, 3],
-  ] as const) {
+  for (const [h, w, k] of POOL_WINDOW_CASES) {
     const [b, c] = [2, 5];
     // Values on a coarse grid (0, 0.5, 1, 1.5) so that most windows hold ties.
     const data = Float32Array.from(randomImage(b * h * w * c, 31 + h, 0, 2), (v) => Math.floor(v * 2) / 2);

@@ -24,7 +24,7 @@ import { METHOD_NAMES, type Explanation, type Target, type Variant } from '../..
 import { applyPatch, patchBounds } from '../../stages/masking-geometry.js';
 import { buildTinyResNet as buildStridedResNet, FAMILY_INPUT_BOUNDS } from '../util/architectures.js';
 import { buildTinyDenseNet, buildTinyInception } from '../util/dag-models.js';
-import { buildTinyCnn, randomImage } from '../util/models.js';
+import { buildTinyCnn, POOL_WINDOW_CASES, randomImage } from '../util/models.js';
 import { assertClose } from '../util/numeric.js';
 
 /**
@@ -153,11 +153,7 @@ test('every method on small DAG models (ResNet: Add, 7×7 stride-2 conv, 3×3 st
 
 test('max-pool winner masks: tensor ops on webgpu = host scan on wasm (ties, odd sizes, 3×3 windows, all-equal windows)', async (t: TestContext) => {
   if (!adapter) return t.skip(SKIP);
-  for (const [h, w, k] of [
-    [8, 8, 2],
-    [7, 9, 2],
-    [9, 10, 3],
-  ] as const) {
+  for (const [h, w, k] of POOL_WINDOW_CASES) {
     const [b, c] = [2, 5];
     // A coarse grid (−1 … 0.5 in steps of 0.5) so most windows hold ties, and whole windows of one value. No
     // all-−∞ window: TF.js's webgpu max pool floors at −1e20 (see winnerMaskByOps); activations are finite.

@@ -55,6 +55,13 @@ export function buildTinyCnn(opts: { size?: number; channels?: number; classes?:
 }
 
 /** Deterministic pseudo-random image data in [lo, hi]. */
+/** Map sizes and pool windows [h, w, k] for winner-mask tests: even, odd (a cut-off border), 3×3. */
+export const POOL_WINDOW_CASES = [
+  [8, 8, 2],
+  [7, 9, 2],
+  [9, 10, 3],
+] as const;
+
 export function randomImage(n: number, seed: number, lo = 0, hi = 1): Float32Array {
   const out = new Float32Array(n);
   let x = seed >>> 0 || 1;
