@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BlockedMatrix, mapBlocks } from './blocked.js';
-import { consumers, type Graph, type GraphNode, type LayerOp } from './graph.js';
+import { consumers, nodeTensors, type Graph, type GraphNode, type LayerOp } from './graph.js';
 
 /**
  * Canonization (as Zennit does it): rewrite the graph into an equivalent one whose layers the
@@ -47,19 +47,11 @@ export function canonize(graph: Graph): Graph {
   }
   const resolve = (id: number): number => newId.get(removed.get(id) ?? id)!;
   for (const [oldId, node] of graph.nodes.entries()) {
-    if (removed.has(oldId)) {
-      const bn = node.op as Extract<LayerOp, { kind: 'affine' }>;
-      bn.scale.dispose();
-      bn.shift.dispose();
-      continue;
-    }
+    // A folded BN and the conv it went into: their weights now live in the merged node's copies.
+    if (removed.has(oldId) || folded.has(oldId)) for (const t of nodeTensors(node)) t.dispose();
+    if (removed.has(oldId)) continue;
     const i = newId.get(oldId)!;
     nodes[i] = { ...nodes[i]!, id: i, inputs: node.inputs.map(resolve) };
-    if (folded.has(oldId)) {
-      const old = node.op as Extract<LayerOp, { kind: 'conv2d' | 'dense' }>;
-      old.kernel.dispose();
-      old.bias?.dispose();
-    }
   }
   return { ...graph, nodes, outputId: resolve(graph.outputId) };
 }

@@ -3,8 +3,8 @@ import type { ForwardCache } from './forward.js';
 import type { GraphNode } from './graph.js';
 import { mulPerImage } from './broadcast.js';
 import { linearTranspose, type LinearNode } from './rules.js';
-import { avgPoolTranspose, gapTranspose, splitChannels, uncrop, unpad } from './transposes.js';
-import { reshapeToInput, routeMaxPool, walkBackward } from './walk.js';
+import { avgPoolTranspose, gapTranspose } from './transposes.js';
+import { routeValues, walkBackward } from './walk.js';
 import type { WeightCache } from './weight-cache.js';
 
 /**
@@ -44,28 +44,22 @@ export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weigh
         }
         case 'relu':
           return [tf.tidy(() => throughRelu(g, out, opts.guided))];
-        case 'maxpool':
-          return [routeMaxPool(node, g, c)];
         case 'avgpool':
           return [avgPoolTranspose(node as GraphNode & { op: { kind: 'avgpool' } }, g as tf.Tensor4D, c.outputs[node.inputs[0]!]!.shape, weights)];
         case 'gap':
           return [gapTranspose(g, c.outputs[node.inputs[0]!]!.shape)];
         case 'add':
           return node.inputs.map(() => tf.clone(g)); // ∂(Σx_k)/∂x_k = 1: every input gets the whole gradient
-        case 'concat':
-          return splitChannels(node, g, c);
-        case 'pad':
-          return [unpad(node as GraphNode & { op: { kind: 'pad' } }, g)];
-        case 'crop':
-          return [uncrop(node as GraphNode & { op: { kind: 'crop' } }, g)];
         case 'affine':
           return [tf.mul(g, node.op.scale)]; // y = a·x + c per channel
+        case 'maxpool':
+        case 'concat':
+        case 'pad':
+        case 'crop':
         case 'reshape':
-          return [reshapeToInput(node, g, c)];
         case 'identity':
-          return [tf.clone(g)];
         case 'input':
-          return [];
+          return routeValues(node, g, c);
       }
     },
     { stopAt: opts.stopAt },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { forwardPads } from './conv-transpose.js';
 import { applyNode, disposeCache, forwardWithCache, type ForwardCache } from './forward.js';
-import type { Graph, GraphNode } from './graph.js';
+import type { Graph, GraphNode, LayerOp } from './graph.js';
 import { read, runAsync, runSync, type Reads } from './reads.js';
 
 /**
@@ -174,17 +174,12 @@ function writeWindow(dst: Float32Array, off: number, host: Float32Array, image: 
   }
 }
 
-/** The node's op on a stack of windows with 'valid' padding (the windows already hold the padding). */
-function applyWindowOp(node: GraphNode, x: tf.Tensor4D): tf.Tensor4D {
-  const op = node.op as unknown as { kind: string; kernel: tf.Tensor4D; bias: tf.Tensor1D | null; strides: [number, number]; activation: string; poolSize: [number, number] };
-  if (op.kind === 'conv2d') {
-    // Same op sequence as applyNode (forward.ts), so the numbers match a full pass.
-    const y = tf.conv2d(x, op.kernel, op.strides, 'valid');
-    const yb: tf.Tensor4D = op.bias ? tf.add(y, op.bias) : y;
-    return op.activation === 'relu' ? tf.relu(yb) : yb;
-  }
-  if (op.kind === 'maxpool') return tf.maxPool(x, op.poolSize, op.strides, 'valid');
-  return tf.avgPool(x, op.poolSize, op.strides, 'valid');
+/**
+ * The node's op (conv2d, max/avg pooling) on a stack of windows with 'valid' padding (the windows
+ * already hold the padding): applyNode itself, so the numbers match a full pass.
+ */
+function applyWindowOp(node: GraphNode, x: tf.Tensor4D): tf.Tensor {
+  return applyNode({ ...node, op: { ...node.op, padding: 'valid' } as LayerOp }, [x]);
 }
 
 interface Chunk {

@@ -429,8 +429,7 @@ function batchNormOp(layer: AnyLayer, cfg: Record<string, unknown>, inRank: numb
 function pairs(v: unknown): [[number, number], [number, number]] {
   if (typeof v === 'number') return [[v, v], [v, v]];
   const [a, b] = v as unknown[];
-  const one = (x: unknown): [number, number] => (Array.isArray(x) ? [Number(x[0]), Number(x[1] ?? x[0])] : [Number(x), Number(x)]);
-  return [one(a), one(b ?? a)];
+  return [pair(a), pair(b ?? a)];
 }
 
 function pair(v: unknown): [number, number] {

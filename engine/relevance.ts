@@ -4,8 +4,8 @@ import { applyNode } from './forward.js';
 import { firstLinearId, pixelPathFromInput, type Graph, type GraphNode } from './graph.js';
 import { signedEpsilon, DEFAULT_SPLIT_EPSILON, type Composite, type LinearNode } from './rules.js';
 import { addRelevance, affineRule, avgPoolRelevance } from './split-rules.js';
-import { avgPoolTranspose, gapTranspose, splitChannels, uncrop, unpad } from './transposes.js';
-import { reshapeToInput, routeMaxPool, walkBackward } from './walk.js';
+import { avgPoolTranspose, gapTranspose } from './transposes.js';
+import { routeValues, walkBackward } from './walk.js';
 import type { WeightCache } from './weight-cache.js';
 
 /**
@@ -32,8 +32,6 @@ export function propagateRelevance(cache: ForwardCache, seeds: tf.Tensor2D, rule
         const mask = node.id === first ? boundMask : undefined;
         return [rule.backward({ node: node as LinearNode, input: input(), relevance: r, weights, ...(mask ? { boundMask: mask } : {}) })];
       }
-      case 'maxpool':
-        return [routeMaxPool(node, r, c)];
       case 'avgpool': {
         const n = node as GraphNode & { op: { kind: 'avgpool' } };
         return [avgPoolRelevance(input(), output, r, split, (s) => avgPoolTranspose(n, s as tf.Tensor4D, input().shape, weights))];
@@ -47,21 +45,18 @@ export function propagateRelevance(cache: ForwardCache, seeds: tf.Tensor2D, rule
           r,
           split,
         );
-      case 'concat':
-        return splitChannels(node, r, c);
-      case 'pad':
-        return [unpad(node as GraphNode & { op: { kind: 'pad' } }, r)];
-      case 'crop':
-        return [uncrop(node as GraphNode & { op: { kind: 'crop' } }, r)];
       case 'affine':
         return [affine.backward({ node: node as GraphNode & { op: { kind: 'affine' } }, input: input(), output, relevance: r })];
-      case 'reshape':
-        return [reshapeToInput(node, r, c)];
       case 'relu':
+        return [tf.clone(r)]; // relevance passes ReLU unchanged
+      case 'maxpool':
+      case 'concat':
+      case 'pad':
+      case 'crop':
+      case 'reshape':
       case 'identity':
-        return [tf.clone(r)]; // relevance passes ReLU and Dropout unchanged
       case 'input':
-        return [];
+        return routeValues(node, r, c); // as gradients: these ops only move values (identity: Dropout)
     }
   }) as tf.Tensor4D;
 }

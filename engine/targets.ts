@@ -12,7 +12,6 @@ export interface ClassList {
  * `scores` are the logits (preferred: float32 probabilities underflow and tie) or probabilities.
  */
 export function resolveTarget(spec: string | number, scores: ArrayLike<number>, label: number, classes?: ClassList): Target {
-  const probs = scores;
   const n = scores.length;
   if (typeof spec === 'number' || /^\d+$/.test(spec)) {
     const i = Number(spec);
@@ -20,7 +19,7 @@ export function resolveTarget(spec: string | number, scores: ArrayLike<number>, 
     return { kind: 'index', classIndex: i };
   }
   if (spec === 'top1' || spec === 'top2') {
-    const order = rankClasses(probs);
+    const order = rankClasses(scores);
     return { kind: spec, classIndex: order[spec === 'top1' ? 0 : 1]! };
   }
   if (spec === 'gt') {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ForwardCache } from './forward.js';
 import type { GraphNode } from './graph.js';
 import { canRouteByMask, offsetWinners, routeByMask, routeByOffsets, winnerMask } from './pool-routing.js';
+import { splitChannels, uncrop, unpad } from './transposes.js';
 
 /**
  * The backward walk shared by relevance and gradient passes: visit nodes from the output back to
@@ -44,6 +45,32 @@ export function walkBackward(cache: ForwardCache, seed: tf.Tensor, handler: Node
   throw new Error(`internal: the backward walk never reached node ${target}`);
 }
 
+/**
+ * The backward step of the ops that only move values (max-pool winner routing, padding, cropping,
+ * concatenation, reshapes, identity), shared by the relevance and gradient passes: each output
+ * value is one input value, so relevance and gradient route alike. Throws for any other op.
+ */
+export function routeValues(node: GraphNode, signal: tf.Tensor, cache: ForwardCache): tf.Tensor[] {
+  switch (node.op.kind) {
+    case 'maxpool':
+      return [routeMaxPool(node, signal, cache)];
+    case 'concat':
+      return splitChannels(node, signal, cache);
+    case 'pad':
+      return [unpad(node as GraphNode & { op: { kind: 'pad' } }, signal)];
+    case 'crop':
+      return [uncrop(node as GraphNode & { op: { kind: 'crop' } }, signal)];
+    case 'reshape':
+      return [reshapeToInput(node, signal, cache)];
+    case 'identity':
+      return [tf.clone(signal)];
+    case 'input':
+      return [];
+    default:
+      throw new Error(`internal: no value routing for a '${node.op.kind}' node`);
+  }
+}
+
 /** Reshape back to the input's per-sample shape (Flatten/Reshape), keeping the seed batch. */
 export function reshapeToInput(node: GraphNode, signal: tf.Tensor, cache: ForwardCache): tf.Tensor {
   const inShape = cache.outputs[node.inputs[0]!]!.shape.slice(1);
@@ -60,49 +87,25 @@ export function routeMaxPool(node: GraphNode, signal: tf.Tensor, cache: ForwardC
   const a = cache.outputs[node.inputs[0]!] as tf.Tensor4D;
   const g = node.op;
   if (!canRouteByMask(g, a.shape[1], a.shape[2])) {
-    const offsets = offsetMasks(cache);
-    let wins = offsets.get(node.id);
-    if (!wins) {
-      wins = offsetWinners(a, g);
-      offsets.set(node.id, wins);
-    }
+    const wins = poolState(cache, node.id, () => offsetWinners(a, g));
     return routeByOffsets(signal as tf.Tensor4D, wins, g, a.shape[1], a.shape[2]);
   }
-  const masks = poolMasks(cache);
-  let mask = masks.get(node.id);
-  if (!mask) {
-    mask = winnerMask(a, g);
-    masks.set(node.id, mask);
-  }
-  return routeByMask(signal as tf.Tensor4D, mask, g);
+  return routeByMask(signal as tf.Tensor4D, poolState(cache, node.id, () => winnerMask(a, g)), g);
 }
 
-const MASKS = new WeakMap<ForwardCache, Map<number, tf.Tensor4D>>();
-function poolMasks(cache: ForwardCache): Map<number, tf.Tensor4D> {
-  let m = MASKS.get(cache);
-  if (!m) {
-    m = new Map();
-    MASKS.set(cache, m);
-  }
-  return m;
-}
-
-const OFFSET_MASKS = new WeakMap<ForwardCache, Map<number, tf.Tensor4D[]>>();
-function offsetMasks(cache: ForwardCache): Map<number, tf.Tensor4D[]> {
-  let m = OFFSET_MASKS.get(cache);
-  if (!m) {
-    m = new Map();
-    OFFSET_MASKS.set(cache, m);
-  }
-  return m;
+/** Per forward cache and pool node: its winner mask, or its per-offset masks (one kind per node). */
+const POOL_STATE = new WeakMap<ForwardCache, Map<number, tf.Tensor4D | tf.Tensor4D[]>>();
+function poolState<T extends tf.Tensor4D | tf.Tensor4D[]>(cache: ForwardCache, id: number, make: () => T): T {
+  let m = POOL_STATE.get(cache);
+  if (!m) POOL_STATE.set(cache, (m = new Map()));
+  let state = m.get(id) as T | undefined;
+  if (!state) m.set(id, (state = make()));
+  return state;
 }
 
 /** Frees the pool masks kept for a forward cache (called by disposeCache's owner). */
 export function disposeWalkState(cache: ForwardCache): void {
-  const m = MASKS.get(cache);
-  if (m) for (const t of m.values()) t.dispose();
-  MASKS.delete(cache);
-  const o = OFFSET_MASKS.get(cache);
-  if (o) for (const ts of o.values()) tf.dispose(ts);
-  OFFSET_MASKS.delete(cache);
+  const m = POOL_STATE.get(cache);
+  if (m) for (const state of m.values()) tf.dispose(state);
+  POOL_STATE.delete(cache);
 }

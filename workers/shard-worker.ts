@@ -191,12 +191,12 @@ function fileSafe(id: string): string {
 
 /** Example heatmaps for the report (the first `examples` images) and, with keepMaps, every map. */
 async function keepArtefacts(task: ShardTask, samples: Sample[], explanations: Map<string, Explanation[]>): Promise<void> {
+  const mapsDir = join(task.runDir, 'maps');
+  if (task.config.keepMaps) await mkdir(mapsDir, { recursive: true });
   for (const sample of samples) {
     const list = explanations.get(sample.id) ?? [];
     if (task.config.keepMaps) {
-      const dir = join(task.runDir, 'maps');
-      await mkdir(dir, { recursive: true });
-      for (const e of list) await writeNpy(join(dir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
+      for (const e of list) await writeNpy(join(mapsDir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
     }
     if (sample.index >= task.config.examples) continue;
     const dir = join(task.runDir, 'examples', fileSafe(sample.id));
