@@ -144,9 +144,9 @@ function clip01(v: number): number {
   return Number.isNaN(v) ? v : Math.min(1, Math.max(0, v));
 }
 
+/** Mean of the finite values (NaN when there are none). */
 function average(values: number[]): number {
-  const finite = values.filter(Number.isFinite);
-  return finite.length ? finite.reduce((s, v) => s + v, 0) / finite.length : NaN;
+  return meanCI95(values).mean;
 }
 
 /** One row per method condensing every figure (unweighted averages over patch sizes / energies). */
@@ -156,15 +156,13 @@ export function methodSummaries(a: Aggregates, methods: readonly string[]): Meth
     const top2 = a.masking.filter((m) => m.method === method && m.targetKind === 'top2');
     const pts = a.pointing.filter((p) => p.method === method);
     const game = a.pointingGame.find((g) => g.method === method);
-    const hits = pts.reduce((s, p) => s + p.hits, 0);
-    const selected = pts.reduce((s, p) => s + p.hits + p.misses, 0);
     return {
       method,
       imagesMasking: gt.length ? gt[0]!.n : 0,
       meanDropGt: average(gt.map((m) => m.mean)),
       meanDropTop2: average(top2.map((m) => m.mean)),
       meanPointingAccuracy: average(pts.map((p) => p.mean)),
-      pooledPointing: selected > 0 ? hits / selected : NaN,
+      pooledPointing: pooledRatio(pts.map((p) => p.hits), pts.map((p) => p.misses)),
       pointingGameHitRate: game?.hitRate ?? NaN,
       pointingGameToleranceRate: game?.toleranceRate ?? NaN,
     };

@@ -86,7 +86,7 @@ function compare(targetName: string, target: Series, others: [string, Series][],
 const pLabel = (p: number) => `p=${p}`;
 const eLabel = (e: number) => `E=${e}`;
 
-function present(a: Aggregates, names: readonly string[], series: (m: string) => Series): [string, Series][] {
+function present(names: readonly string[], series: (m: string) => Series): [string, Series][] {
   return names.map((m) => [m, series(m)] as [string, Series]).filter(([, s]) => s.size > 0);
 }
 
@@ -108,7 +108,7 @@ function sglrpDropClaim(a: Aggregates, kind: 'gt' | 'top2', id: number): Claim {
       : 'Targeting the 2nd most probable class, SGLRP drops y_t more than every other method (best across all patch sizes).';
   const source = kind === 'gt' ? '§5.3.1, Fig. 11a' : '§5.3.2, Fig. 11b';
   const sg = maskingSeries(a, kind, 'sglrp');
-  const others = present(a, wanted, (m) => maskingSeries(a, kind, m));
+  const others = present(wanted, (m) => maskingSeries(a, kind, m));
   if (sg.size === 0 || others.length === 0) {
     const need = sg.size === 0 ? `no SGLRP ${kind} masking rows` : `no ${kind} masking rows for ${kind === 'gt' ? 'CLRP or LRP' : 'any other method'}`;
     return { id, source, statement, agrees: 'not-measured', evidence: `${need} in this run.` };
@@ -125,7 +125,7 @@ function sglrpPointingClaim(a: Aggregates): Claim {
   const statement = 'SGLRP has the highest pointing accuracy of the LRP-based methods (LRP, CLRP, SGLRP), at every energy level.';
   const source = '§5.3.3, Fig. 13';
   const sg = pointingSeries(a, 'sglrp');
-  const others = present(a, ['lrp', 'clrp'], (m) => pointingSeries(a, m));
+  const others = present(['lrp', 'clrp'], (m) => pointingSeries(a, m));
   if (sg.size === 0 || others.length === 0) {
     return { id: 3, source, statement, agrees: 'not-measured', evidence: sg.size === 0 ? 'no SGLRP pointing rows in this run.' : 'no LRP or CLRP pointing rows in this run.' };
   }
@@ -147,7 +147,7 @@ function randomPointingClaim(a: Aggregates): Claim {
   const source = '§5.3.3, Fig. 13';
   const rnd = pointingSeries(a, 'random');
   const names = sortMethods(a.pointing.map((p) => p.method)).filter((m) => m !== 'random');
-  const others = present(a, names, (m) => pointingSeries(a, m));
+  const others = present(names, (m) => pointingSeries(a, m));
   if (rnd.size === 0 || others.length === 0) {
     return { id: 4, source, statement, agrees: 'not-measured', evidence: rnd.size === 0 ? 'no Random pointing rows in this run.' : 'no other method has pointing rows to compare with.' };
   }
@@ -168,7 +168,7 @@ function randomPointingClaim(a: Aggregates): Claim {
 function top2IncreaseClaim(a: Aggregates): Claim {
   const statement = 'Targeting the 2nd most probable class, masking the maximal point of LRP, and a random point, increases y_t (negative drop) at every patch size.';
   const source = '§5.3.2, Fig. 11b';
-  const series = present(a, ['lrp', 'random'], (m) => maskingSeries(a, 'top2', m));
+  const series = present(['lrp', 'random'], (m) => maskingSeries(a, 'top2', m));
   if (series.length === 0) return { id: 5, source, statement, agrees: 'not-measured', evidence: 'no top2 masking rows for LRP or Random in this run.' };
   let held = 0;
   let total = 0;

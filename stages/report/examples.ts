@@ -3,20 +3,10 @@
  * <method>_<target_kind>.png) and orders them into a grid: one row per image, the input first,
  * then target kinds (gt, top2, …) and within each the fixed method order.
  */
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { listDir } from './manifest.js';
 import { compareMethods, compareTargetKinds, methodLabel } from './method-order.js';
 import type { ExampleRow } from './types.js';
-
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
-}
 
 const natural = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
@@ -25,10 +15,10 @@ export async function findExamples(runDirs: readonly string[]): Promise<ExampleR
   const rows = new Map<string, ExampleRow>();
   for (const runDir of runDirs) {
     const root = join(runDir, 'examples');
-    for (const imageId of (await list(root)).sort(natural)) {
+    for (const imageId of (await listDir(root)).sort(natural)) {
       if (rows.has(imageId)) continue;
       const files = new Map<string, string>();
-      for (const name of (await list(join(root, imageId))).sort(natural)) {
+      for (const name of (await listDir(join(root, imageId))).sort(natural)) {
         if (!name.toLowerCase().endsWith('.png') || name.startsWith('.')) continue;
         files.set(name.slice(0, -4), join(root, imageId, name));
       }

@@ -16,7 +16,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { isTempName } from '../../results/atomic-file.js';
+import { isTempName, readIfExists } from '../../results/atomic-file.js';
 import { TABLE_NAMES, type TableName } from '../../results/schemas.js';
 import type { Plan, Problem } from './types.js';
 
@@ -54,7 +54,8 @@ function isTableName(name: unknown): name is TableName {
   return typeof name === 'string' && (TABLE_NAMES as readonly string[]).includes(name);
 }
 
-async function listDir(dir: string): Promise<string[]> {
+/** Sorted entries of a folder; none when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir)).sort();
   } catch (err) {
@@ -117,15 +118,10 @@ function parseFiles(runDir: string, source: string, raw: unknown, problems: Prob
 
 async function readPlan(runDir: string, problems: Problem[]): Promise<Plan | null> {
   const file = join(runDir, 'plan.json');
-  let text: string;
+  const bytes = await readIfExists(file);
+  if (bytes === undefined) return null;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const p = JSON.parse(text) as Record<string, unknown>;
+    const p = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     const shardCount = num(p.shardCount);
     if (shardCount === null) throw new Error('shardCount is missing');
     return { datasetSize: num(p.datasetSize) ?? NaN, limit: num(p.limit), shardSize: num(p.shardSize) ?? NaN, shardCount };

@@ -1,30 +1,20 @@
 /** Vocabulary shared by the report's modules (loading, aggregation, claims, rendering). */
+import type { MeanCI } from '../statistics.js';
 
-/** One point of a Fig. 11 curve: mean drop of y_t at one patch size (SPEC §4). */
-export interface MaskingPoint {
+/**
+ * One point of a Fig. 11 curve: mean drop of y_t at one patch size (SPEC §4). `n` counts images
+ * with a finite drop, `ignored` rows whose drop was NaN/±Infinity (left out of the mean).
+ */
+export interface MaskingPoint extends MeanCI {
   targetKind: string;
   method: string;
   patchSize: number;
-  /** Images with a finite drop. */
-  n: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  sd: number;
-  /** Rows whose drop was NaN/±Infinity (left out of the mean). */
-  ignored: number;
 }
 
 /** One point of the Fig. 13 curve: mean per-image pointing accuracy at one energy (SPEC §5). */
-export interface PointingPoint {
+export interface PointingPoint extends MeanCI {
   method: string;
   energy: number;
-  n: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  sd: number;
-  ignored: number;
   /** Σhits / Σ(hits + misses) over the same images. */
   pooled: number;
   /** Σhits and Σmisses behind `pooled`. */
