@@ -207,7 +207,7 @@ export class ClaimStore {
     if (!(options.leaseMs > 0)) throw new RangeError(`claim: leaseMs must be > 0, got ${options.leaseMs}`);
     const path = this.lockPath(name);
     await fs.mkdir(this.dir, { recursive: true });
-    // Two rounds: the second follows a takeover (or a lock that vanished while we looked).
+    // Up to three rounds: each after the first follows a takeover (or a lock that vanished while we looked).
     for (let round = 0; round < 3; round++) {
       const now = this.clock.now();
       const info: LockInfo = {

@@ -3,8 +3,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { join } from 'node:path';
 import { buildReport } from '../stages/report/build-report.js';
-import { ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
-import { explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
+import { BACKENDS, ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
+import { EXPLAIN_COMMAND, explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
 import { EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError } from './run-dir.js';
 import { nodeFromEnv } from './shards.js';
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
           .positional('config', { type: 'string', demandOption: true, describe: 'YAML run config (see configs/)' })
           .option('out', { type: 'string', describe: 'run directory (default runs/<config name>)' })
           .option('workers', { type: 'number', describe: 'worker threads (default: what the backend makes fastest)' })
-          .option('backend', { choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const })
+          .option('backend', { choices: BACKENDS })
           .option('batch-size', { type: 'number' })
           .option('shard-index', { type: 'number', describe: 'this node (0-based); default from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX' })
           .option('shard-count', { type: 'number', describe: 'number of nodes sharing the run directory' })
@@ -82,9 +82,8 @@ async function main(): Promise<number> {
         process.stdout.write(`${formatStatus(await runStatus(argv.run), { verbose: argv.verbose })}\n`);
       },
     )
-    .command('explain <inputs..>', 'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid', explainCommandOptions, async (argv) => {
-      const summary = await runExplain(argv as never);
-      if ((summary as { failed?: number }).failed) code = EXIT.failure;
+    .command(EXPLAIN_COMMAND, 'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid', explainCommandOptions, async (argv) => {
+      if ((await runExplain(argv)).failed) code = EXIT.failure;
     })
     .demandCommand(1)
     .strict()

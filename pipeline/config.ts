@@ -276,13 +276,7 @@ function getIn(obj: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function getPath(obj: unknown, dotted: string): unknown {
-  if (dotted === '') return obj;
-  let cur = obj;
-  for (const key of dotted.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
+  return getIn(obj, dotted === '' ? [] : dotted.split('.'));
 }
 
 // ---------------------------------------------------------------------------------------------

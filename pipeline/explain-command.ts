@@ -21,7 +21,7 @@ import { InputError, loadInput, uniqueStems, type InputImage, type LoadedInput }
 import { ExplainUsageError, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
 import { classScore, MapFiles, pngFile, targetFileName, topClasses, writeGridPng, writeOverlayPng, type ClassScore, type ImageMaps } from './explain-outputs.js';
 
-export { EXPLAIN_COMMAND, EXPLAIN_DESCRIPTION, ExplainUsageError, explainCommandOptions, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
+export { EXPLAIN_COMMAND, ExplainUsageError, explainCommandOptions, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
 
 /** Per input file: what was written, or why not. */
 export interface InputResult {

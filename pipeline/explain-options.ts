@@ -13,7 +13,6 @@ import { PRESETS, type PreprocessPreset } from '../io/preprocess.js';
 
 /** The command string the CLI registers this builder under. */
 export const EXPLAIN_COMMAND = 'explain <inputs..>';
-export const EXPLAIN_DESCRIPTION = 'explain image files or preprocessed .npy batches with LRP, CLRP, SGLRP, GBP, Grad-CAM, Guided Grad-CAM and Random';
 
 /** What yargs hands over (both the flag spelling and its camelCase alias may be present). */
 export interface ExplainArgs {

@@ -145,10 +145,14 @@ const planSchema = z.strictObject({
   shardCount: z.int().min(0),
 });
 
+/** Images a plan covers: the dataset, cut to --limit. */
+export function planImages(plan: Pick<RunPlan, 'datasetSize' | 'limit'>): number {
+  return plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
+}
+
 /** Build a consistent plan (the runner's one way to make one). */
 export function makePlan(datasetSize: number, limit: number | null, shardSize: number): RunPlan {
-  const images = limit === null ? datasetSize : Math.min(datasetSize, limit);
-  return { datasetSize, limit, shardSize, shardCount: shardCount(images, shardSize) };
+  return { datasetSize, limit, shardSize, shardCount: shardCount(planImages({ datasetSize, limit }), shardSize) };
 }
 
 // ---------------------------------------------------------------------------------------------

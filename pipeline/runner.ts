@@ -11,8 +11,8 @@ import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
 import { ConfigError, type RunConfig } from './config.js';
 import { startProgress } from './progress.js';
-import { makePlan, RunDir, type Phase } from './run-dir.js';
-import { phaseShards, workOrder, type Shard } from './shards.js';
+import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
+import { nodePart, phaseShards, workOrder, type Shard } from './shards.js';
 import { testHook } from './test-hooks.js';
 
 /**
@@ -113,11 +113,9 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const runDir = await RunDir.open(opts.outDir, config);
   const size = datasetFromConfig(config).size();
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
-  const total = opts.limit === null ? size : Math.min(size, opts.limit);
-  const shards = phaseShards('main', total, config.shardSize);
+  const total = planImages(plan);
   const statsShards = phaseShards('stats', total, config.shardSize);
-  const order = workOrder(shards, opts.node.index, opts.node.count);
-  const mine = new Set(order.slice(0, shards.filter((s) => s.index % opts.node.count === opts.node.index).length).map((s) => s.index));
+  const mine = nodePart(phaseShards('main', total, config.shardSize), opts.node.index, opts.node.count);
   const workers = defaultWorkers(config);
   log(`run ${config.name}: ${total} images in ${plan.shardCount} shards of ${config.shardSize}; node ${opts.node.index + 1}/${opts.node.count}; ${workers} worker thread(s); output ${runDir.dir}`);
 
@@ -150,7 +148,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
         return { exitCode: EXIT.incomplete, runDir: runDir.dir, complete: false, failedShards: failed };
       }
     }
-    failed += await runPhase('main', order.filter((s) => mine.has(s.index)), meanPath);
+    failed += await runPhase('main', mine, meanPath);
   } finally {
     await pool.destroy();
   }
@@ -247,15 +245,16 @@ async function writeMeanImage(runDir: RunDir, shardCount: number): Promise<strin
   const records = await runDir.finished('stats');
   if (records.length < shardCount) return undefined;
   const rows = [];
-  // Summed in block order, so the mean does not depend on which node finished first.
-  for (const r of records.sort((a, b) => a.shard - b.shard)) {
+  // Summed in block order (finished() lists shards in order), so the mean does not depend on
+  // which node finished first.
+  for (const r of records) {
     const f = r.files.find((x) => x.table === 'stats')!;
     rows.push(...(await readTableRows(runDir.resolvePath(f.path), f.sha256)));
   }
   const mean = meanImage(rows);
-  const [h, w, c] = runDir.config.model.size ? [runDir.config.model.size, runDir.config.model.size, mean.length / runDir.config.model.size ** 2] : [1, 1, mean.length];
+  const size = runDir.config.model.size;
   const path = join(runDir.dir, 'stats', 'mean.npy');
   await mkdir(join(runDir.dir, 'stats'), { recursive: true });
-  await writeNpy(path, mean, [h, w, c]);
+  await writeNpy(path, mean, [size, size, mean.length / size ** 2]);
   return path;
 }

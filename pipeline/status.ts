@@ -4,7 +4,7 @@
  * whose last attempt failed, and how many images ended in the errors table.
  */
 import { stat } from 'node:fs/promises';
-import { RunDir, phasesFor, type Phase, type RunDirOptions, type RunPlan } from './run-dir.js';
+import { RunDir, phasesFor, planImages, type Phase, type RunDirOptions, type RunPlan } from './run-dir.js';
 import { phaseShards } from './shards.js';
 
 export interface PhaseStatus {
@@ -39,13 +39,12 @@ export interface RunStatus {
   damaged: { phase: string; shard: number; file: string; reason: string }[];
 }
 
-/** Read the status of a run directory (made by RunDir.open). */
 /** Shards a phase has under a plan (the stats phase works in fixed blocks, see STATS_BLOCK). */
 function phaseTotal(plan: RunPlan, phase: Phase): number {
-  const images = plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
-  return phaseShards(phase, images, plan.shardSize).length;
+  return phaseShards(phase, planImages(plan), plan.shardSize).length;
 }
 
+/** Read the status of a run directory (made by RunDir.open). */
 export async function runStatus(dir: string, options: RunDirOptions = {}): Promise<RunStatus> {
   const run = await RunDir.openExisting(dir, options);
   const plan = (await run.readPlan()) ?? null;
@@ -57,6 +56,7 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
     const records = await run.finished(phase);
     for (const record of records) {
       for (const file of record.files) {
+        if (file.table === 'errors') errors += file.rows;
         let size: number | undefined;
         try {
           size = (await stat(run.resolvePath(file.path))).size;
@@ -69,14 +69,12 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
     const doneShards = new Set(records.map((r) => r.shard));
     const failures = (await run.failures(phase)).filter((f) => !doneShards.has(f.shard));
     const live = (await run.running(phase)).filter((l) => !doneShards.has(l.shard));
-    for (const record of records) {
-      for (const file of record.files) if (file.table === 'errors') errors += file.rows;
-    }
     imagesDone = records.reduce((sum, r) => sum + r.imageCount, 0);
+    const total = plan ? phaseTotal(plan, phase) : null;
     phases.push({
       phase,
-      done: plan ? records.filter((r) => r.shard < phaseTotal(plan, phase)).length : records.length,
-      total: plan ? phaseTotal(plan, phase) : null,
+      done: total === null ? records.length : records.filter((r) => r.shard < total).length,
+      total,
       failed: failures.length,
       running: live.length,
       runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
@@ -95,7 +93,7 @@ export function formatStatus(status: RunStatus, options: { verbose?: boolean; no
   const { plan } = status;
   lines.push(`run ${status.name} in ${status.dir} (config ${status.configHash.slice(0, 12)})`);
   if (plan) {
-    const images = plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
+    const images = planImages(plan);
     const limited = plan.limit !== null && plan.limit < plan.datasetSize ? ` (--limit ${plan.limit} of ${plan.datasetSize})` : '';
     lines.push(`plan: ${images} images${limited} in ${plan.shardCount} shards of ${plan.shardSize}`);
   } else {
