@@ -8,7 +8,7 @@
  * is keyed by their hash, so shards, threads and generation order never change a pixel.
  * Training images use only training digits and test images only test digits (see mnist-digits).
  */
-import type { Box, DatasetReader, Sample, SampleOrError } from './types.js';
+import { checkIndex, type Box, type DatasetReader, type Sample, type SampleOrError } from './types.js';
 import { preprocess } from '../io/preprocess.js';
 import { grayToRgb } from './display.js';
 import { DIGIT_SIZE, digitPixels, splitRange, type Split } from './mnist-digits.js';
@@ -119,11 +119,7 @@ export function digitsPairDataset(options: DigitsPairOptions): DatasetReader {
   if (split !== 'train' && split !== 'test') throw new Error(`digits-pair dataset: "split" must be "train" or "test", got "${String(split)}"`);
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`digits-pair dataset: "count" must be a positive integer, got ${count}`);
   if (!Number.isSafeInteger(seed)) throw new Error(`digits-pair dataset: "seed" must be an integer, got ${seed}`);
-  const check = (index: number): void => {
-    if (!Number.isInteger(index) || index < 0 || index >= count) {
-      throw new RangeError(`digits-pair dataset: index ${index} is outside 0…${count - 1}`);
-    }
-  };
+  const check = (index: number): void => checkIndex('digits-pair dataset', index, count);
   return {
     name: `digits-pair (${split}, ${count} images, seed ${seed})`,
     hasBoxes: true,

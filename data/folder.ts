@@ -10,7 +10,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatasetReader, Sample, SampleOrError } from './types.js';
+import { checkIndex, type DatasetReader, type Sample, type SampleOrError } from './types.js';
 import { checkImageInputOptions, decodeSample, type ImageInputOptions } from './decode-sample.js';
 import { isWnid, loadImageNetClasses, wnidIndex, type ImageNetClasses } from './imagenet-classes.js';
 
@@ -27,11 +27,6 @@ export interface FolderSample extends Sample {
   file: string;
   /** The wnid of its top-level sub-folder, or null. */
   wnid: string | null;
-}
-
-export interface FolderReader extends DatasetReader {
-  read(index: number): Promise<SampleOrError>;
-  fileAt(index: number): string;
 }
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
@@ -74,7 +69,7 @@ function idsFor(files: string[]): string[] {
   return files.map((f) => (seen.get(stem(f))! > 1 ? f : stem(f)));
 }
 
-export function folderDataset(options: FolderOptions): FolderReader {
+export function folderDataset(options: FolderOptions): DatasetReader {
   checkImageInputOptions(options, 'folder reader');
   const files = listImageFolder(options.dir, options.recursive ?? false);
   if (files.length === 0) {
@@ -88,11 +83,7 @@ export function folderDataset(options: FolderOptions): FolderReader {
   });
   const labelled = wnids.some((w) => w !== null);
 
-  const check = (index: number): void => {
-    if (!Number.isInteger(index) || index < 0 || index >= files.length) {
-      throw new RangeError(`folder reader: index ${index} is outside 0…${files.length - 1}`);
-    }
-  };
+  const check = (index: number): void => checkIndex('folder reader', index, files.length);
   return {
     name: `image folder ${options.dir} (${files.length} images${labelled ? ', labels from wnid sub-folders' : ''})`,
     hasBoxes: false,
@@ -100,10 +91,6 @@ export function folderDataset(options: FolderOptions): FolderReader {
     idAt(index) {
       check(index);
       return ids[index]!;
-    },
-    fileAt(index) {
-      check(index);
-      return join(options.dir, files[index]!);
     },
     async read(index): Promise<SampleOrError> {
       check(index);

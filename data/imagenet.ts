@@ -12,7 +12,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DatasetReader, Sample, SampleOrError } from './types.js';
+import { checkIndex, type DatasetReader, type Sample, type SampleOrError } from './types.js';
 import { resolveAnnotation, type BoxIssue, type ImageAnnotation } from './annotations.js';
 import { checkImageInputOptions, decodeSample, type ImageInputOptions } from './decode-sample.js';
 import { loadImageNetClasses, loadSynsetMapping, type ImageNetClasses } from './imagenet-classes.js';
@@ -46,9 +46,6 @@ export interface ImageNetSample extends Sample {
 }
 
 export interface ImageNetReader extends DatasetReader {
-  read(index: number): Promise<SampleOrError>;
-  /** Path of the image file at `index`. */
-  fileAt(index: number): string;
   /** Dataset-level problems found while opening it (bad CSV lines, class-list mismatch). */
   readonly issues: readonly string[];
 }
@@ -113,11 +110,7 @@ export function imagenetDataset(options: ImageNetOptions): ImageNetReader {
       throw new Error(`ImageNet reader: annotations.kind must be loc-csv, voc-xml or none, got "${String((ann as { kind: unknown }).kind)}"`);
   }
 
-  const check = (index: number): void => {
-    if (!Number.isInteger(index) || index < 0 || index >= ids.length) {
-      throw new RangeError(`ImageNet reader: index ${index} is outside 0…${ids.length - 1}`);
-    }
-  };
+  const check = (index: number): void => checkIndex('ImageNet reader', index, ids.length);
 
   return {
     name: `ImageNet validation (${options.imagesDir}, ${ids.length} images, annotations: ${ann.kind})`,
@@ -127,10 +120,6 @@ export function imagenetDataset(options: ImageNetOptions): ImageNetReader {
     idAt(index) {
       check(index);
       return ids[index]!;
-    },
-    fileAt(index) {
-      check(index);
-      return files[index]!;
     },
     async read(index): Promise<SampleOrError> {
       check(index);

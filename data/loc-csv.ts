@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AnnotatedObject, ImageAnnotation } from './annotations.js';
+import { isWnid } from './imagenet-classes.js';
 
 export interface LocCsv {
   byId: Map<string, ImageAnnotation>;
@@ -74,7 +75,7 @@ function parsePredictionString(s: string, ann: ImageAnnotation, where: string): 
   }
   for (let i = 0; i + 5 <= tokens.length; i += 5) {
     const [wnid, ...nums] = tokens.slice(i, i + 5) as [string, string, string, string, string];
-    if (!/^n\d{8}$/.test(wnid)) {
+    if (!isWnid(wnid)) {
       ann.issues.push(`${where}: object ${i / 5 + 1} has "${wnid}" where a wnid (nXXXXXXXX) belongs; skipped`);
       continue;
     }

@@ -43,6 +43,13 @@ export interface SampleError {
 
 export type SampleOrError = { ok: true; sample: Sample } | { ok: false; error: SampleError };
 
+/** The RangeError every reader's `idAt`/`read` throws for an index outside 0…size−1 (`where` names the reader). */
+export function checkIndex(where: string, index: number, size: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= size) {
+    throw new RangeError(`${where}: index ${index} is outside 0…${size - 1}`);
+  }
+}
+
 /** A dataset in a fixed, deterministic order. Readers must be usable inside worker threads. */
 export interface DatasetReader {
   /** Human-readable name for logs and reports. */

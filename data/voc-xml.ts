@@ -17,6 +17,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ImageAnnotation } from './annotations.js';
+import { isWnid } from './imagenet-classes.js';
 
 /** Reads `<dir>/<imageId>.xml`; a missing file is `undefined` (the image has no annotation). */
 export async function loadVocXml(path: string): Promise<ImageAnnotation | undefined> {
@@ -96,7 +97,7 @@ export function parseVocXml(text: string, file = 'annotation.xml'): ImageAnnotat
     const where = `${file}: object ${k + 1}`;
     const name = single(obj, 'name');
     if ('problem' in name) return void issues.push(`${where}: ${name.problem}; skipped`);
-    if (!/^n\d{8}$/.test(name.value)) return void issues.push(`${where}: <name> "${name.value}" is not a wnid (nXXXXXXXX); skipped`);
+    if (!isWnid(name.value)) return void issues.push(`${where}: <name> "${name.value}" is not a wnid (nXXXXXXXX); skipped`);
     const bbox = elements(obj, 'bndbox');
     if (bbox.length !== 1) return void issues.push(`${where} (${name.value}): expected one <bndbox>, found ${bbox.length}; skipped`);
     const coords = (['xmin', 'ymin', 'xmax', 'ymax'] as const).map((t) => number(bbox[0]!, t));

@@ -23,11 +23,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DIGITS_PAIR_SIZE, generateDigitsPair, type Split } from '../data/digits-pair.js';
+import { loadLayersModelFromFile } from '../engine/model-loader.js';
 import { hashKey, Rng } from '../engine/seeded-random.js';
+import { rankClasses } from '../engine/targets.js';
+import { preprocess } from '../io/preprocess.js';
 import { projectRoot } from '../io/project-root.js';
 
 const SIZE = DIGITS_PAIR_SIZE;
@@ -195,7 +198,7 @@ function makeBatch(indices: number[], seed: number, split: Split): { x: Float32A
   const pairs: [number, number][] = [];
   indices.forEach((index, k) => {
     const img = generateDigitsPair(index, seed, split);
-    for (let i = 0; i < n; i++) x[k * n + i] = img.pixels[i]! / 255;
+    x.set(preprocess(img.pixels, SIZE, SIZE, 1, 'unit'), k * n);
     const [a, b] = img.digits;
     y[k * CLASSES + a.digit] = 0.5;
     y[k * CLASSES + b.digit] = 0.5;
@@ -219,8 +222,8 @@ function evaluate(model: tf.LayersModel, count: number, seed: number, split: Spl
     const { x, pairs } = makeBatch(idx, seed, split);
     const probs = tf.tidy(() => (model.predict(tf.tensor4d(x, [idx.length, SIZE, SIZE, 1])) as tf.Tensor).dataSync());
     pairs.forEach(([a, b], k) => {
-      const row = Array.from(probs.subarray(k * CLASSES, (k + 1) * CLASSES));
-      const order = row.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0] || p[1] - q[1]).map(([, i]) => i);
+      const row = probs.subarray(k * CLASSES, (k + 1) * CLASSES);
+      const order = rankClasses(row);
       const [t1, t2] = [order[0]!, order[1]!];
       if ((t1 === a && t2 === b) || (t1 === b && t2 === a)) top2Set++;
       if (t1 === a || t1 === b) top1In++;
@@ -257,10 +260,7 @@ async function saveModel(model: tf.LayersModel, dir: string): Promise<{ bytes: n
 
 /** Reloads the written files and checks they predict exactly what the trained model predicts. */
 async function checkSaved(model: tf.LayersModel, dir: string, seed: number): Promise<void> {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  const bin = readFileSync(join(dir, 'weights.bin'));
-  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
+  const loaded = await loadLayersModelFromFile(join(dir, 'model.json'));
   const { x } = makeBatch([0, 1, 2, 3], seed, 'test');
   const diff = tf.tidy(() => {
     const input = tf.tensor4d(x, [4, SIZE, SIZE, 1]);
