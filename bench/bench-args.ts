@@ -33,6 +33,12 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
 
 export class BenchUsageError extends Error {}
 
+/** The word after `--name` in `argv` (the standalone scripts' and the bench worker's flags), else undefined. */
+export function argValue(name: string, argv: readonly string[] = process.argv): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
 function positiveInt(flag: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a positive integer\n${BENCH_USAGE}`);

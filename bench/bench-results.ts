@@ -118,6 +118,7 @@ export function formatTable(r: BenchResults): string {
     lines.push(`**${b.backend}**${threads} (model load ${b.loadSeconds.toFixed(1)} s, cold first call ${b.warmupSeconds.toFixed(1)} s, ≤ ${b.maxRowsPerPass} seed rows per pass)`, '');
     lines.push('| case | images | images/call | seconds | images/s | maps/s | peak RSS so far | wasm heap |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    const ratio = batchedOverSeparate(b.cases);
     for (const c of b.cases) {
       if (c.status === 'failed') {
         lines.push(`| ${c.label} | failed: ${c.reason.replace(/\|/g, '/')} | | | | | | |`);
@@ -125,7 +126,6 @@ export function formatTable(r: BenchResults): string {
       }
       lines.push(`| ${c.label} | ${c.images} | ${c.imagesPerCall} | ${c.seconds.toFixed(1)} | ${fmt(c.imagesPerSecond)} | ${fmt(c.mapsPerSecond)} | ${gib(c.memoryAfter.peakRssBytes)} | ${gib(c.memoryAfter.wasmHeapBytes)} |`);
       // The ratio goes right under the two rows it compares.
-      const ratio = batchedOverSeparate(b.cases);
       if (ratio !== null && isSecondOfPair(b.cases, c.name)) {
         lines.push(`| **ratio** one pass / separate passes (6 LRP-family maps) | | | | **${ratio.toFixed(2)}×** | | | |`);
       }

@@ -13,19 +13,14 @@ import { Explainer } from '../engine/explainer.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { randomImage } from '../test/util/models.js';
+import { argValue } from './bench-args.js';
 import { CASES, runCase, type CaseName, type CaseSpec } from './bench-cases.js';
 import type { BackendResult, CaseResult, FailedCase, MemorySnapshot, WholeOutcome } from './bench-results.js';
 import { benchIncremental } from './incremental.js';
 import { benchWholeImage } from './whole-image.js';
 
-function optionalArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 function arg(name: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  const v = argValue(name);
   if (v === undefined) throw new Error(`bench-worker: --${name} is required (this file is started by bench.js, not by hand)`);
   return v;
 }
@@ -64,10 +59,11 @@ async function main(): Promise<void> {
   const resultFile = arg('result');
   const write = (r: BackendResult) => writeFileSync(resultFile, JSON.stringify(r, null, 2));
 
+  const bounds = presetBounds('caffe', 3);
   let t = performance.now();
   let ex: Explainer;
   try {
-    ex = await Explainer.load(modelPath, { backend, inputBounds: presetBounds('caffe', 3) });
+    ex = await Explainer.load(modelPath, { backend, inputBounds: bounds });
   } catch (e) {
     write({ backend, status: 'unavailable', reason: (e as Error).message.split('\n')[0]! });
     return;
@@ -81,7 +77,6 @@ async function main(): Promise<void> {
   }
   const loadSeconds = (performance.now() - t) / 1000;
   const [h, w, c] = ex.inputShape;
-  const bounds = presetBounds('caffe', 3);
   const count = Math.max(images, batch);
   const inputs = Array.from({ length: count }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
 
@@ -108,20 +103,24 @@ async function main(): Promise<void> {
   };
   // Masked re-classification, full vs incremental (issue 6 (b)), on the same model and inputs.
   const incremental = await benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
-  // Written now, so the timed cases survive a probe that kills the process.
-  write({ ...base, cases: results, memory: memory(ex.backend), incremental });
-  // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
-  const wholeImages = Number(optionalArg('whole') ?? '0');
   let whole: WholeOutcome | undefined;
+  // Everything measured so far, with the memory now (rewritten after every phase).
+  const save = (mem: MemorySnapshot) => write({ ...base, cases: results, memory: mem, incremental, ...(whole ? { whole } : {}) });
+  // Written now, so the timed cases survive a probe that kills the process.
+  save(memory(ex.backend));
+  // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
+  const wholeImages = Number(argValue('whole') ?? '0');
   if (wholeImages > 0) {
     try {
-      whole = await benchWholeImage(ex, inputs.slice(0, wholeImages).concat(inputs.length < wholeImages ? Array.from({ length: wholeImages - inputs.length }, (_, i) => randomImage(h * w * c, 2000 + i, bounds.low, bounds.high)) : []));
+      // The bench inputs first, then more images of their own seeds where --whole asks for more.
+      const wholeInputs = Array.from({ length: wholeImages }, (_, i) => inputs[i] ?? randomImage(h * w * c, 2000 + i - inputs.length, bounds.low, bounds.high));
+      whole = await benchWholeImage(ex, wholeInputs);
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0]!;
       process.stderr.write(`bench: whole image: failed: ${reason}\n`);
       whole = { status: 'failed', reason };
     }
-    write({ ...base, cases: results, memory: memory(ex.backend), incremental, whole });
+    save(memory(ex.backend));
   }
   ex.dispose();
 
@@ -141,10 +140,10 @@ async function main(): Promise<void> {
       const reason = backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
       process.stderr.write(`failed: ${reason}\n`);
       results.push({ name, label, status: 'failed', reason });
-      write({ ...base, cases: results, memory: memory(backend), incremental, ...(whole ? { whole } : {}) });
+      save(memory(backend));
       return; // the backend is unusable after an abort
     }
-    write({ ...base, cases: results, memory: memory(probe.backend), incremental, ...(whole ? { whole } : {}) });
+    save(memory(probe.backend));
     probe.dispose();
   }
 }

@@ -12,15 +12,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { initBackend } from '../engine/backend.js';
-import { saveLayersModel } from '../engine/model-saver.js';
 import type { BackendName } from '../engine/types.js';
-import { buildVgg16 } from '../test/util/models.js';
 import { BenchUsageError, EXTRA_USAGE, parseBenchArgs, splitExtraArgs, type BenchArgs } from './bench-args.js';
 import { CASES } from './bench-cases.js';
 import { LoadSampler, machineInfo } from './bench-machine.js';
 import { formatTable, type BackendResult, type BenchResults, type PipelineBench } from './bench-results.js';
-import { benchMemory, benchScaling, benchVgg16Pipeline } from './pipeline-bench.js';
+import { benchMemory, benchScaling, benchVgg16Pipeline, stopReason } from './pipeline-bench.js';
+import { saveRandomVgg16 } from './random-vgg16.js';
 
 const WORKER = fileURLToPath(new URL('./bench-worker.js', import.meta.url));
 /** A backend that runs longer than this is stopped and reported as failed (cpu is ~30× slower). */
@@ -43,9 +41,8 @@ function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir
   return new Promise((done) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const why = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}` : `exit code ${code}`;
       const last = tail.trim().split('\n').slice(-3).join(' | ');
-      const reason = `the ${backend} worker stopped (${why})${last ? `: ${last}` : ''}`;
+      const reason = `the ${backend} worker stopped (${stopReason(code, signal)})${last ? `: ${last}` : ''}`;
       if (!existsSync(resultFile)) {
         done({ backend, status: 'failed', reason });
         return;
@@ -68,11 +65,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-'));
   try {
     process.stderr.write(`bench: building VGG16 with random weights in ${dir} …\n`);
-    await initBackend('wasm');
-    const model = buildVgg16();
-    const modelPath = await saveLayersModel(model, join(dir, 'vgg16'));
-    const info = { name: 'VGG16 (Keras layer names and shapes, random weights)', inputShape: [224, 224, 3], classes: 1000, parameters: model.countParams() };
-    model.dispose();
+    const { modelPath, parameters } = await saveRandomVgg16(dir);
+    const info = { name: 'VGG16 (Keras layer names and shapes, random weights)', inputShape: [224, 224, 3], classes: 1000, parameters };
 
     const backends: BackendResult[] = [];
     for (const b of args.backends) {

@@ -23,15 +23,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { initBackend } from '../engine/backend.js';
 import { Explainer } from '../engine/explainer.js';
-import { saveLayersModel } from '../engine/model-saver.js';
 import { rankClasses } from '../engine/targets.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
-import { buildVgg16, randomImage } from '../test/util/models.js';
+import { randomImage } from '../test/util/models.js';
 import { machineInfo } from './bench-machine.js';
+import { saveRandomVgg16 } from './random-vgg16.js';
 import { benchSample, wholeProtocolOptions } from './whole-image.js';
 
 export interface GpuArgs {
@@ -143,11 +142,8 @@ async function main(): Promise<void> {
   let modelPath = args.model;
   if (!modelPath) {
     // Built on wasm (weights initialised and saved from the host), then loaded on the backend measured.
-    await initBackend('wasm');
     dir = mkdtempSync(join(tmpdir(), 'sglrp-gpu-'));
-    const model = buildVgg16();
-    modelPath = await saveLayersModel(model, join(dir, 'vgg16'));
-    model.dispose();
+    ({ modelPath } = await saveRandomVgg16(dir));
     log(`VGG16 with random weights saved to ${modelPath}`);
   }
   try {

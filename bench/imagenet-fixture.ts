@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 
 import { loadImageNetClasses } from '../data/imagenet-classes.js';
+import { Rng } from '../engine/seeded-random.js';
 
 export interface FixtureImage {
   /** `ILSVRC2012_val_%08d` (1-based, as in the real release). */
@@ -48,18 +49,6 @@ export interface FixtureOptions {
 /** `ILSVRC2012_val_00000001` for n = 1. */
 export const imageNetValId = (n: number): string => `ILSVRC2012_val_${String(n).padStart(8, '0')}`;
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The LOC CSV text for the images (pure). */
 export function locCsv(images: readonly Pick<FixtureImage, 'id' | 'wnid' | 'box'>[]): string {
   const lines = ['ImageId,PredictionString'];
@@ -75,22 +64,21 @@ export async function writeImageNetFixture(dir: string, count: number, opts: Fix
   const classes = loadImageNetClasses();
   const imagesDir = join(dir, 'val');
   mkdirSync(imagesDir, { recursive: true });
-  const rand = generator(seed);
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive
+  const rng = new Rng(seed);
   const images: FixtureImage[] = [];
   for (let n = 1; n <= count; n++) {
     const id = imageNetValId(n);
     const file = join(imagesDir, `${id}.JPEG`);
     const px = Buffer.alloc(width * height * 3);
-    for (let i = 0; i < px.length; i++) px[i] = (rand() * 256) | 0;
+    for (let i = 0; i < px.length; i++) px[i] = (rng.next() * 256) | 0;
     await sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality }).toFile(file);
     // Classes spread over the list (397 is prime to 1000: distinct for up to 1000 images).
     const label = ((n - 1) * 397 + seed) % classes.wnids.length;
     // A box of a quarter to three quarters of each side, inside the image.
-    const bw = int(width >> 2, (3 * width) >> 2);
-    const bh = int(height >> 2, (3 * height) >> 2);
-    const xMin = int(0, width - bw);
-    const yMin = int(0, height - bh);
+    const bw = rng.int(width >> 2, (3 * width) >> 2);
+    const bh = rng.int(height >> 2, (3 * height) >> 2);
+    const xMin = rng.int(0, width - bw);
+    const yMin = rng.int(0, height - bh);
     images.push({ id, file, wnid: classes.wnids[label]!, label, width, height, box: { xMin, yMin, xMax: xMin + bw - 1, yMax: yMin + bh - 1 } });
   }
   const annotationsPath = join(dir, 'LOC_val_solution.csv');

@@ -30,6 +30,7 @@ import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { applyPatch, patchBounds, type PatchBounds } from '../stages/masking-geometry.js';
 import { buildVgg16, randomImage } from '../test/util/models.js';
+import { argValue } from './bench-args.js';
 import { LoadSampler, machineInfo, type MachineInfo } from './bench-machine.js';
 
 export interface IncrementalRow {
@@ -145,7 +146,10 @@ export async function benchIncremental(graph: Graph, images: Float32Array[], opt
         maxRelError: err,
       };
       rows.push(row);
-      Object.assign(all, { masked: all.masked + masks.length, full: all.full + fullSeconds, inc: all.inc + incSeconds, err: Math.max(all.err, err) });
+      all.masked += masks.length;
+      all.full += fullSeconds;
+      all.inc += incSeconds;
+      all.err = Math.max(all.err, err);
       all.macs += stats.macs;
       all.total += stats.fullPassMacs;
       perImageMacs = stats.fullPassMacs / masks.length;
@@ -194,13 +198,8 @@ export function formatIncrementalTable(r: IncrementalBenchResult): string {
   return lines.join('\n');
 }
 
-function flag(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] ?? dflt : dflt;
-}
-
 async function main(): Promise<void> {
-  const backend = flag('backend', 'wasm') as BackendName;
+  const backend = (argValue('backend') ?? 'wasm') as BackendName;
   await initBackend(backend);
   const load = new LoadSampler();
   const model = buildVgg16();
@@ -208,11 +207,11 @@ async function main(): Promise<void> {
   model.dispose();
   const bounds = presetBounds('caffe', 3);
   const [h, w, c] = graph.inputShape;
-  const images = Array.from({ length: Number(flag('images', '1')) }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
-  const result = await benchIncremental(graph, images, { centres: Number(flag('centres', '8')) });
+  const images = Array.from({ length: Number(argValue('images') ?? '1') }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
+  const result = await benchIncremental(graph, images, { centres: Number(argValue('centres') ?? '8') });
   disposeGraph(graph);
   const out = { date: new Date().toISOString(), machine: machineInfo() as MachineInfo, load: load.stop(), ...result };
-  const file = resolve(flag('out', 'bench-results/incremental.json'));
+  const file = resolve(argValue('out') ?? 'bench-results/incremental.json');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   const m = out.machine;

@@ -17,27 +17,18 @@
  * `node dist/bench/pipeline-bench.js --vgg16 8 [--workers 1,2] [--out FILE]` (VGG16 only).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
-import { mergedTables } from '../test/util/run-fixture.js';
+import { projectRoot } from '../io/project-root.js';
+import { CLI, mergedTables } from '../test/util/run-fixture.js';
+import { argValue } from './bench-args.js';
 import { LoadSampler, machineInfo } from './bench-machine.js';
 import { fixtureOverrides, writeImageNetFixture } from './imagenet-fixture.js';
-
-const CLI = fileURLToPath(new URL('../pipeline/cli.js', import.meta.url));
-
-/** The repository root: the first folder above this file that holds configs/digits-pair.yaml (dist/bench, .build/x/bench…). */
-export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'configs', 'digits-pair.yaml'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`bench: no configs/digits-pair.yaml above ${from}`);
-    dir = up;
-  }
-}
+import { saveRandomVgg16 } from './random-vgg16.js';
+import { TARGET_SECONDS_PER_IMAGE } from './whole-image.js';
 
 export interface RssSample {
   /** Seconds since the child started. */
@@ -47,6 +38,11 @@ export interface RssSample {
   hwmBytes: number;
   /** Images of the main phase done (finished main shards × shard size, capped at the total). */
   imagesDone: number;
+}
+
+/** How a child process ended, for a failure's reason. */
+export function stopReason(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}` : `exit code ${code}`;
 }
 
 export interface CliRun {
@@ -113,11 +109,12 @@ function readProc(pid: number): { rssBytes: number; hwmBytes: number } | null {
   }
 }
 
-function mainShardsDone(runDir: string): number {
+/** The manifest files of the finished main shards ([] before the run folder has a manifest folder). */
+function mainManifests(runDir: string): string[] {
   try {
-    return readdirSync(join(runDir, 'manifest')).filter((f) => /^main-\d+\.json$/.test(f)).length;
+    return readdirSync(join(runDir, 'manifest')).filter((f) => /^main-\d+\.json$/.test(f));
   } catch {
-    return 0;
+    return [];
   }
 }
 
@@ -135,14 +132,14 @@ export interface PipelineRunOptions {
 }
 
 /** The CLI's arguments (after `node`) for a run: config, run dir, wasm, no report, shard size, then `extra`. */
-export function pipelineArgs(extra: readonly string[], opts: Pick<PipelineRunOptions, 'runDir' | 'shardSize' | 'config'>, root = repoRoot()): string[] {
+export function pipelineArgs(extra: readonly string[], opts: Pick<PipelineRunOptions, 'runDir' | 'shardSize' | 'config'>, root = projectRoot()): string[] {
   const config = resolve(root, opts.config ?? join('configs', 'digits-pair.yaml'));
   return [CLI, 'run', config, '--out', opts.runDir, '--backend', 'wasm', '--no-report', '--set', `shardSize=${opts.shardSize}`, ...extra];
 }
 
 /** Runs the CLI on a config (default digits-pair), sampling the child's memory every `sampleMs`. */
 export function runPipeline(extra: string[], opts: PipelineRunOptions): Promise<CliRun> {
-  const root = repoRoot();
+  const root = projectRoot();
   const args = pipelineArgs(extra, opts, root);
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
@@ -151,7 +148,7 @@ export function runPipeline(extra: string[], opts: PipelineRunOptions): Promise<
   const sample = () => {
     if (child.pid === undefined) return;
     const m = readProc(child.pid);
-    if (m) samples.push({ t: (performance.now() - t0) / 1000, ...m, imagesDone: Math.min(opts.total, mainShardsDone(opts.runDir) * opts.shardSize) });
+    if (m) samples.push({ t: (performance.now() - t0) / 1000, ...m, imagesDone: Math.min(opts.total, mainManifests(opts.runDir).length * opts.shardSize) });
   };
   // Each complete line with the time it arrived (ms resolution; the log's own stamps are whole seconds).
   const timedLines: TimedLine[] = [];
@@ -307,8 +304,7 @@ export async function benchMemory(images = 1000, shardSize = 50, log: (s: string
     const s = memorySummary(r.samples, 100, images);
     const st = images > STEADY_FROM ? memorySummary(r.samples, STEADY_FROM, images) : null;
     const steady = st ? { steady: { from: STEADY_FROM, rssRatio: st.rssRatio, peakRatio: st.peakRatio, flat: st.flat } } : {};
-    const gib = (b: number) => (b / 2 ** 30).toFixed(2);
-    log(`bench: memory: ${r.samples.length} samples; ${s.at.map((p) => `image ${p.atImages}: RSS ${gib(p.sample.rssBytes)} GiB, peak ${gib(p.sample.hwmBytes)} GiB`).join('; ')}\n`);
+    log(`bench: memory: ${r.samples.length} samples; ${s.at.map((p) => `image ${p.atImages}: RSS ${gib(p.sample.rssBytes)}, peak ${gib(p.sample.hwmBytes)}`).join('; ')}\n`);
     return { model: DIGITS, images, workers: 2, shardSize, code: r.code, seconds: r.seconds, mainImagesPerSecond: r.mainImagesPerSecond, samples: r.samples, ...s, ...steady, load: load.stop() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -335,8 +331,6 @@ function lineEcho(prefix: string, log: (s: string) => void): { write: (s: string
   };
 }
 
-/** Issue 6's target for the whole per-image work with 2 workers on the 2-core machine. */
-export const VGG16_TARGET_SECONDS_PER_IMAGE = 11.7;
 export const VGG16_CONFIG = join('configs', 'imagenet-vgg16.yaml');
 const VGG16 = 'VGG16 (Keras layer names and shapes, 224×224×3, 1000 classes) with random weights';
 
@@ -351,13 +345,7 @@ export interface ShardTiming {
 
 export function mainShardTimings(runDir: string): ShardTiming[] {
   const out: ShardTiming[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(join(runDir, 'manifest')).filter((f) => /^main-\d+\.json$/.test(f));
-  } catch {
-    return out;
-  }
-  for (const f of names) {
+  for (const f of mainManifests(runDir)) {
     try {
       const r = JSON.parse(readFileSync(join(runDir, 'manifest', f), 'utf8')) as ShardTiming;
       out.push({ shard: r.shard, imageCount: r.imageCount, seconds: r.seconds, finishedAt: r.finishedAt });
@@ -443,7 +431,7 @@ export interface Vgg16PipelineResult {
 }
 
 /** Ratios, the target check (pure; unit-tested). */
-export function vgg16Summary(rows: readonly Vgg16PipelineRow[], target = VGG16_TARGET_SECONDS_PER_IMAGE): Pick<Vgg16PipelineResult, 'mainRatio' | 'endToEndRatio' | 'targetMet'> {
+export function vgg16Summary(rows: readonly Vgg16PipelineRow[], target = TARGET_SECONDS_PER_IMAGE): Pick<Vgg16PipelineResult, 'mainRatio' | 'endToEndRatio' | 'targetMet'> {
   const ok = (n: number) => rows.find((r) => r.workers === n && r.status === 'ok');
   const one = ok(1);
   const two = ok(2);
@@ -493,12 +481,11 @@ export async function benchVgg16Pipeline(
       const main = mainPhaseSeconds(r.timedLines);
       const rate = main ? main.images / main.seconds : r.mainImagesPerSecond;
       const failed = r.code !== 0 || r.signal !== null;
-      const why = r.signal ? `killed by ${r.signal}${r.signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}` : `exit code ${r.code}`;
       const row: Vgg16PipelineRow = {
         workers: n,
         images,
         status: failed ? 'failed' : 'ok',
-        ...(failed && { reason: `${why}: ${r.log.slice(-3).join(' | ')}` }),
+        ...(failed && { reason: `${stopReason(r.code, r.signal)}: ${r.log.slice(-3).join(' | ')}` }),
         code: r.code,
         signal: r.signal,
         command: r.args,
@@ -533,7 +520,7 @@ export async function benchVgg16Pipeline(
       ...vgg16Summary(rows),
       identical: a && b ? differ.length === 0 : null,
       differingTables: differ,
-      targetSecondsPerImage: VGG16_TARGET_SECONDS_PER_IMAGE,
+      targetSecondsPerImage: TARGET_SECONDS_PER_IMAGE,
       load: load.stop(),
     };
   } finally {
@@ -623,35 +610,16 @@ export function formatVgg16PipelineTable(r: Vgg16PipelineResult): string {
   return lines.join('\n');
 }
 
-function flag(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] ?? dflt : dflt;
-}
-
-/** A random-weight VGG16 saved under `dir` (model.json path), as bench.ts makes it. */
-async function saveRandomVgg16(dir: string): Promise<string> {
-  const { initBackend } = await import('../engine/backend.js');
-  const { saveLayersModel } = await import('../engine/model-saver.js');
-  const { buildVgg16 } = await import('../test/util/models.js');
-  await initBackend('wasm');
-  const model = buildVgg16();
-  try {
-    return await saveLayersModel(model, join(dir, 'vgg16'));
-  } finally {
-    model.dispose();
-  }
-}
-
 /** `--vgg16 N [--workers 1,2]`: only the VGG16 pipeline bench. */
 async function mainVgg16(images: number): Promise<void> {
-  const workers = flag('workers', '1,2').split(',').map(Number);
+  const workers = (argValue('workers') ?? '1,2').split(',').map(Number);
   if (!Number.isInteger(images) || images < 1 || workers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('usage: pipeline-bench.js --vgg16 N [--workers 1,2] [--out FILE]');
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-vgg16-model-'));
   try {
     process.stderr.write(`bench: building VGG16 with random weights in ${dir} …\n`);
-    const vgg16 = await benchVgg16Pipeline(await saveRandomVgg16(dir), images, workers);
+    const vgg16 = await benchVgg16Pipeline((await saveRandomVgg16(dir)).modelPath, images, workers);
     const out = { date: new Date().toISOString(), machine: machineInfo(), vgg16 };
-    const file = resolve(flag('out', 'bench-results/pipeline-vgg16.json'));
+    const file = resolve(argValue('out') ?? 'bench-results/pipeline-vgg16.json');
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
     process.stdout.write(`\n${formatVgg16PipelineTable(vgg16)}\n\nwrote ${file}\n`);
@@ -661,11 +629,11 @@ async function mainVgg16(images: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--vgg16')) return mainVgg16(Number(flag('vgg16', '8')));
-  const scaling = await benchScaling(Number(flag('limit', '400')));
-  const memory = await benchMemory(Number(flag('memory-images', '1000')));
+  if (process.argv.includes('--vgg16')) return mainVgg16(Number(argValue('vgg16') ?? '8'));
+  const scaling = await benchScaling(Number(argValue('limit') ?? '400'));
+  const memory = await benchMemory(Number(argValue('memory-images') ?? '1000'));
   const out = { date: new Date().toISOString(), machine: machineInfo(), scaling, memory };
-  const file = resolve(flag('out', 'bench-results/pipeline.json'));
+  const file = resolve(argValue('out') ?? 'bench-results/pipeline.json');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   process.stdout.write(`\n${formatScalingTable(scaling)}\n\n${formatMemoryTable(memory)}\n\nwrote ${file}\n`);
