@@ -40,9 +40,9 @@ test('writeImageNetFixture: JPEGs named like the real ones, read back by the Ima
   }
   assert.equal(new Set(f.images.map((im) => im.wnid)).size, 3, 'different classes');
   // The synset mapping is the shipped class list, in its order.
-  assert.deepEqual(loadSynsetMapping(f.synsetsPath).wnids, loadImageNetClasses().wnids);
-
   const classes = loadSynsetMapping(f.synsetsPath);
+  assert.deepEqual(classes.wnids, loadImageNetClasses().wnids);
+
   const opts = { size: 16, geometry: 'resize' as const, preset: 'caffe' as const, channels: 3 as const };
   const reader = imagenetDataset({ ...opts, imagesDir: f.imagesDir, annotations: { kind: 'loc-csv', path: f.annotationsPath }, classes });
   assert.deepEqual(reader.issues, []);

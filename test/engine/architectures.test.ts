@@ -245,7 +245,6 @@ for (const fam of FAMILIES) {
         assert.deepEqual(again.layers.map((l) => l.name), names);
         tf.dispose([x, y, y2]);
         again.dispose();
-
       } finally {
         model.dispose();
       }

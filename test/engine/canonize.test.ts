@@ -23,7 +23,6 @@ function logits(graph: Graph, x: tf.Tensor4D): Float32Array {
   return tf.tidy(() => forwardLogits(graph, x).dataSync() as Float32Array);
 }
 
-
 function images(model: tf.LayersModel, n: number, seed: number): tf.Tensor4D {
   const [h, w, c] = model.inputs[0]!.shape.slice(1) as number[];
   const per = h! * w! * c!;

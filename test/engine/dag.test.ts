@@ -3,16 +3,16 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
 import { Explainer } from '../../engine/explainer.js';
-import { applyNode, disposeCache, forwardWithCache } from '../../engine/forward.js';
-import { disposeGraph, type Graph, type GraphNode } from '../../engine/graph.js';
+import { disposeCache, forwardWithCache } from '../../engine/forward.js';
+import { disposeGraph, type GraphNode } from '../../engine/graph.js';
 import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, ModelLoadError } from '../../engine/model-loader.js';
-import { propagateRelevance } from '../../engine/relevance.js';
 import { composite, epsilonRule, paperComposite, referenceComposite, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
 import { addRelevance, affineRule, avgPoolRelevance } from '../../engine/split-rules.js';
 import { avgPoolTranspose, gapTranspose, uncrop, unpad } from '../../engine/transposes.js';
 import { disposeWalkState } from '../../engine/walk.js';
 import { WeightCache } from '../../engine/weight-cache.js';
+import { autodiffGradCam, differentiable } from '../util/autodiff.js';
 import { buildTinyDenseNet, buildTinyInception, buildTinyResNet, type DagOpts } from '../util/dag-models.js';
 import { denseLayers, denseLrp, type RefMergeRules, type RefRule } from '../util/dense-reference.js';
 import { randomImage } from '../util/models.js';
@@ -21,7 +21,6 @@ import { assertClose, relevanceOf } from '../util/numeric.js';
 const LOW = -1;
 const HIGH = 2;
 
-
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
 
 const FAMILIES: [string, (o: DagOpts) => tf.LayersModel][] = [
@@ -29,7 +28,6 @@ const FAMILIES: [string, (o: DagOpts) => tf.LayersModel][] = [
   ['dense block', buildTinyDenseNet],
   ['inception', buildTinyInception],
 ];
-
 
 test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules on hand-computed numbers', async () => {
   await initBackend('cpu');
@@ -151,61 +149,17 @@ test('residual model: a batch of images with several seeds each equals per-sampl
   const xs = [randomImage(per, 11, LOW, HIGH), randomImage(per, 12, LOW, HIGH), randomImage(per, 13, LOW, HIGH)];
   const seedsPerImage = [Float32Array.from([1, 0, 0, 0]), Float32Array.from([0, 1, -1, 0.5])];
   for (const rules of [paperComposite(LOW, HIGH), referenceComposite(LOW, HIGH)]) {
-    const x = tf.tensor4d(Float32Array.from(xs.flatMap((a) => Array.from(a))), [3, h, w, c]);
-    const cache = forwardWithCache(graph, x);
-    const s = tf.tensor2d(Float32Array.from(xs.flatMap(() => seedsPerImage).flatMap((a) => Array.from(a))), [6, 4]);
-    const r = propagateRelevance(cache, s, rules, new WeightCache());
-    const batched = r.dataSync();
-    disposeWalkState(cache);
-    disposeCache(cache);
-    tf.dispose([x, s, r]);
+    const batched = relevanceOf(graph, xs, xs.flatMap(() => seedsPerImage), rules);
     xs.forEach((img, i) =>
       seedsPerImage.forEach((seed, j) => {
         const [single] = relevanceOf(graph, [img], [seed], rules);
-        assertClose(batched.slice((i * 2 + j) * per, (i * 2 + j + 1) * per), single!, 1e-5, `${rules.name}: image ${i} seed ${j}`);
+        assertClose(batched[i * 2 + j]!, single!, 1e-5, `${rules.name}: image ${i} seed ${j}`);
       }),
     );
   }
   disposeGraph(graph);
   model.dispose();
 });
-
-/**
- * Stride-1 'same' average pooling as (window sum of the zero-padded input) / (real pixels in the
- * window): the value of tf.avgPool, with a gradient TF.js gets right (its AvgPoolGrad divides by
- * the full window size at the border too).
- */
-function avgPoolSame(x: tf.Tensor4D, [kh, kw]: [number, number]): tf.Tensor {
-  const [, h, w] = x.shape;
-  const ph = (kh - 1) / 2;
-  const pw = (kw - 1) / 2;
-  const counts = new Float32Array(h * w);
-  for (let y = 0; y < h; y++) for (let c = 0; c < w; c++) counts[y * w + c] = (Math.min(y + ph, h - 1) - Math.max(y - ph, 0) + 1) * (Math.min(c + pw, w - 1) - Math.max(c - pw, 0) + 1);
-  const sums = tf.mul(tf.avgPool(tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), [kh, kw], 1, 'valid'), kh * kw);
-  return tf.div(sums, tf.tensor4d(counts, [1, h, w, 1]));
-}
-
-/** The graph's forward as a differentiable function (guided: Guided Backprop's ReLU), independent of the engine's backward. */
-function differentiable(graph: Graph, guided: boolean, upTo = graph.outputId, from = 0) {
-  const guidedRelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x]);
-    return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [sx]: tf.Tensor[]) => tf.mul(tf.mul(dy, tf.step(sx!)), tf.step(dy)) };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const relu = (t: tf.Tensor) => (guided ? (guidedRelu(t) as tf.Tensor) : tf.relu(t));
-  return (x: tf.Tensor) => {
-    const outs: tf.Tensor[] = [];
-    outs[from] = x;
-    for (const node of graph.nodes.slice(from + 1, upTo + 1)) {
-      const op = node.op;
-      const ins = node.inputs.map((i) => outs[i]!);
-      if ((op.kind === 'conv2d' || op.kind === 'dense') && op.activation === 'relu') outs[node.id] = relu(applyNode({ ...node, op: { ...op, activation: 'linear' } } as GraphNode, ins));
-      else if (op.kind === 'relu') outs[node.id] = relu(ins[0]!);
-      else if (op.kind === 'avgpool' && op.padding === 'same') outs[node.id] = avgPoolSame(ins[0]! as tf.Tensor4D, op.poolSize);
-      else outs[node.id] = applyNode(node, ins);
-    }
-    return outs[upTo]!;
-  };
-}
 
 for (const [family, build] of FAMILIES) {
   test(`${family} model: plain gradient and Guided Backprop equal TF.js autodiff`, async () => {
@@ -252,12 +206,8 @@ test("Grad-CAM's default layer per family: the last feature map before global po
       const layer = ex.gradcamNode('paper');
       const [h, w, c] = graph.inputShape;
       const x = tf.tensor4d(randomImage(h * w * c, 4, LOW, HIGH), [1, h, w, c]);
-      const a = differentiable(graph, false, layer.id)(x);
-      const rest = differentiable(graph, false, graph.outputId, layer.id);
       const t = 1;
-      const g = tf.grad((aa: tf.Tensor) => tf.slice(rest(aa), [0, t], [1, 1]).sum())(a);
-      const cam = tf.relu(tf.sum(tf.mul(a, tf.mean(g, [1, 2], true)), -1, true));
-      const want = tf.image.resizeBilinear(cam as tf.Tensor4D, [h, w], false, true).dataSync();
+      const want = autodiffGradCam(graph, layer.id, x, t);
       const run = () =>
         ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
           methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],

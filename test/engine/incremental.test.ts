@@ -11,8 +11,6 @@ import { applyPatch, patchBounds, type PatchBounds } from '../../stages/masking-
 import { buildTinyCnn, buildVgg16, randomImage } from '../util/models.js';
 import { assertClose } from '../util/numeric.js';
 
-/** |got − want| ≤ rel · max|want| per variant (logits: 1e-5 relative, the issue's tolerance). */
-
 const init = (seed: number) => tf.initializers.randomNormal({ seed, stddev: 0.4 });
 
 /** Sequential geometry zoo: even kernels, 'same' with stride 2, 'valid', 'same' max/avg pooling, 1×1 conv, ReLU layer. */

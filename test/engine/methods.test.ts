@@ -6,37 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
 import { Explainer } from '../../engine/explainer.js';
-import { applyNode } from '../../engine/forward.js';
+import { forwardWithCache } from '../../engine/forward.js';
+import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, loadGraph, ModelLoadError } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
-import { disposeGraph, type Graph } from '../../engine/graph.js';
+import { disposeGraph } from '../../engine/graph.js';
+import { WeightCache } from '../../engine/weight-cache.js';
+import { autodiffGradCam, differentiable } from '../util/autodiff.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 import { assertClose } from '../util/numeric.js';
 
-const close = assertClose;
 const BOUNDS = { low: -1, high: 2 };
-
-
-/** The graph's forward as a differentiable function, with an optional guided ReLU (independent of the engine's backward). */
-function differentiable(graph: Graph, guided: boolean, upTo = graph.outputId, from = 0) {
-  const guidedRelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x]);
-    return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [sx]: tf.Tensor[]) => tf.mul(tf.mul(dy, tf.step(sx!)), tf.step(dy)) };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (x: tf.Tensor) => {
-    const outs: tf.Tensor[] = [];
-    outs[from] = x;
-    for (const node of graph.nodes.slice(from + 1, upTo + 1)) {
-      const op = node.op;
-      const inp = outs[node.inputs[0]!]!;
-      if ((op.kind === 'conv2d' || op.kind === 'dense') && op.activation === 'relu') {
-        const lin = applyNode({ ...node, op: { ...op, activation: 'linear' } } as typeof node, [inp]);
-        outs[node.id] = guided ? (guidedRelu(lin) as tf.Tensor) : tf.relu(lin);
-      } else outs[node.id] = applyNode(node, [inp]);
-    }
-    return outs[upTo]!;
-  };
-}
 
 test('forward logits/probabilities equal the LayersModel prediction', async () => {
   await initBackend('wasm');
@@ -46,7 +26,7 @@ test('forward logits/probabilities equal the LayersModel prediction', async () =
   const xs = [randomImage(192, 1, -1, 2), randomImage(192, 2, -1, 2)];
   const probs = ex.classify(xs);
   const want = (model.predict(tf.tensor4d(Float32Array.from([...xs[0]!, ...xs[1]!]), [2, 8, 8, 3])) as tf.Tensor).dataSync();
-  close(Float32Array.from([...probs[0]!, ...probs[1]!]), want, 1e-5, 'probabilities');
+  assertClose(Float32Array.from([...probs[0]!, ...probs[1]!]), want, 1e-5, 'probabilities');
 });
 
 for (const guided of [false, true]) {
@@ -62,15 +42,12 @@ for (const guided of [false, true]) {
     const want = tf.grad((xx: tf.Tensor) => tf.mul(tf.slice(f(xx), [0, t], [1, 1]), seedValue).sum())(x).dataSync();
     const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
     const res = ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gbp'], variant: 'paper', seed: 0, imageIds: ['a'] });
-    if (guided) close(res.explanations[0]!.raw!, want, 1e-4, 'GBP raw gradient');
+    if (guided) assertClose(res.explanations[0]!.raw!, want, 1e-4, 'GBP raw gradient');
     else {
       // The plain gradient is what Grad-CAM uses; check it through the engine's gradient pass at the input.
-      const { propagateGradient } = await import('../../engine/gradient.js');
-      const { forwardWithCache } = await import('../../engine/forward.js');
-      const { WeightCache } = await import('../../engine/weight-cache.js');
       const cache = forwardWithCache(graph, x);
       const seeds = tf.tensor2d([0, 0, 1, 0], [1, 4]);
-      close(propagateGradient(cache, seeds, new WeightCache(), { guided: false }).dataSync(), want, 1e-4, 'gradient');
+      assertClose(propagateGradient(cache, seeds, new WeightCache(), { guided: false }).dataSync(), want, 1e-4, 'gradient');
     }
   });
 }
@@ -81,18 +58,14 @@ test('Grad-CAM equals ReLU(Σ_k mean(∂z_t/∂A_k)·A_k) computed with autodiff
   const graph = graphFromLayersModel(model);
   const layer = graph.nodes.find((n) => n.name === 'c2')!;
   const x = tf.tensor4d(randomImage(192, 4, -1, 2), [1, 8, 8, 3]);
-  const a = differentiable(graph, false, layer.id)(x);
-  const rest = differentiable(graph, false, graph.outputId, layer.id);
   const t = 1;
-  const g = tf.grad((aa: tf.Tensor) => tf.slice(rest(aa), [0, t], [1, 1]).sum())(a);
-  const cam = tf.relu(tf.sum(tf.mul(a, tf.mean(g, [1, 2], true)), -1, true));
-  const want = tf.image.resizeBilinear(cam as tf.Tensor4D, [8, 8], false, true).dataSync();
+  const want = autodiffGradCam(graph, layer.id, x, t);
   const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
   const res = ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gradcam', 'gbp', 'ggcam'], variant: 'paper', seed: 0, imageIds: ['a'] });
   const byMethod = Object.fromEntries(res.explanations.map((e) => [e.method, e]));
   assert.equal(ex.gradcamNode('paper').name, 'c2', 'default Grad-CAM layer = last conv');
   assert.equal(ex.gradcamNode('reference').name, 'p1', 'reference Grad-CAM layer = the pool after it');
-  close(byMethod['gradcam']!.map, want, 1e-4, 'Grad-CAM');
+  assertClose(byMethod['gradcam']!.map, want, 1e-4, 'Grad-CAM');
   const gg = byMethod['ggcam']!.map;
   byMethod['gbp']!.map.forEach((v, i) => assert.ok(Math.abs(gg[i]! - v * byMethod['gradcam']!.map[i]!) < 1e-6 * (1 + Math.abs(gg[i]!))));
 });
@@ -182,10 +155,10 @@ test('a storage-binding limit (webgpu) caps the rows per pass; smaller passes gi
     assert.equal(a.r.explanations.length, b.r.explanations.length);
     a.r.explanations.forEach((e, i) => {
       assert.equal(b.r.explanations[i]!.method, e.method);
-      close(b.r.explanations[i]!.map, e.map, 1e-5, `${variant} ${e.method} image ${e.imageIndex} class ${e.target.classIndex}`);
+      assertClose(b.r.explanations[i]!.map, e.map, 1e-5, `${variant} ${e.method} image ${e.imageIndex} class ${e.target.classIndex}`);
     });
     assert.equal(a.masked.length, 2);
-    a.masked.forEach((p, i) => close(b.masked[i]!, p, 1e-6, `masked ${i}`));
+    a.masked.forEach((p, i) => assertClose(b.masked[i]!, p, 1e-6, `masked ${i}`));
   }
   disposeGraph(graph);
 });

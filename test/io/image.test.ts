@@ -18,8 +18,13 @@ function rawRgb(width: number, height: number, f: (x: number, y: number) => RGB)
   return buf;
 }
 
+/** A sharp pipeline over a width × height RGB image from a per-pixel function. */
+function rgbImage(width: number, height: number, f: (x: number, y: number) => RGB) {
+  return sharp(rawRgb(width, height, f), { raw: { width, height, channels: 3 } });
+}
+
 function solid(width: number, height: number, c: RGB) {
-  return sharp(rawRgb(width, height, () => c), { raw: { width, height, channels: 3 } });
+  return rgbImage(width, height, () => c);
 }
 
 /** Assert every pixel (channels 1 or 3) is within `tol` of the colour. */
@@ -68,9 +73,7 @@ describe('decodeImage', () => {
       [0, 255, 0],
       [0, 0, 255],
     ];
-    await sharp(rawRgb(300, 100, (x) => stripes[Math.floor(x / 100)]), { raw: { width: 300, height: 100, channels: 3 } })
-      .png()
-      .toFile(file('stripes.png'));
+    await rgbImage(300, 100, (x) => stripes[Math.floor(x / 100)]).png().toFile(file('stripes.png'));
     const crop = await decodeImage(file('stripes.png'), { size: 50, geometry: 'center-crop', channels: 3 });
     assert.equal(crop.originalWidth, 300);
     assertAll(crop.pixels, 3, [0, 255, 0], 0); // the crop window is exactly the green stripe
@@ -86,9 +89,7 @@ describe('decodeImage', () => {
 
   test('center-crop with an odd leftover puts the extra column on the right', async () => {
     // 6×3, column x has colour (x·40, 0, 0): leftover 3, so the 3×3 crop starts at floor(1.5) = 1.
-    await sharp(rawRgb(6, 3, (x) => [x * 40, 0, 0]), { raw: { width: 6, height: 3, channels: 3 } })
-      .png()
-      .toFile(file('odd.png'));
+    await rgbImage(6, 3, (x) => [x * 40, 0, 0]).png().toFile(file('odd.png'));
     const got = await decodeImage(file('odd.png'), { size: 3, geometry: 'center-crop', channels: 3 });
     for (let y = 0; y < 3; y++) {
       assert.deepEqual([0, 1, 2].map((x) => at(got.pixels, 3, x, y)[0]), [40, 80, 120]);
@@ -103,9 +104,7 @@ describe('decodeImage', () => {
       [0, 0, 255],
       [9, 99, 199],
     ];
-    await sharp(rawRgb(2, 2, (x, y) => colours[y * 2 + x]), { raw: { width: 2, height: 2, channels: 3 } })
-      .png()
-      .toFile(file('tiny.png'));
+    await rgbImage(2, 2, (x, y) => colours[y * 2 + x]).png().toFile(file('tiny.png'));
     const got = await decodeImage(file('tiny.png'), { size: 4, geometry: 'resize', channels: 3, interpolation: 'nearest' });
     for (let y = 0; y < 4; y++) {
       for (let x = 0; x < 4; x++) assert.deepEqual(at(got.pixels, 4, x, y), colours[Math.floor(y / 2) * 2 + Math.floor(x / 2)]);
@@ -163,7 +162,7 @@ describe('decodeImage', () => {
 
   test('EXIF orientation is not applied', async () => {
     // 40×20, left half red, right half blue, tagged "rotate 90° CW" (orientation 6).
-    await sharp(rawRgb(40, 20, (x) => (x < 20 ? [255, 0, 0] : [0, 0, 255])), { raw: { width: 40, height: 20, channels: 3 } })
+    await rgbImage(40, 20, (x) => (x < 20 ? [255, 0, 0] : [0, 0, 255]))
       .withMetadata({ orientation: 6 })
       .jpeg({ quality: 95 })
       .toFile(file('rotated.jpg'));
@@ -201,8 +200,7 @@ describe('decodeImage', () => {
 
     test('a truncated JPEG is an error, not a partial image', async () => {
       // Noise so the cut lands in entropy-coded data.
-      const noise = rawRgb(256, 256, (x, y) => [(x * 37 + y * 11) % 256, (x * y) % 256, (x ^ y) & 255]);
-      const full = await sharp(noise, { raw: { width: 256, height: 256, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      const full = await rgbImage(256, 256, (x, y) => [(x * 37 + y * 11) % 256, (x * y) % 256, (x ^ y) & 255]).jpeg({ quality: 90 }).toBuffer();
       await writeFile(file('cut.JPEG'), full.subarray(0, Math.floor(full.length * 0.6)));
       assert.ok((await readFile(file('cut.JPEG'))).length > 1000);
       await expectError(file('cut.JPEG'), /truncated|corrupt/);
@@ -230,9 +228,7 @@ describe('decodeImage', () => {
   test('mapBox agrees with decodeImage on where a rectangle lands', async () => {
     // 120×80 black with a white rectangle at x 50..69, y 20..59 (inclusive). center-crop to 40:
     // window left 20, side 80, scale ½ → [15, 25) × [10, 30).
-    await sharp(rawRgb(120, 80, (x, y) => (x >= 50 && x <= 69 && y >= 20 && y <= 59 ? [255, 255, 255] : [0, 0, 0])), {
-      raw: { width: 120, height: 80, channels: 3 },
-    })
+    await rgbImage(120, 80, (x, y) => (x >= 50 && x <= 69 && y >= 20 && y <= 59 ? [255, 255, 255] : [0, 0, 0]))
       .png()
       .toFile(file('rect.png'));
     const got = await decodeImage(file('rect.png'), { size: 40, geometry: 'center-crop', channels: 1 });

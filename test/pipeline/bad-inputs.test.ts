@@ -8,10 +8,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { imageNetValId as name } from '../../bench/imagenet-fixture.js';
 import { initBackend } from '../../engine/backend.js';
 import { readTableRows } from '../../results/table-io.js';
 import { runCli, saveDigitsLikeModel } from '../util/run-fixture.js';
@@ -21,7 +22,6 @@ const images = join(dir, 'val');
 let modelPath = '';
 
 const CLASSES = ['n01440764 tench', 'n01443537 goldfish', 'n01484850 great white shark', 'n01491361 tiger shark'];
-const name = (n: number) => `ILSVRC2012_val_${String(n).padStart(8, '0')}`;
 
 /** A small RGB picture with some structure (so the maps are not flat). */
 function picture(w: number, h: number, seed: number): ReturnType<typeof sharp> {
@@ -136,9 +136,7 @@ test('an ImageNet folder full of bad images: the run completes, one errors row p
 
 test('a model.json whose weight file is missing is refused before any work, naming the file', () => {
   const broken = join(dir, 'broken-model');
-  mkdirSync(broken);
-  writeFileSync(join(broken, 'model.json'), readFileSync(modelPath));
-  for (const f of readdirSync(join(dir, 'model'))) if (f !== 'model.json') writeFileSync(join(broken, f), readFileSync(join(dir, 'model', f)));
+  cpSync(join(dir, 'model'), broken, { recursive: true });
   const manifest = JSON.parse(readFileSync(modelPath, 'utf8')) as { weightsManifest: { paths: string[] }[] };
   const shard = manifest.weightsManifest[0]!.paths[0]!;
   unlinkSync(join(broken, shard));

@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import YAML from 'yaml';
+import { projectRoot } from '../../io/project-root.js';
 import { nodeFromEnv, SHARD_COUNT_ENV } from '../../pipeline/shards.js';
 
-/** The project root: the nearest folder above this build holding configs/. */
-function projectRoot(): string {
-  let d = fileURLToPath(new URL('.', import.meta.url));
-  while (!existsSync(join(d, 'configs', 'slurm'))) {
-    const up = dirname(d);
-    assert.notEqual(up, d, 'configs/slurm not found');
-    d = up;
-  }
-  return d;
-}
 const root = projectRoot();
 
 test('the Slurm array script is valid bash, requeues, and leaves the index to sglrp (SLURM_ARRAY_TASK_*)', () => {

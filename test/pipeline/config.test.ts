@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { projectRoot } from '../../io/project-root.js';
 import {
   ConfigError,
   DEFAULT_ENERGIES,
@@ -18,14 +18,7 @@ import {
   type RunConfig,
 } from '../../pipeline/config.js';
 
-/** The source tree's root: the compiled test may live in dist/ or a .build/<x>/ folder. */
-function findRepoRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = resolve(dir, '..')) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'configs', 'digits-pair.yaml'))) return dir;
-    if (resolve(dir, '..') === dir) throw new Error('cannot find the folder holding configs/ above this test');
-  }
-}
-const repoRoot = findRepoRoot();
+const repoRoot = projectRoot();
 const configsDir = join(repoRoot, 'configs');
 
 const tmp = await mkdtemp(join(tmpdir(), 'config-'));

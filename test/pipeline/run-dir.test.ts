@@ -4,7 +4,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseConfig, type RunConfig } from '../../pipeline/config.js';
 import { ConfigMismatchError, PlanMismatchError, RunDir, makePlan } from '../../pipeline/run-dir.js';
@@ -44,7 +43,7 @@ async function finishShard(run: RunDir, phase: string, shard: number, errorRows 
  * then tries to claim every shard. Returns the shards each worker won.
  */
 async function raceClaimers(dir: string, config: RunConfig, shards: number, workers: number, options: { leaseMs: number }): Promise<number[][]> {
-  const url = pathToFileURL(new URL('../../pipeline/run-dir.js', import.meta.url).pathname).href;
+  const url = new URL('../../pipeline/run-dir.js', import.meta.url).href;
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     import(workerData.url).then(async ({ RunDir }) => {

@@ -18,21 +18,12 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
+import { projectRoot } from '../../io/project-root.js';
 import { CLI, mergedTables, runCli, saveDigitsLikeModel, writeRunConfig } from '../util/run-fixture.js';
 
-/** The project root: the nearest folder above this build that holds the sbatch script. */
-const ROOT = (() => {
-  let d = fileURLToPath(new URL('.', import.meta.url));
-  while (!existsSync(join(d, 'configs', 'slurm', 'sglrp-array.sbatch'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('configs/slurm/sglrp-array.sbatch not found above the test build');
-    d = up;
-  }
-  return d;
-})();
+const ROOT = projectRoot();
 const SBATCH_SCRIPT = join(ROOT, 'configs', 'slurm', 'sglrp-array.sbatch');
 const WAIT_MS = 180_000;
 

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { tableFromIPC } from 'apache-arrow';
 import { writeTableAtomic } from '../../results/table-io.js';
 import { TABLES, type Row, type TableName } from '../../results/schemas.js';
+import { shardTag } from '../../pipeline/run-dir.js';
 import { buildReport } from '../../stages/report/index.js';
 
 // ---------- fixtures: a hand-made run directory ----------
@@ -84,7 +85,7 @@ function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, Row[]> 
 
 async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
   for (const [s, idx] of spec.shards.entries()) {
-    const name = `shard-${String(s).padStart(5, '0')}.arrow`;
+    const name = `shard-${shardTag(s)}.arrow`;
     const files = [];
     for (const [table, rows] of Object.entries(tableRows(spec, idx)) as [TableName, Row[]][]) {
       const w = await writeTableAtomic(join(runDir, 'tables', table, name), TABLES[table], rows);
@@ -92,7 +93,7 @@ async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
     }
     const manifest = { phase: 'main', shard: s, backend: 'cpu', seconds: 2, imageCount: idx.length, files };
     await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
-    await fs.writeFile(join(runDir, 'manifest', `main-${String(s).padStart(5, '0')}.json`), JSON.stringify(manifest));
+    await fs.writeFile(join(runDir, 'manifest', `main-${shardTag(s)}.json`), JSON.stringify(manifest));
     if (spec.corruptMasking?.includes(s)) {
       const path = join(runDir, 'tables', 'masking', name);
       const bytes = await fs.readFile(path);

@@ -489,8 +489,3 @@ export function buildTinyInception(opts: ArchOptions = {}): tf.LayersModel {
   x = moduleE(ctx, x, f, 0, 'mixed3');
   return finish(tf.model({ inputs: input, outputs: head(ctx, x, opts.classes ?? 10), name: 'tiny_inception' }), opts, 'inception');
 }
-
-/** Keras class names of a model's layers, in order (what model.json's `class_name` holds). */
-export function layerClassNames(model: tf.LayersModel): string[] {
-  return model.layers.map((l) => l.getClassName());
-}

@@ -54,7 +54,6 @@ export function buildTinyCnn(opts: { size?: number; channels?: number; classes?:
   return m;
 }
 
-/** Deterministic pseudo-random image data in [lo, hi]. */
 /** Map sizes and pool windows [h, w, k] for winner-mask tests: even, odd (a cut-off border), 3×3. */
 export const POOL_WINDOW_CASES = [
   [8, 8, 2],
@@ -62,6 +61,7 @@ export const POOL_WINDOW_CASES = [
   [9, 10, 3],
 ] as const;
 
+/** Deterministic pseudo-random image data in [lo, hi]. */
 export function randomImage(n: number, seed: number, lo = 0, hi = 1): Float32Array {
   const out = new Float32Array(n);
   let x = seed >>> 0 || 1;
