@@ -137,8 +137,10 @@ export function routeByMask(r: tf.Tensor4D, mask: tf.Tensor4D, g: PoolGeometry):
 }
 
 /**
- * General routing through MaxPoolGrad for geometries the mask cannot express (overlapping
- * windows, padding). The input is repeated per seed so every seed routes through its image.
+ * Routing through TF.js's own MaxPoolGrad (autodiff of maxPool), the independent reference the
+ * tests check routeByMask and routeByOffsets against (on the cpu backend, whose MaxPoolGrad
+ * routes every window). The engine itself never calls it. The input is repeated per seed so
+ * every seed routes through its image.
  */
 export function routeByGradient(r: tf.Tensor4D, a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   return tf.tidy(() => {

@@ -2,8 +2,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
 import { Explainer } from '../../engine/explainer.js';
@@ -11,6 +10,7 @@ import { SUPPORTED_LAYERS } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { resolveTarget } from '../../engine/targets.js';
 import { METHOD_NAMES } from '../../engine/types.js';
+import { projectRoot } from '../../io/project-root.js';
 import { loadConfig, PRESET_INPUT_BOUNDS, type Preprocess } from '../../pipeline/config.js';
 import {
   buildDenseNet121,
@@ -130,13 +130,6 @@ function engineLacks(modelJsonPath: string): string {
   const supported = new Set<string>(SUPPORTED_LAYERS);
   const missing = [...new Set(savedLayers(modelJsonPath).map((l) => l.class_name))].filter((c) => !supported.has(c));
   return missing.length === 0 ? '' : `the engine does not support ${missing.join(', ')} yet`;
-}
-
-function findRepoRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = resolve(dir, '..')) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'configs'))) return dir;
-    if (resolve(dir, '..') === dir) throw new Error('cannot find the folder holding configs/ above this test');
-  }
 }
 
 /** The image every test of a family uses (seeded, uniform over the preset's pixel range). */
@@ -273,7 +266,7 @@ for (const fam of FAMILIES) {
     });
 
     test(`configs/${fam.config} parses: preset ${fam.preset}, size ${fam.size}, Grad-CAM layer ${fam.gradcam}`, async () => {
-      const c = await loadConfig(join(findRepoRoot(), 'configs', fam.config));
+      const c = await loadConfig(join(projectRoot(), 'configs', fam.config));
       assert.equal(c.name, fam.config.replace(/\.yaml$/, ''));
       assert.equal(c.dataset.kind, 'imagenet');
       assert.equal(c.model.preprocess, fam.preset);
