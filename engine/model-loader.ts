@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { maxStorageBindingBytes } from './backend.js';
 import { blockedFromHost, type DenseKernel } from './blocked.js';
 import { canonize } from './canonize.js';
+import { loadModelSource, type ModelSource } from '../formats/index.js';
 import { nodeTensors, type Activation, type Graph, type GraphNode, type LayerOp, type Padding } from './graph.js';
 
 /** A model file the engine cannot use: missing, malformed, or with an unsupported layer. */
@@ -157,8 +158,8 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
 }
 
 /** Loads a model file and converts it to the engine's graph (weights are copied; the model is disposed). */
-export async function loadGraph(modelPath: string, opts: GraphOptions = {}): Promise<Graph> {
-  const model = await loadLayersModelFromFile(modelPath);
+export async function loadGraph(modelPath: string | ModelSource, opts: GraphOptions = {}): Promise<Graph> {
+  const model = await loadModelSource(modelPath);
   try {
     return graphFromLayersModel(model, opts);
   } finally {
