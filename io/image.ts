@@ -1,5 +1,5 @@
 /**
- * Decoding an image file into the model's square input grid (SPEC §6 geometry), with sharp.
+ * Decoding an image file into the model's square input grid (docs/PROTOCOL.md §6 geometry), with sharp.
  *
  * Conventions, chosen to match how ImageNet models were trained and evaluated (PIL / OpenCV
  * pipelines), and documented here because each one changes pixel values:

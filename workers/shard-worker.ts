@@ -8,7 +8,6 @@ import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap
 import { readNpy, writeNpy } from '../io/npy.js';
 import type { RunConfig } from '../pipeline/config.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
-import type { ImageNetSample } from '../data/imagenet.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
@@ -154,23 +153,19 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend, ...(detail ? { backendDetail: detail } : {}) };
 }
 
-/** Annotation problems of an ImageNet sample (none for other datasets). */
-function annotationOf(s: Sample): Pick<ImageNetSample, 'boxIssues' | 'annotationIssues'> {
-  const x = s as Partial<ImageNetSample>;
-  return { boxIssues: x.boxIssues ?? [], annotationIssues: x.annotationIssues ?? [] };
-}
-
 /**
  * An errors row for each labelled image whose every ground-truth box was dropped (inverted, or
- * outside the image): it is measured by masking but left out of the pointing game, and says why.
+ * outside the image): it is measured by masking but left out of the pointing game, and says why,
+ * naming the image and quoting the boxes as they are in the annotation file. Reads the generic
+ * `Sample.annotation` notes, so this works for any dataset whose reader fills them.
  */
 function annotationErrors(samples: Sample[]): Row[] {
   const out: Row[] = [];
   for (const s of samples) {
-    const { boxIssues } = annotationOf(s);
-    if (s.label < 0 || s.boxes.length > 0 || boxIssues.length === 0) continue;
-    const reasons = [...new Set(boxIssues.filter((b) => b.action === 'dropped').map((b) => b.reason))];
-    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
+    const dropped = s.annotation?.droppedBoxes ?? [];
+    if (s.label < 0 || s.boxes.length > 0 || dropped.length === 0) continue;
+    const reasons = [...new Set(dropped)];
+    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `${s.id}: no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
   }
   return out;
 }
@@ -179,7 +174,7 @@ function annotationErrors(samples: Sample[]): Row[] {
 function explainAnnotationErrors(rows: TableRows, samples: Sample[]): void {
   for (const row of rows.errors ?? []) {
     const s = samples.find((x) => x.index === row['image_index']);
-    const issues = s && s.label < 0 ? annotationOf(s).annotationIssues : [];
+    const issues = s && s.label < 0 ? (s.annotation?.issues ?? []) : [];
     if (issues.length > 0) row['reason'] = `${String(row['reason'])} (annotation: ${issues.join('; ')})`;
   }
 }
