@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { TEMP_MARKER, type AtomicWriteHooks } from '../results/atomic-file.js';
 import { Piscina } from 'piscina';
 import { datasetFromConfig } from '../data/factory.js';
+import { formatDatasetIssues } from '../data/issues.js';
 import { writeNpy } from '../io/npy.js';
 import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
@@ -111,7 +112,10 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { config, log } = opts;
   await checkModelFiles(config.model.path);
   const runDir = await RunDir.open(opts.outDir, config);
-  const size = datasetFromConfig(config).size();
+  const dataset = datasetFromConfig(config);
+  const size = dataset.size();
+  // Problems with the dataset's files as a whole (bad annotation lines, a foreign class order).
+  for (const line of formatDatasetIssues(dataset)) log(line);
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
   const total = planImages(plan);
   const statsShards = phaseShards('stats', total, config.shardSize);
