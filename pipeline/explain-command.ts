@@ -72,6 +72,8 @@ export interface InputSummaryJson {
   variant: string;
   preprocess: string;
   geometry: string;
+  interpolation: string;
+  antialias: boolean;
   inputBounds: [number, number];
   inputShape: [number, number, number];
   methods: MethodName[];
@@ -257,6 +259,8 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     variant: cfg.variant,
     preprocess: cfg.preprocess,
     geometry: cfg.geometry,
+    interpolation: cfg.interpolation,
+    antialias: cfg.antialias,
     inputBounds: [ctx.bounds.low, ctx.bounds.high],
     inputShape: [h, w, c],
     methods: cfg.methods,

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 
 import { BACKEND_NAMES, METHOD_NAMES, type BackendName, type MethodName, type Variant } from '../engine/types.js';
-import { GEOMETRIES, type Geometry } from '../io/image.js';
+import { GEOMETRIES, INTERPOLATIONS, type Geometry, type Interpolation } from '../io/image.js';
 import { PRESETS, type PreprocessPreset } from '../io/preprocess.js';
 
 /** The command string the CLI registers this builder under. */
@@ -26,6 +26,8 @@ export interface ExplainArgs {
   variant?: string;
   preprocess?: string;
   geometry?: string;
+  interpolation?: string;
+  antialias?: boolean;
   inputBounds?: string | number[];
   'input-bounds'?: string | number[];
   backend?: string;
@@ -47,6 +49,10 @@ export interface ExplainConfig {
   variant: Variant;
   preprocess: PreprocessPreset;
   geometry: Geometry;
+  /** Resampling kernel of image inputs (io/resample.ts); default bilinear. */
+  interpolation: Interpolation;
+  /** Widen bilinear/bicubic kernels when shrinking (io/resample.ts); default true. */
+  antialias: boolean;
   /** Explicit zB bounds; absent = from the preset. */
   inputBounds?: { low: number; high: number };
   backend: BackendName | 'auto';
@@ -96,6 +102,12 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
     .option('variant', { describe: "paper (the paper's equations) or reference (the authors' code)", type: 'string', default: 'paper' })
     .option('preprocess', { describe: `preprocessing preset: ${PRESETS.join(' | ')}`, type: 'string', default: 'caffe' })
     .option('geometry', { describe: `image geometry: ${GEOMETRIES.join(' | ')}`, type: 'string', default: 'resize' })
+    .option('interpolation', {
+      describe: `image resampling: ${INTERPOLATIONS.join(' | ')} (nearest = Keras load_img, as the paper's notebook)`,
+      type: 'string',
+      default: 'bilinear',
+    })
+    .option('antialias', { describe: 'widen bilinear/bicubic kernels when shrinking (--no-antialias: as TF without antialias)', type: 'boolean', default: true })
     .option('input-bounds', {
       describe: 'LOW,HIGH of a preprocessed pixel for the zB rule (default: from the preset); write --input-bounds=-123.68,151.061 when LOW is negative',
       type: 'string',
@@ -156,6 +168,8 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
 
   const bounds = parseBounds(argv['input-bounds'] ?? argv.inputBounds);
   const gradcamLayer = argv['gradcam-layer'] ?? argv.gradcamLayer;
+  const antialias = argv.antialias ?? true;
+  if (typeof antialias !== 'boolean') throw new ExplainUsageError(`--antialias ${String(antialias)}: expected true or false (or --no-antialias)`);
   return {
     inputs: inputs.map((p) => resolve(p)),
     model: resolve(argv.model),
@@ -165,6 +179,8 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
     variant: oneOf('variant', argv.variant, ['paper', 'reference'] as const, 'paper'),
     preprocess: oneOf('preprocess', argv.preprocess, PRESETS, 'caffe'),
     geometry: oneOf('geometry', argv.geometry, GEOMETRIES, 'resize'),
+    interpolation: oneOf('interpolation', argv.interpolation, INTERPOLATIONS, 'bilinear'),
+    antialias,
     ...(bounds ? { inputBounds: bounds } : {}),
     backend: oneOf('backend', argv.backend, ['auto', ...BACKEND_NAMES] as const, 'auto'),
     ...(gradcamLayer ? { gradcamLayer } : {}),
