@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { sha256Hex } from '../results/checksum.js';
+import { BUILT_IN_CLASS_LISTS } from '../data/class-file.js';
 import type { AnnotationsSpec, DatasetSpec } from '../data/spec.js';
 import { DEFAULT_MAX_PIXELS, INTERPOLATIONS, type Interpolation } from '../io/image.js';
 
@@ -17,7 +18,8 @@ export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
 export const GEOMETRIES = ['resize', 'center-crop'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export const FILLS = ['dataset-mean', 'channel-mean', 'zero'] as const;
-export const CLASS_SETS = ['imagenet', 'digits'] as const;
+/** Class lists known by name (data/class-file.ts reads them; anything else is a file path). */
+export const CLASS_SETS = BUILT_IN_CLASS_LISTS;
 
 export type Method = (typeof METHODS)[number];
 export type ConfigTargetKind = (typeof TARGET_KINDS)[number];
