@@ -18,6 +18,19 @@ test('nearest 4×4 → 2×2 takes source pixels ⌊(x + ½)·2⌋ = 1 and 3 (PIL
   assert.deepEqual(to2x2('nearest', true), [24, 32, 64, 72]);
 });
 
+test('nearest steps through the source as PIL does: a position summed to 2.9999999999999996 takes pixel 2', () => {
+  // 20 → 50: s = 0.4, output x reads ⌊0.2 + 0.4 + … ⌋ summed in float64. At x = 7 the exact
+  // position is 3.0, but the running sum is 2.9999999999999996, so PIL (checked against Pillow 9.4)
+  // takes pixel 2, where ⌊(x + ½)·s⌋ would take 3.
+  let sum = 0.2;
+  for (let x = 0; x < 7; x++) sum += 0.4;
+  assert.ok(sum < 3, 'float64 running sum');
+  const row = Uint8Array.from({ length: 20 }, (_, i) => 10 * i);
+  const got = resample(row, 20, 1, 1, 50, 1, { interpolation: 'nearest', antialias: false });
+  // x = 5…9 sit at 2.2, 2.6, 3.0⁻, 3.4, 3.8 → pixels 2, 2, 2, 3, 3.
+  assert.deepEqual([...got.subarray(5, 10)], [20, 20, 20, 30, 30]);
+});
+
 test('bilinear 4×4 → 2×2 without antialias: the two nearest pixels per axis, ½ each', () => {
   // Output 0 centre at 1.0: source centres 0.5 and 1.5 weigh ½ each. Columns: (0+4)/2 = 2, (8+12)/2 = 10;
   // rows: (0+20)/2 = 10, (40+60)/2 = 50. Sums: 12, 20, 52, 60.
@@ -26,9 +39,10 @@ test('bilinear 4×4 → 2×2 without antialias: the two nearest pixels per axis,
 
 test('bilinear 4×4 → 2×2 with antialias: the triangle widened ×2, weights 3/7, 3/7, 1/7', () => {
   // Output 0 (centre 1): taps 0, 1, 2 at distances ½, ½, 1½ → triangle(d/2) = ¾, ¾, ¼ → 3/7, 3/7, 1/7.
-  // Output 1 (centre 3): taps 1, 2, 3 → 1/7, 3/7, 3/7.
-  // Columns (0, 4, 8, 12): 20/7 and 64/7. Rows (0, 20, 40, 60): 100/7 and 320/7.
-  // 120/7 = 17.14 → 17, 164/7 = 23.43 → 23, 340/7 = 48.57 → 49, 384/7 = 54.86 → 55.
+  // Output 1 (centre 3): taps 1, 2, 3 → 1/7, 3/7, 3/7. Columns first, rounded to 8 bits (PIL):
+  // row r gives 20r + 20/7 → 3, 23, 43, 63 and 20r + 64/7 → 9, 29, 49, 69. Then rows:
+  // (3·3 + 23·3 + 43)/7 = 17.3 → 17, (9·3 + 29·3 + 49)/7 = 23.3 → 23,
+  // (23 + 43·3 + 63·3)/7 = 48.7 → 49, (29 + 49·3 + 69·3)/7 = 54.7 → 55.
   assert.deepEqual(to2x2('bilinear', true), [17, 23, 49, 55]);
 });
 
