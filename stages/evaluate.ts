@@ -58,7 +58,7 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
   if (unlabeled.length > 0) {
     const missing = withoutLabel.length > 0
       ? `target gt is not evaluated (no relevance, masking or pointing rows for it); ${withoutLabel.join(', ')} is`
-      : 'it has no forward-only target, so only its forward row is written';
+      : "the run's only target is gt, so only its forward row is written";
     for (const s of unlabeled) {
       pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: `no ground-truth label for this image: ${missing}` }]);
     }
@@ -82,7 +82,6 @@ function* evaluateGroup(
   rows: TableRows,
   explanations: Map<string, Explanation[]>,
 ): Reads<void> {
-
   // Masking runs per micro-batch inside `explain`, on the forward cache the maps came from.
   const masking: Row[] = [];
   const maskGroup = function* (g: ExplainGroup): Reads<void> {

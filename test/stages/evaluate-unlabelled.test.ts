@@ -58,5 +58,5 @@ test('an unlabelled image keeps its top2 maps and masking; only gt is missing, w
   const gtOnly = evaluateBatch(ex, samples, { ...OPTS, targets: ['gt'] });
   assert.deepEqual(gtOnly.rows.forward!.map((r) => r['image_id']).sort(), ['img0', 'img1']);
   assert.equal(gtOnly.rows.relevance!.filter((r) => r['image_id'] === 'img1').length, 0);
-  assert.match(gtOnly.rows.errors![0]!['reason'] as string, /no ground-truth label.*only its forward row/);
+  assert.match(gtOnly.rows.errors![0]!['reason'] as string, /no ground-truth label.*only target is gt, so only its forward row/);
 });
