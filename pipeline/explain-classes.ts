@@ -2,7 +2,7 @@
  * The class list `explain` shows names from and resolves wnid / class-name targets against:
  * `imagenet` (the shipped 1000 classes), `digits` ('0'…'9'), or a file.
  */
-import { readClassFile as readClassFileOf } from '../data/class-file.js';
+import { digitClasses, readClassFile as readClassFileOf } from '../data/class-file.js';
 import { classIndexOf, loadImageNetClasses, type ImageNetClasses } from '../data/imagenet-classes.js';
 import { ExplainUsageError } from './explain-options.js';
 
@@ -27,8 +27,7 @@ export function loadClassNames(spec: string | undefined, numClasses: number): Cl
   } else if (spec === 'imagenet') {
     classes = loadImageNetClasses();
   } else if (spec === 'digits') {
-    const names = Array.from({ length: 10 }, (_, i) => String(i));
-    classes = { wnids: names.map(() => ''), names };
+    classes = digitClasses();
   } else {
     classes = readClassFile(spec);
   }
