@@ -131,7 +131,8 @@ export function resample(
       const across = kernelTaps(width, outWidth, kernel, support, o.antialias);
       const down = kernelTaps(height, outHeight, kernel, support, o.antialias);
       const mid = width === outWidth ? pixels : fixedPointPass(pixels, height, width, channels, across, 'columns');
-      return height === outHeight ? mid : fixedPointPass(mid, height, outWidth, channels, down, 'rows');
+      if (height !== outHeight) return fixedPointPass(mid, height, outWidth, channels, down, 'rows');
+      return mid === pixels ? pixels.slice() : mid; // always a new array, never the caller's
     }
     case 'area':
       return areaResample(pixels, width, height, channels, areaTaps(width, outWidth), areaTaps(height, outHeight));

@@ -68,6 +68,10 @@ test('upscaling: nearest repeats, bilinear interpolates between centres, channel
   // Bilinear: output 0 only reaches pixel 0 (pixel −1 is outside) → 0; output 1: ¾·p0 + ¼·p1 → 10; output 2 → 30; output 3 → 40.
   const red = [...resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'bilinear', antialias: true })].filter((_, i) => i % 3 === 0);
   assert.deepEqual(red, [0, 10, 30, 40]);
+  // Same size: the pixels themselves, in a new array.
+  const same = resample(rgb, 2, 1, 3, 2, 1, { interpolation: 'bicubic', antialias: true });
+  assert.deepEqual([...same], [...rgb]);
+  assert.notEqual(same, rgb);
   assert.throws(() => resample(rgb, 2, 2, 3, 4, 1, { interpolation: 'nearest', antialias: true }), /6 values given but 2×2×3 needs 12/);
   assert.throws(() => resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'lanczos' as Interpolation, antialias: true }), /must be one of nearest, bilinear, bicubic, area/);
 });
