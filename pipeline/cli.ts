@@ -35,6 +35,7 @@ async function main(): Promise<number> {
           .option('limit', { type: 'number', describe: 'only the first K images of the dataset' })
           .option('keep-maps', { type: 'boolean', describe: 'also write every relevance map as .npy' })
           .option('set', { type: 'string', array: true, describe: 'override a config field: --set masking.fill=zero' })
+          .option('verbose', { type: 'boolean', describe: 'show what each worker thread is doing' })
           // yargs reads --no-report as report=false (an option named 'no-report' would be unreachable).
           .option('report', { type: 'boolean', default: true, describe: 'write the report at the end (--no-report: do not)' }),
       async (argv) => {
@@ -56,6 +57,7 @@ async function main(): Promise<number> {
           limit: argv.limit ?? null,
           tty: Boolean(process.stderr.isTTY),
           log,
+          verbose: argv.verbose,
         });
         if (outcome.complete && argv.report) {
           const r = await buildReport([outcome.runDir]);
