@@ -82,17 +82,19 @@ interface View {
 }
 
 function terminalView(phase: string, opts: ProgressOptions): View {
-  const format = `${phase.padEnd(5)} [{bar}] {value}/{total} images | {failed} failed | {rate} | ETA {eta}`;
-  const multi = new cliProgress.MultiBar({ format, hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  // `eta` is cli-progress' own token (its whole-run average); ours is the windowed one.
+  const format = `${phase.padEnd(5)} [{bar}] {value}/{total} images | {failed} failed | {rate} | ETA {eta_window}`;
+  // A 20-character bar keeps the line within 80 columns (cli-progress cuts it off, not wraps).
+  const multi = new cliProgress.MultiBar({ format, barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
   // cli-progress hides the cursor and turns line wrap off; if the process ends before stop(),
   // the exit hook of terminal.ts turns them back on.
   terminalTouched();
-  const main = multi.create(1, 0, { failed: 0, rate: formatRate(0), eta: '?' });
+  const main = multi.create(1, 0, { failed: 0, rate: formatRate(0), eta_window: '?' });
   const lines: cliProgress.SingleBar[] = [];
   return {
     draw(s) {
       main.setTotal(Math.max(1, s.total));
-      main.update(s.finished, { failed: s.failed, rate: formatRate(s.rate), eta: formatSeconds(s.etaSeconds) });
+      main.update(s.finished, { failed: s.failed, rate: formatRate(s.rate), eta_window: formatSeconds(s.etaSeconds) });
       if (!opts.verbose) return;
       const text = workerLines(s, opts.workers ?? 0, (opts.now ?? Date.now)());
       while (lines.length < text.length) lines.push(multi.create(1, 0, { text: '' }, { format: '  {text}' }));
