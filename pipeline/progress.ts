@@ -111,17 +111,19 @@ function terminalView(phase: string, opts: ProgressOptions): View {
 function logView(phase: string, opts: ProgressOptions, now: () => number): View {
   let last = -Infinity;
   const interval = opts.intervalMs ?? 10_000;
-  let lastLine = '';
+  let lastCounts = '';
   return {
     draw(s, final) {
       const t = now();
       const complete = s.total > 0 && s.finished >= s.total;
       if (!final && !complete && t - last < interval) return;
+      // Once a count was shown, the end of the phase (or the next event at the same count)
+      // adds nothing but a slightly different rate: leave it out.
+      const counts = `${s.finished}/${s.total}/${s.failed}`;
+      if (counts === lastCounts && (final || complete)) return;
       const line = `[${phase}] ${s.finished}/${s.total} images, ${s.failed} failed, ${formatRate(s.rate)}, ETA ${formatSeconds(s.etaSeconds)}`;
-      // The final draw repeats the last line when nothing changed since: leave it out.
-      if (line === lastLine && (final || complete)) return;
       last = t;
-      lastLine = line;
+      lastCounts = counts;
       opts.log(line);
       if (opts.verbose) for (const w of workerLines(s, opts.workers ?? 0, t)) opts.log(`[${phase}]   ${w}`);
     },

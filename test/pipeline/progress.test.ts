@@ -135,12 +135,25 @@ test('without a terminal: one log line per interval with images, failed, the win
   p.images({ phase: 'main', shard: 0, finished: 2, failed: 1, thread: 1 });
   // 2 images in 1 s; 2 left at 2 img/s.
   assert.equal(lines[1], '[main] 2/4 images, 1 failed, 2 img/s, ETA 1s');
-  now = 1500;
+  now = 1800;
+  p.images({ phase: 'main', shard: 0, finished: 3, failed: 1, thread: 1 });
+  assert.equal(lines.length, 2, 'no line within the interval');
   p.stop();
-  // The final line: 2 images in 1.5 s = 1.33 img/s, 2 left → 1.5 s, shown rounded.
-  assert.equal(lines[2], '[main] 2/4 images, 1 failed, 1.33 img/s, ETA 2s');
+  // The final line: 3 images in 1.8 s = 1.67 img/s, 1 left → 0.6 s, shown rounded.
+  assert.equal(lines[2], '[main] 3/4 images, 1 failed, 1.67 img/s, ETA 1s');
   p.stop();
   assert.equal(lines.length, 3, 'stop twice draws once');
+  // A phase whose last count was already shown ends without repeating it.
+  const quiet: string[] = [];
+  const q = startProgress('stats', 1, { tty: false, log: (s) => quiet.push(s), intervalMs: 1000, now: () => now });
+  q.shardStarted(0, 1);
+  now = 2000;
+  q.images({ phase: 'stats', shard: 0, finished: 1, failed: 0, thread: 1 });
+  q.shardFinished(0, { finished: 1, failed: 0 });
+  now = 2500;
+  q.stop();
+  // (1 image in the 0.2 s since this phase began at 1.8 s: 5 img/s.)
+  assert.deepEqual(quiet, ['[stats] 0/1 images, 0 failed, 0 img/s, ETA ?', '[stats] 1/1 images, 0 failed, 5 img/s, ETA 0s']);
 });
 
 test('verbose lines name each busy thread and count the idle ones', () => {
