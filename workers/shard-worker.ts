@@ -122,6 +122,9 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const readable: Sample[] = [];
   const injected = testFailure(task.phase, task.shard.index);
   if (injected) throw injected;
+  // Finished images go to the main thread after each batch: a batch's images finish together
+  // (one forward and one relevance pass), and where images are slow (VGG16) the automatic batch
+  // holds a single image, so the bar moves per image exactly where it matters.
   let finished = 0;
   let failed = 0;
   const report = (images: number, failures: number) => {
