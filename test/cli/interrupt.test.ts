@@ -96,3 +96,17 @@ test('SIGTERM without a terminal: the same message, exit 143, no escape codes in
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(await mergedTables(out), baseline);
 });
+
+test('any other exit of a process whose bar was not stopped (an exception, process.exit) restores the terminal too; a stopped bar adds nothing', () => {
+  const terminal = new URL('../../pipeline/terminal.js', import.meta.url).href;
+  const run = (body: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `import * as t from '${terminal}'; ${body}`], { encoding: 'utf8' });
+  const thrown = run(`t.terminalTouched(); throw new Error('boom');`);
+  assert.notEqual(thrown.status, 0);
+  assert.match(thrown.stderr, /boom/);
+  assert.ok(thrown.stderr.includes(`${SHOW_CURSOR}${LINE_WRAP_ON}`), JSON.stringify(thrown.stderr));
+  const exited = run(`t.terminalTouched(); process.exit(3);`);
+  assert.equal(exited.status, 3);
+  assert.equal(exited.stderr, `${SHOW_CURSOR}${LINE_WRAP_ON}\n`);
+  const stopped = run(`t.terminalTouched(); t.terminalRestored(); process.exit(0);`);
+  assert.equal(stopped.stderr, '');
+});
