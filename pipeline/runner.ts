@@ -15,7 +15,7 @@ import { onInterrupt } from './interrupt.js';
 import { startProgress, type Progress } from './progress.js';
 import { failedImageCount, type ImageProgressMessage } from './progress-model.js';
 import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
-import { nodePart, phaseShards, workOrder, type Shard } from './shards.js';
+import { nodePart, phaseShards, STATS_BLOCK, workOrder, type Shard } from './shards.js';
 import { testHook } from './test-hooks.js';
 
 /**
@@ -174,7 +174,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     for (const s of list) if (!(await runDir.isDone(phase, s.index, { verify: true }))) todo.push(s);
     if (todo.length === 0) return 0;
     const lanes = Math.min(workers, todo.length);
-    if (lanes < workers) log(`${phase}: ${todo.length} shard(s) left for ${workers} worker threads, so ${workers - lanes} thread(s) stay idle (one shard runs on one thread; a smaller shardSize spreads the work)`);
+    if (lanes < workers) log(idleThreadsNote(phase, todo.length, workers));
     const shown = startProgress(phase, todo.reduce((n, s) => n + s.end - s.start, 0), { tty: opts.tty, log, verbose: opts.verbose, workers: lanes, ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}) });
     progress = shown;
     let failures = 0;
@@ -255,6 +255,12 @@ async function runOnWorker(pool: Piscina, task: ShardTask, onImages: (m: ImagePr
   } finally {
     channel.port1.close();
   }
+}
+
+/** Why some worker threads get no work: one shard runs on one thread. */
+function idleThreadsNote(phase: Phase, shards: number, workers: number): string {
+  const remedy = phase === 'stats' ? `the stats pass reads fixed blocks of ${STATS_BLOCK} images` : 'a smaller shardSize spreads the work';
+  return `${phase}: ${shards} shard(s) left for ${workers} worker threads, so ${workers - shards} thread(s) stay idle (one shard runs on one thread; ${remedy})`;
 }
 
 /** The line printed when Ctrl-C or SIGTERM stops a run (after the display is put away). */
