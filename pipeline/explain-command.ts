@@ -15,9 +15,8 @@ import { basename, join } from 'node:path';
 import { Explainer } from '../engine/explainer.js';
 import { resolveTarget } from '../engine/targets.js';
 import type { MethodName, Target } from '../engine/types.js';
-import { presetBounds } from '../io/preprocess.js';
 import type { Geometry } from '../io/image.js';
-import type { PreprocessPreset } from '../io/preprocess.js';
+import { presetBounds, type PreprocessPreset } from '../io/preprocess.js';
 import { fixedTargetIndex, loadClassNames, type ClassNames } from './explain-classes.js';
 import { InputError, loadInput, uniqueStems, type InputImage, type LoadedInput } from './explain-inputs.js';
 import { readModelInfo, type ModelInfo } from './explain-model-info.js';
@@ -187,7 +186,9 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
         const { result: r, targetLines } = await explainOne(ctx, file, stem);
         results.push(r);
         log(`explain: ${file} → ${r.files.length} files (${r.images} image${r.images === 1 ? '' : 's'})`);
-        for (const line of targetLines) log(`explain:   ${line}`);
+        // A big .npy batch would flood the terminal: its summary JSON has every image.
+        for (const line of targetLines.slice(0, TARGET_LINES_SHOWN)) log(`explain:   ${line}`);
+        if (targetLines.length > TARGET_LINES_SHOWN) log(`explain:   … and ${targetLines.length - TARGET_LINES_SHOWN} more images (see ${basename(r.summaryFile!)})`);
       } catch (e) {
         const message = e instanceof InputError ? e.message : `${file}: ${(e as Error).message}`;
         results.push({ file, stem, ok: false, images: 0, files: [], error: message });
@@ -300,6 +301,9 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
   await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
   return { result: { file, stem, ok: true, images: images.length, files: [...files, summaryFile], summaryFile }, targetLines: entries.map(targetLine) };
 }
+
+/** Images whose resolved targets are printed per input. */
+const TARGET_LINES_SHOWN = 10;
 
 /** "photo: top1 = 7 (class 7, p=0.481); top2 = 3 (class 3, p=0.412)": which class each target became. */
 function targetLine(entry: InputSummaryJson['images'][number]): string {
