@@ -9,12 +9,13 @@ import { EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError } from './run-dir.js';
 import { nodeFromEnv } from './shards.js';
 import { formatStatus, runStatus } from './status.js';
+import { writeLog } from './terminal.js';
 
 /**
  * The `sglrp` command line. Exit codes: 0 done; 1 error; 2 usage or config error; 3 incomplete
  * (some shards failed: rerun the same command to finish them).
  */
-const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const log = (line: string) => writeLog(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 async function main(): Promise<number> {
   let code: number = EXIT.ok;

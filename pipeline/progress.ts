@@ -88,7 +88,10 @@ function terminalView(phase: string, opts: ProgressOptions): View {
   const multi = new cliProgress.MultiBar({ format, barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
   // cli-progress hides the cursor and turns line wrap off; if the process ends before stop(),
   // the exit hook of terminal.ts turns them back on.
-  terminalTouched();
+  terminalTouched((text) => {
+    multi.log(text);
+    multi.update(); // now, not at the next redraw: the process may end before it
+  });
   const main = multi.create(1, 0, { failed: 0, rate: formatRate(0), eta_window: '?' });
   const lines: cliProgress.SingleBar[] = [];
   return {
@@ -102,8 +105,8 @@ function terminalView(phase: string, opts: ProgressOptions): View {
       lines.forEach((line, i) => line.update(0, { text: text[i] ?? '' }));
     },
     stop() {
-      multi.stop();
       terminalRestored();
+      multi.stop();
     },
   };
 }

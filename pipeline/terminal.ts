@@ -12,10 +12,13 @@ export const LINE_WRAP_ON = '\x1b[?7h';
 
 let touched = false;
 let hooked = false;
+/** While a bar is drawn, log lines go above it through the bar (else the bar overdraws them). */
+let aboveBar: ((text: string) => void) | undefined;
 
-/** A bar is about to change the terminal (stderr). */
-export function terminalTouched(): void {
+/** A bar is about to change the terminal (stderr); `writeAbove` prints text above the bar. */
+export function terminalTouched(writeAbove?: (text: string) => void): void {
   touched = true;
+  aboveBar = writeAbove;
   if (!hooked) {
     hooked = true;
     // 'exit' handlers run on every exit path that runs JavaScript at all, and must be synchronous.
@@ -26,6 +29,13 @@ export function terminalTouched(): void {
 /** The bar gave the terminal back itself. */
 export function terminalRestored(): void {
   touched = false;
+  aboveBar = undefined;
+}
+
+/** Writes log text to stderr, above the progress bar while one is drawn. */
+export function writeLog(text: string): void {
+  if (aboveBar) aboveBar(text);
+  else process.stderr.write(text);
 }
 
 /**
@@ -33,6 +43,7 @@ export function terminalRestored(): void {
  * Synchronous (an exit hook cannot wait for a stream).
  */
 export function restoreTerminal(): void {
+  aboveBar = undefined;
   if (!touched) return;
   touched = false;
   try {
