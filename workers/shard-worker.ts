@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Explainer } from '../engine/explainer.js';
 import type { Explanation } from '../engine/types.js';
@@ -7,6 +8,7 @@ import type { DatasetReader, Sample } from '../data/types.js';
 import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import type { RunConfig } from '../pipeline/config.js';
+import { failedImageCount, type ImageProgressMessage } from '../pipeline/progress-model.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { fillImage } from '../stages/masking-geometry.js';
@@ -28,6 +30,11 @@ export interface ShardTask {
   meanPath?: string;
   /** Images per batch (0 = automatic). */
   batchSize: number;
+  /**
+   * Where to report finished images while the shard runs (transferred with the task); the
+   * shard's result alone would move the progress bar only once per shard.
+   */
+  progress?: MessagePort;
 }
 
 export interface ShardResult {
@@ -114,6 +121,17 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const readable: Sample[] = [];
   const injected = testFailure(task.phase, task.shard.index);
   if (injected) throw injected;
+  // Finished images go to the main thread after each batch: a batch's images finish together
+  // (one forward and one relevance pass), and where images are slow (VGG16) the automatic batch
+  // holds a single image, so the bar moves per image exactly where it matters.
+  let finished = 0;
+  let failed = 0;
+  const report = (images: number, failures: number) => {
+    finished += images;
+    failed += failures;
+    const message: ImageProgressMessage = { phase: task.phase, shard: task.shard.index, finished, failed, thread: threadId };
+    task.progress?.postMessage(message);
+  };
   for (let from = start; from < end; from += batch) {
     if (from > start) await testHook('mid-shard', task.phase, task.shard.index);
     const samples: Sample[] = [];
@@ -122,11 +140,16 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
       if (r.ok) samples.push(r.sample);
       else pushRows(rows, 'errors', [{ image_id: r.error.id, image_index: r.error.index, stage: 'read', reason: r.error.reason }]);
     }
+    const batchSize = Math.min(end, from + batch) - from;
     if (stats) {
       readable.push(...samples);
+      report(batchSize, batchSize - samples.length);
       continue;
     }
-    if (samples.length === 0) continue;
+    if (samples.length === 0) {
+      report(batchSize, batchSize);
+      continue;
+    }
     const c = task.config;
     // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
     const res = await evaluateBatchAsync(s.explainer, samples, {
@@ -144,6 +167,7 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     pushRows(rows, 'errors', annotationErrors(samples));
     mergeRows(rows, res.rows);
     await keepArtefacts(task, samples, res.explanations);
+    report(batchSize, batchSize - samples.length + failedImageCount(res.rows.errors));
   }
   if (stats) {
     const size = s.explainer.inputShape.reduce((a, b) => a * b, 1);
