@@ -104,10 +104,10 @@ function clockTime(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-/** "waiting for 2 shards leased by node07:4711 until 10:41:07" (owners that hold them, latest expiry each). */
-export function waitingLine(phase: string, left: number, leases: readonly Pick<LiveLock, 'owner' | 'expiresAt'>[]): string {
+/** "waiting for 2 shards leased by node07:4711 until 10:41:07" (holders as host:pid, latest expiry each). */
+export function waitingLine(phase: string, left: number, leases: readonly Pick<LiveLock, 'host' | 'pid' | 'expiresAt'>[]): string {
   const until = new Map<string, number>();
-  for (const l of leases) until.set(l.owner, Math.max(until.get(l.owner) ?? 0, l.expiresAt));
+  for (const l of leases) until.set(`${l.host}:${l.pid}`, Math.max(until.get(`${l.host}:${l.pid}`) ?? 0, l.expiresAt));
   const holders = [...until].map(([owner, t]) => `${owner} until ${clockTime(t)}`).join(', ');
   return `${phase}: waiting for ${left} shard${left === 1 ? '' : 's'}${holders ? ` leased by ${holders}` : ' (their leases are being taken over)'}; a dead holder's shards are taken over when its lease ends`;
 }
