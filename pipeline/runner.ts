@@ -179,17 +179,27 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
    */
   async function completePhase(phase: Phase, list: Shard[], mean: string | undefined): Promise<number> {
     let lastLine = '';
+    let todo = list;
+    /** Shards not seen done yet (a done shard stays done: it is not looked at again). */
+    let remaining = list;
     for (;;) {
-      const failures = await runPhase(phase, list, mean);
-      if (failures > 0 || stop) return failures;
-      const left: number[] = [];
-      for (const s of list) if (!(await runDir.isDone(phase, s.index))) left.push(s.index);
+      if (todo.length > 0) {
+        const failures = await runPhase(phase, todo, mean);
+        if (failures > 0 || stop) return failures;
+      }
+      const left: Shard[] = [];
+      for (const s of remaining) if (!(await runDir.isDone(phase, s.index))) left.push(s);
       if (left.length === 0) return 0;
-      const held = (await runDir.running(phase)).filter((l) => left.includes(l.shard));
+      remaining = left;
+      const held = (await runDir.running(phase)).filter((l) => left.some((s) => s.index === l.shard));
       const line = waitingLine(phase, left.length, held);
       if (line !== lastLine) log(line);
       lastLine = line;
       await new Promise((r) => setTimeout(r, pollMs));
+      // Next round: only what nobody holds now (a lease ran out, its holder died here, or it was
+      // released unfinished), so waiting neither re-verifies finished shards nor spams progress.
+      const heldNow = new Set((await runDir.running(phase)).map((l) => l.shard));
+      todo = left.filter((s) => !heldNow.has(s.index));
     }
   }
 

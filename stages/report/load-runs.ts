@@ -7,7 +7,7 @@
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { CorruptShardError, readColumns, type TableColumns } from '../../results/table-io.js';
-import { notARunDir, RUN_FILES } from '../../results/run-format.js';
+import { identityDiff, notARunDir, readIdentity, RUN_FILES } from '../../results/run-format.js';
 import { TABLES, type TableName } from '../../results/schemas.js';
 import { describeDiff, diffConfigs } from '../../pipeline/config.js';
 import { readStoredConfig } from '../../pipeline/run-dir.js';
@@ -48,6 +48,16 @@ export async function checkReportInputs(runDirs: readonly string[], outDir?: str
         `${runDirs[i]} and ${runDirs[0]} were run with different configs, so their numbers cannot be merged:\n${describeDiff(configs[0]!, config, fields).map((d) => `  ${d}`).join('\n')}\n` +
           'Report each run on its own (sglrp report RUN_DIR). Nothing was written.',
       );
+    }
+  }
+  // The same config over other model weights or annotations is another experiment too.
+  const identities = await Promise.all(runDirs.map((d) => readIdentity(resolve(d))));
+  for (const [i, identity] of identities.entries()) {
+    const first = identities[0];
+    if (i === 0 || !identity || !first) continue;
+    const parts = identityDiff(first, identity).filter((p) => p !== 'configHash');
+    if (parts.length > 0) {
+      throw new ReportInputError(`${runDirs[i]} and ${runDirs[0]} were run on different inputs (${parts.map((p) => `${p} files`).join(', ')} differ, see their ${RUN_FILES.identity}), so their numbers cannot be merged. Report each run on its own. Nothing was written.`);
     }
   }
   if (outDir !== undefined) {
