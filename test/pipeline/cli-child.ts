@@ -20,26 +20,32 @@ export interface CliResult {
   stderr: string;
 }
 
+/** `node CLI args…`, or run through `wrap` (e.g. `unshare --pid --fork`). */
+function spawnCli(args: string[], env: Record<string, string>, wrap: string[]): ChildProcess {
+  const argv = [...wrap, process.execPath, CLI, ...args];
+  return spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+}
+
 /** Runs the CLI to its end (asynchronously, so several can run at once). */
-export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function cli(args: string[], env: Record<string, string> = {}, wrap: string[] = []): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+    const child = spawnCli(args, env, wrap);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 /** Starts the CLI and SIGKILLs it as soon as stderr shows `pattern`; fails if it ends first. */
-export function killAt(args: string[], env: Record<string, string>, pattern: RegExp): Promise<string> {
+export function killAt(args: string[], env: Record<string, string>, pattern: RegExp, wrap: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+    const child = spawnCli(args, env, wrap);
     let stderr = '';
     let killed = false;
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (!killed && pattern.test(stderr)) {
         killed = true;
@@ -55,7 +61,7 @@ export function killAt(args: string[], env: Record<string, string>, pattern: Reg
 
 /** A CLI child that is sent `signal` (e.g. SIGSTOP) once stderr shows `pattern`; `done` is its end. */
 export function signalAt(args: string[], env: Record<string, string>, pattern: RegExp, signal: NodeJS.Signals): { child: ChildProcess; signalled: Promise<void>; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+  const child = spawnCli(args, env, []);
   let stdout = '';
   let stderr = '';
   let sent = false;

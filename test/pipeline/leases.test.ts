@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,22 @@ test('a shard leased by a dead node is waited for and taken over; the rerun exit
   assert.deepEqual(manifests(out), ALL);
   assert.ok(traces(r.stderr, 'manifest').includes('main 1'), 'the rerun computed the dead node\'s shard');
   assert.match(r.stderr, /main: 4\/4 shards done/);
+  assert.deepEqual(await mergedTables(out), baseline);
+});
+
+test('a rerun in a fresh PID namespace (pid 1 again) does not mistake the dead pid 1\'s lease for its own', async (t) => {
+  // unshare needs root (or user namespaces); --kill-child takes the namespace down with it.
+  const wrap = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
+  if (spawnSync(wrap[0]!, [...wrap.slice(1), 'true']).status !== 0) return t.skip('unshare --pid is not permitted here');
+  const out = join(dir, 'pid-namespace');
+  const args = ['run', cfg, '--out', out, '--no-report'];
+  await killAt(args, { ...LEASE, SGLRP_TEST_DELAY_AT: 'mid-shard@main:1' }, /at mid-shard main 1/, wrap);
+  const lock = JSON.parse(readFileSync(join(out, 'claims', 'main-00001.lock'), 'utf8')) as { pid: number };
+  assert.equal(lock.pid, 1, 'the killed run was pid 1 of its namespace');
+  const r = await cli(args, { ...LEASE, SGLRP_TEST_TRACE: '1' }, wrap);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(manifests(out), ALL);
+  assert.ok(traces(r.stderr, 'manifest').includes('main 1'), 'the rerun (pid 1 too) computed the shard');
   assert.deepEqual(await mergedTables(out), baseline);
 });
 
