@@ -68,6 +68,23 @@ test('a shard leased by a dead node is waited for and taken over; the rerun exit
   assert.deepEqual(await mergedTables(out), baseline);
 });
 
+test('of two concurrent processes, the one that runs out of shards first waits for the other\'s before exiting 0', async () => {
+  const out = join(dir, 'concurrent');
+  const args = ['run', cfg, '--out', out, '--no-report'];
+  // A takes main shard 0 and sits on it (alive, renewing its lease) while B does the rest.
+  const a = cli(args, { SGLRP_TEST_DELAY_AT: 'mid-shard@main:0', SGLRP_TEST_DELAY_MS: '12000' });
+  const lock = join(out, 'claims', 'main-00000.lock');
+  while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 50));
+  const b = await cli(args, { SGLRP_TEST_TRACE: '1' });
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(manifests(out), ALL, 'B exited 0 only once A\'s shard was done too');
+  assert.match(b.stderr, /main: waiting for 1 shard leased by .+:\d+ until \d\d:\d\d:\d\d/);
+  assert.deepEqual(traces(b.stderr, 'manifest').filter((x) => x.startsWith('main')).sort(), ['main 1', 'main 2', 'main 3']);
+  const ra = await a;
+  assert.equal(ra.code, 0, ra.stderr);
+  assert.deepEqual(await mergedTables(out), baseline);
+});
+
 test('a rerun in a fresh PID namespace (pid 1 again) does not mistake the dead pid 1\'s lease for its own', async (t) => {
   // unshare needs root (or user namespaces); --kill-child takes the namespace down with it.
   const wrap = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
