@@ -90,6 +90,8 @@ async function removeIfUnchanged(path: string, expected: Buffer): Promise<boolea
 /** A held lease on one shard. */
 export class ShardLease {
   #lost = false;
+  /** The lease length it was taken with; every renewal extends it by this much from "now". */
+  readonly leaseMs: number;
 
   constructor(
     readonly lockPath: string,
@@ -99,7 +101,9 @@ export class ShardLease {
     readonly token: string,
     private info: LeaseInfo,
     private readonly clock: LeaseClock,
-  ) {}
+  ) {
+    this.leaseMs = info.expiresAt - info.acquiredAt;
+  }
 
   get expiresAt(): number {
     return this.info.expiresAt;
@@ -111,10 +115,10 @@ export class ShardLease {
   }
 
   /**
-   * Extend the lease to now + leaseMs. Returns false (and marks the claim lost) when the lease
+   * Extend the lease to now + leaseMs. Returns false (and marks the lease lost) when the lease
    * ran out long enough ago that someone may have taken the shard, or the lock is not ours.
    */
-  async renew(leaseMs = this.info.expiresAt - this.info.acquiredAt): Promise<boolean> {
+  async renew(leaseMs = this.leaseMs): Promise<boolean> {
     if (this.#lost) return false;
     const now = this.clock.now();
     // Past half the grace period a taker may already be at work: do not touch the file.
@@ -149,7 +153,7 @@ export class ShardLease {
    * the lease is lost. The timer is unref'd so it never keeps the process alive.
    */
   keepAlive(options: { intervalMs?: number; onLost?: (lease: ShardLease) => void } = {}): () => void {
-    const leaseMs = this.info.expiresAt - this.info.acquiredAt;
+    const leaseMs = this.leaseMs;
     const timer = setInterval(() => {
       this.renew(leaseMs).then(
         (ok) => {

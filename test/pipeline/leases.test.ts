@@ -146,3 +146,18 @@ test('a lease is known by host, boot, PID namespace, pid and start time: a reuse
   assert.ok(await run.claim('main', 0, { leaseMs: 60_000 }), 'the reused pid\'s lease is taken over at once');
   assert.equal(await run.claim('main', 1, { leaseMs: 60_000 }), null, 'a lease from another PID namespace is live until it expires');
 });
+
+test('a renewal extends a lease by its own length from now, however often it is renewed', async () => {
+  const model = join(dir, 'tiny-model-2.json');
+  writeFileSync(model, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
+  const config = parseConfig({ name: 't', dataset: { kind: 'digits-pair', count: 20 }, model: { path: model, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10 }, 'test');
+  let now = 1_000_000;
+  const run = await RunDir.open(join(dir, 'renewals'), config, { now: () => now });
+  const lease = (await run.claim('main', 0, { leaseMs: 1000 }))!;
+  assert.equal(lease.expiresAt, now + 1000);
+  for (let i = 0; i < 3; i++) {
+    now += 900;
+    assert.ok(await lease.renew());
+    assert.equal(lease.expiresAt, now + 1000, `renewal ${i + 1}: a dead holder is still taken over one lease after its last renewal`);
+  }
+});
