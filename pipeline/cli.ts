@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { notARunDir } from '../results/run-format.js';
+import { notARunDir, RunFormatError } from '../results/run-format.js';
 import { buildReport } from '../stages/report/build-report.js';
 import { checkReportInputs, ReportInputError } from '../stages/report/load-runs.js';
 import { BACKENDS, ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
@@ -24,7 +24,7 @@ import { UsageError } from './usage-error.js';
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 /** Errors that mean "the command or its inputs are wrong": exit 2, never retried by a scheduler. */
-const USAGE_ERRORS = [ConfigError, ConfigMismatchError, PlanMismatchError, RunIdentityError, PreflightError, NodeSlotError, ReportInputError, UsageError, ExplainUsageError];
+const USAGE_ERRORS = [ConfigError, ConfigMismatchError, PlanMismatchError, RunIdentityError, RunFormatError, PreflightError, NodeSlotError, ReportInputError, UsageError, ExplainUsageError];
 
 /** A run config path must be a readable file (a folder or a typo is a usage error, not a crash). */
 async function checkConfigPath(path: string): Promise<void> {

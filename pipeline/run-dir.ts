@@ -28,6 +28,7 @@ import {
   readManifests,
   readPlan,
   RUN_FILES,
+  RunFormatError,
   shardIdentityOf,
   shardStem as stem,
   shardTag,
@@ -544,7 +545,7 @@ export async function readStoredConfig(path: string): Promise<RunConfig> {
   try {
     obj = YAML.parse(bytes.toString());
   } catch (err) {
-    throw new Error(`${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`);
+    throw new RunFormatError(`${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`);
   }
   return parseConfig(obj, path);
 }

@@ -219,6 +219,17 @@ export type ShardFailure = z.infer<typeof failureSchema>;
 // ---------------------------------------------------------------------------------------------
 // One reader and one writer
 
+/**
+ * A record of the run directory that must be whole is not (plan.json, identity.json): the same
+ * command would fail the same way, so the CLI exits 2 with the file and what to do.
+ */
+export class RunFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFormatError';
+  }
+}
+
 function issues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
 }
@@ -240,7 +251,7 @@ export async function readRecord<T>(path: string, schema: z.ZodType<T>, what: st
   const bytes = await readIfExists(path);
   if (bytes === undefined) return undefined;
   const parsed = parseRecord(bytes, schema, what);
-  if (typeof parsed === 'string') throw new Error(`${path}: ${parsed}; ${fix}`);
+  if (typeof parsed === 'string') throw new RunFormatError(`${path}: ${parsed}; ${fix}`);
   return parsed;
 }
 

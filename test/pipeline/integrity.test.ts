@@ -140,7 +140,7 @@ test('deterministic setup errors exit 2 once, before any shard is claimed: a mis
   }
 });
 
-test('usage errors exit 2 with a sentence: config path missing or a folder, shard index out of range, --set without a key, --limit changed on resume, --out / status / report on a file', async () => {
+test('usage errors exit 2 with a sentence: config path missing or a folder, shard index out of range, --set without a key, --limit changed on resume, a torn plan.json, --out / status / report on a file', async () => {
   const file = join(dir, 'a-file.txt');
   writeFileSync(file, 'not a run');
   const out = join(dir, 'usage');
@@ -154,6 +154,8 @@ test('usage errors exit 2 with a sentence: config path missing or a folder, shar
   const resumed = join(dir, 'limit-resume');
   cpSync(join(dir, 'baseline'), resumed, { recursive: true });
   assertRefused(await cli(['run', cfg, '--out', resumed, '--limit', '6']), /planned as .*differs in limit, shardCount/);
+  writeFileSync(join(resumed, 'plan.json'), '{"datasetSize": 12,');
+  assertRefused(await cli(['run', cfg, '--out', resumed]), /plan\.json: plan is not valid JSON .*; delete it and run again to re-plan/);
 });
 
 test('run ends with a summary of the images that could not be evaluated', async () => {
