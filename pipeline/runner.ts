@@ -7,6 +7,7 @@ import { datasetFromConfig } from '../data/factory.js';
 import { writeNpy } from '../io/npy.js';
 import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
+import { mainPhaseTables } from '../metrics/registry.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
 import { ConfigError, type RunConfig } from './config.js';
@@ -23,7 +24,8 @@ import { testHook } from './test-hooks.js';
  */
 export const PHASE_TABLES: Record<Phase, TableName[]> = {
   stats: ['stats'],
-  main: ['forward', 'relevance', 'masking', 'pointing', 'pointing_game', 'errors'],
+  // forward, relevance, each registered metric's tables (metrics/registry.ts), errors.
+  main: mainPhaseTables() as TableName[],
 };
 
 /** Exit codes a scheduler can act on. */

@@ -4,7 +4,7 @@ import type { Sample } from '../data/types.js';
 import { boxMask, energyCurve, pointingGameHit } from './pointing-metrics.js';
 
 /**
- * The extended pointing game (SPEC §5) for the ground-truth target of images with boxes:
+ * The extended pointing game (docs/PROTOCOL.md §5) for the ground-truth target of images with boxes:
  * one `pointing` row per energy level and method, one `pointing_game` row per method.
  */
 export function pointingRows(
