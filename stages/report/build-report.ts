@@ -40,7 +40,7 @@ export interface BuildReportResult {
 const TITLE = 'SGLRP evaluation report';
 
 /** CSV + Arrow tables beside the report: the metrics' own, then the per-method summary, counts and claims. */
-function reportTables(a: Aggregates, model: Pick<ReportModel, 'summaries' | 'counts' | 'runs' | 'claims'>): ReportTable[] {
+export function reportTables(a: Aggregates, model: Pick<ReportModel, 'summaries' | 'counts' | 'runs' | 'claims'>): ReportTable[] {
   const c: Counts = model.counts;
   const summaryColumns = registeredMetrics().flatMap((m) => m.summary);
   return [
@@ -91,6 +91,28 @@ function linkFrom(outDir: string, path: string): string {
   return relative(outDir, path).split(sep).join('/');
 }
 
+/**
+ * Every registered metric's figures: SVG + PNG into `outDir` for those with data, and each with
+ * the blocks (the curve's numbers) shown under it. Returns them and the files written.
+ */
+export async function renderFigures(aggregates: Aggregates, methods: readonly string[], outDir: string): Promise<{ figures: Figure[]; dataFiles: string[] }> {
+  const figures: Figure[] = [];
+  const dataFiles: string[] = [];
+  for (const f of registeredMetrics().flatMap((m) => m.figures)) {
+    const data = f.curve(aggregates);
+    if (!data.some((d) => Number.isFinite(d.mean))) {
+      figures.push({ id: f.id, title: f.title, caption: f.caption, svg: '', png: null, blocks: [] });
+      continue;
+    }
+    const chart = await renderChart(data, { title: f.title, ...f.chart });
+    await writeFileAtomic(join(outDir, `${f.id}.svg`), chart.svg);
+    await writeFileAtomic(join(outDir, `${f.id}.png`), chart.png);
+    dataFiles.push(`${f.id}.svg`, `${f.id}.png`);
+    figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png`, blocks: f.blocks(aggregates, methods) });
+  }
+  return { figures, dataFiles };
+}
+
 export async function buildReport(runDirs: string[], opts: BuildReportOptions = {}): Promise<BuildReportResult> {
   if (runDirs.length === 0) throw new Error('buildReport needs at least one run directory');
   const dirs = runDirs.map((d) => resolve(d));
@@ -115,20 +137,7 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   const claims = evaluateClaims(aggregates);
   const summaries = methodSummaries(aggregates, methods);
 
-  const figures: Figure[] = [];
-  const dataFiles: string[] = [];
-  for (const f of registeredMetrics().flatMap((m) => m.figures)) {
-    const data = f.curve(aggregates);
-    if (!data.some((d) => Number.isFinite(d.mean))) {
-      figures.push({ id: f.id, title: f.title, caption: f.caption, svg: '', png: null, blocks: [] });
-      continue;
-    }
-    const chart = await renderChart(data, { title: f.title, ...f.chart });
-    await writeFileAtomic(join(outDir, `${f.id}.svg`), chart.svg);
-    await writeFileAtomic(join(outDir, `${f.id}.png`), chart.png);
-    dataFiles.push(`${f.id}.svg`, `${f.id}.png`);
-    figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png`, blocks: f.blocks(aggregates, methods) });
-  }
+  const { figures, dataFiles } = await renderFigures(aggregates, methods, outDir);
 
   const runsInfo = loaded.runs;
   for (const t of reportTables(aggregates, { summaries, counts, runs: runsInfo, claims })) {
