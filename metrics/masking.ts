@@ -34,7 +34,9 @@ const configSchema = z.strictObject(
   {
     patchSizes: z
       .array(
-        int('an odd positive integer').min(1, 'expected an odd positive integer').refine((p) => p % 2 === 1, { message: 'expected an odd positive integer (the patch is centred on a pixel)' }),
+        int('an odd positive integer')
+          .min(1, 'expected an odd positive integer')
+          .refine((p) => p % 2 === 1, { message: 'expected an odd positive integer (the patch is centred on a pixel)' }),
         { error: 'expected a list of odd positive integers' },
       )
       .min(1, 'expected at least one patch size')
@@ -68,12 +70,30 @@ function maskingFigure(id: string, targetKind: string, title: string, caption: s
 function maskingReportTable(name: string, a: MaskingAggregates, kind: string) {
   return {
     name,
-    columns: [{ name: 'target_kind', type: 'string' as const }, { name: 'method', type: 'string' as const }, { name: 'patch_size', type: 'int' as const }, ...CI_COLUMNS],
-    rows: a.masking.filter((m) => m.targetKind === kind).map((m) => ({ target_kind: m.targetKind, method: m.method, patch_size: m.patchSize, n: m.n, mean: m.mean, lo: m.lo, hi: m.hi, sd: m.sd, ignored: m.ignored })),
+    columns: [
+      { name: 'target_kind', type: 'string' as const },
+      { name: 'method', type: 'string' as const },
+      { name: 'patch_size', type: 'int' as const },
+      ...CI_COLUMNS,
+    ],
+    rows: a.masking
+      .filter((m) => m.targetKind === kind)
+      .map((m) => ({
+        target_kind: m.targetKind,
+        method: m.method,
+        patch_size: m.patchSize,
+        n: m.n,
+        mean: m.mean,
+        lo: m.lo,
+        hi: m.hi,
+        sd: m.sd,
+        ignored: m.ignored,
+      })),
   };
 }
 
-const meanDrop = (a: MaskingAggregates, method: string, kind: string) => finiteMean(a.masking.filter((m) => m.method === method && m.targetKind === kind).map((m) => m.mean));
+const meanDrop = (a: MaskingAggregates, method: string, kind: string) =>
+  finiteMean(a.masking.filter((m) => m.method === method && m.targetKind === kind).map((m) => m.mean));
 
 export const maskingMetric: Metric<MaskingConfig, MaskingAggregates, 'masking'> = {
   name: 'masking',
@@ -86,7 +106,9 @@ export const maskingMetric: Metric<MaskingConfig, MaskingAggregates, 'masking'> 
     schema: configSchema,
     check(config, run) {
       const tooBig = config.patchSizes.filter((p) => p > run.model.size);
-      return tooBig.length > 0 ? [{ path: 'masking.patchSizes', message: `patch sizes ${tooBig.join(', ')} exceed model.size ${run.model.size}` }] : [];
+      return tooBig.length > 0
+        ? [{ path: 'masking.patchSizes', message: `patch sizes ${tooBig.join(', ')} exceed model.size ${run.model.size}` }]
+        : [];
     },
   },
   tables: [TABLES.masking],
@@ -116,7 +138,9 @@ export const maskingMetric: Metric<MaskingConfig, MaskingAggregates, 'masking'> 
       finish: () => ({
         masking: [...drops.values()]
           .map(({ kind, method, p, values }) => ({ targetKind: kind, method, patchSize: p, ...meanCI95(values) }))
-          .sort((a, b) => compareTargetKinds(a.targetKind, b.targetKind) || compareMethods(a.method, b.method) || a.patchSize - b.patchSize),
+          .sort(
+            (a, b) => compareTargetKinds(a.targetKind, b.targetKind) || compareMethods(a.method, b.method) || a.patchSize - b.patchSize,
+          ),
       }),
     };
   },
@@ -127,7 +151,12 @@ export const maskingMetric: Metric<MaskingConfig, MaskingAggregates, 'masking'> 
       'Fig. 11a — maximal patch masking, ground-truth target',
       'Mean drop y_t(before) − y_t(after) when the p×p patch around the map maximum is replaced by the dataset mean (95% CI band). Higher is better (the paper plots the change, where lower is better).',
     ),
-    maskingFigure('fig11b', 'top2', 'Fig. 11b — maximal patch masking, 2nd most probable class', 'As Fig. 11a, targeting the second most probable class. A negative drop means masking increased y_t.'),
+    maskingFigure(
+      'fig11b',
+      'top2',
+      'Fig. 11b — maximal patch masking, 2nd most probable class',
+      'As Fig. 11a, targeting the second most probable class. A negative drop means masking increased y_t.',
+    ),
   ],
   reportTables: (a) => [maskingReportTable('fig11a', a, 'gt'), maskingReportTable('fig11b', a, 'top2')],
   summary: [
@@ -141,8 +170,20 @@ export const maskingMetric: Metric<MaskingConfig, MaskingAggregates, 'masking'> 
         return gt.length ? gt[0]!.n : 0;
       },
     },
-    { name: 'mean_drop_gt', title: 'mean drop gt (avg over p)', type: 'number', format: 'number', value: (a, method) => meanDrop(a, method, 'gt') },
-    { name: 'mean_drop_top2', title: 'mean drop top2 (avg over p)', type: 'number', format: 'number', value: (a, method) => meanDrop(a, method, 'top2') },
+    {
+      name: 'mean_drop_gt',
+      title: 'mean drop gt (avg over p)',
+      type: 'number',
+      format: 'number',
+      value: (a, method) => meanDrop(a, method, 'gt'),
+    },
+    {
+      name: 'mean_drop_top2',
+      title: 'mean drop top2 (avg over p)',
+      type: 'number',
+      format: 'number',
+      value: (a, method) => meanDrop(a, method, 'top2'),
+    },
   ],
   methodsIn: (a) => a.masking.map((m) => m.method),
 };

@@ -141,7 +141,16 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
             // A t interval on 0/1 values can leave [0, 1] for small n; a rate's interval cannot.
             const hit = meanCI95(g.hit);
             const tol = meanCI95(g.tol);
-            return { method, n: hit.n, hitRate: hit.mean, hitLo: clip01(hit.lo), hitHi: clip01(hit.hi), toleranceRate: tol.mean, toleranceLo: clip01(tol.lo), toleranceHi: clip01(tol.hi) };
+            return {
+              method,
+              n: hit.n,
+              hitRate: hit.mean,
+              hitLo: clip01(hit.lo),
+              hitHi: clip01(hit.hi),
+              toleranceRate: tol.mean,
+              toleranceLo: clip01(tol.lo),
+              toleranceHi: clip01(tol.hi),
+            };
           })
           .sort((a, b) => compareMethods(a.method, b.method));
         return { pointing, pointingGame };
@@ -152,7 +161,8 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
     {
       id: 'fig13',
       title: 'Fig. 13 — extended pointing game',
-      caption: 'Mean per-image pointing accuracy hits / (hits + misses) of the pixels holding the top E share of the positive relevance (95% CI band). Higher is better.',
+      caption:
+        'Mean per-image pointing accuracy hits / (hits + misses) of the pixels holding the top E share of the positive relevance (95% CI band). Higher is better.',
       chart: { xTitle: 'energy E', yTitle: 'pointing accuracy', zeroRule: false, yDomain: [0, 1], tickAtData: false },
       curve: (a) => a.pointing.map((p) => ({ method: p.method, x: p.energy, mean: p.mean, lo: p.lo, hi: p.hi })),
       blocks(a, order) {
@@ -165,7 +175,10 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
           {
             kind: 'table',
             header: ['E', ...methods.map(methodLabel)],
-            rows: grid.xs.map((x) => [String(x), ...methods.map((m) => fmt(pts.find((p) => p.method === m && p.energy === x)?.pooled ?? NaN))]),
+            rows: grid.xs.map((x) => [
+              String(x),
+              ...methods.map((m) => fmt(pts.find((p) => p.method === m && p.energy === x)?.pooled ?? NaN)),
+            ]),
           },
         ];
       },
@@ -183,7 +196,20 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
         { name: 'misses', type: 'number' },
         { name: 'empty', type: 'int' },
       ],
-      rows: a.pointing.map((p) => ({ method: p.method, energy: p.energy, n: p.n, mean: p.mean, lo: p.lo, hi: p.hi, sd: p.sd, ignored: p.ignored, pooled: p.pooled, hits: p.hits, misses: p.misses, empty: p.empty })),
+      rows: a.pointing.map((p) => ({
+        method: p.method,
+        energy: p.energy,
+        n: p.n,
+        mean: p.mean,
+        lo: p.lo,
+        hi: p.hi,
+        sd: p.sd,
+        ignored: p.ignored,
+        pooled: p.pooled,
+        hits: p.hits,
+        misses: p.misses,
+        empty: p.empty,
+      })),
     },
     {
       name: 'pointing-game',
@@ -197,7 +223,16 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
         { name: 'tolerance_lo', type: 'number' },
         { name: 'tolerance_hi', type: 'number' },
       ],
-      rows: a.pointingGame.map((g) => ({ method: g.method, n: g.n, hit_rate: g.hitRate, hit_lo: g.hitLo, hit_hi: g.hitHi, tolerance_rate: g.toleranceRate, tolerance_lo: g.toleranceLo, tolerance_hi: g.toleranceHi })),
+      rows: a.pointingGame.map((g) => ({
+        method: g.method,
+        n: g.n,
+        hit_rate: g.hitRate,
+        hit_lo: g.hitLo,
+        hit_hi: g.hitHi,
+        tolerance_rate: g.toleranceRate,
+        tolerance_lo: g.toleranceLo,
+        tolerance_hi: g.toleranceHi,
+      })),
     },
   ],
   sections(a) {
@@ -205,16 +240,30 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
       { kind: 'heading', level: 2, text: 'Original pointing game', anchor: 'pointing-game' },
     ];
     if (a.pointingGame.length === 0) return [...blocks, { kind: 'paragraph', text: 'No pointing_game rows in this run.' }];
-    blocks.push({ kind: 'paragraph', text: "Share of images whose map's arg-max lies inside the ground-truth box union (95% CI), and within the tolerance of it." });
+    blocks.push({
+      kind: 'paragraph',
+      text: "Share of images whose map's arg-max lies inside the ground-truth box union (95% CI), and within the tolerance of it.",
+    });
     blocks.push({
       kind: 'table',
       header: ['method', 'images', 'hit rate', 'hit rate with tolerance'],
-      rows: a.pointingGame.map((g) => [methodLabel(g.method), String(g.n), fmtCI(g.hitRate, g.hitLo, g.hitHi), fmtCI(g.toleranceRate, g.toleranceLo, g.toleranceHi)]),
+      rows: a.pointingGame.map((g) => [
+        methodLabel(g.method),
+        String(g.n),
+        fmtCI(g.hitRate, g.hitLo, g.hitHi),
+        fmtCI(g.toleranceRate, g.toleranceLo, g.toleranceHi),
+      ]),
     });
     return blocks;
   },
   summary: [
-    { name: 'mean_pointing_accuracy', title: 'pointing accuracy (avg over E)', type: 'number', format: 'number', value: (a, m) => finiteMean(curvePoints(a, m).map((p) => p.mean)) },
+    {
+      name: 'mean_pointing_accuracy',
+      title: 'pointing accuracy (avg over E)',
+      type: 'number',
+      format: 'number',
+      value: (a, m) => finiteMean(curvePoints(a, m).map((p) => p.mean)),
+    },
     {
       name: 'pooled_pointing',
       title: 'pooled pointing (all E)',
@@ -222,11 +271,26 @@ export const pointingMetric: Metric<PointingConfig, PointingAggregates, 'pointin
       format: 'number',
       value(a, m) {
         const pts = curvePoints(a, m);
-        return pooledRatio(pts.map((p) => p.hits), pts.map((p) => p.misses));
+        return pooledRatio(
+          pts.map((p) => p.hits),
+          pts.map((p) => p.misses),
+        );
       },
     },
-    { name: 'pointing_game_hit_rate', title: 'pointing game', type: 'number', format: 'percent', value: (a, m) => a.pointingGame.find((g) => g.method === m)?.hitRate ?? NaN },
-    { name: 'pointing_game_tolerance_rate', title: 'pointing game (tolerance)', type: 'number', format: 'percent', value: (a, m) => a.pointingGame.find((g) => g.method === m)?.toleranceRate ?? NaN },
+    {
+      name: 'pointing_game_hit_rate',
+      title: 'pointing game',
+      type: 'number',
+      format: 'percent',
+      value: (a, m) => a.pointingGame.find((g) => g.method === m)?.hitRate ?? NaN,
+    },
+    {
+      name: 'pointing_game_tolerance_rate',
+      title: 'pointing game (tolerance)',
+      type: 'number',
+      format: 'percent',
+      value: (a, m) => a.pointingGame.find((g) => g.method === m)?.toleranceRate ?? NaN,
+    },
   ],
   methodsIn: (a) => [...a.pointing, ...a.pointingGame].map((p) => p.method),
 };

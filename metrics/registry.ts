@@ -46,10 +46,19 @@ export function registerMetric<C, A extends object, K extends string>(metric: Me
   const taken = (what: string, value: string, values: Iterable<string>) => {
     if ([...values].includes(value)) throw new Error(`metric ${m.name}: ${what} "${value}" is already used; pick another`);
   };
-  taken('name', m.name, registered.map((r) => r.name));
+  taken(
+    'name',
+    m.name,
+    registered.map((r) => r.name),
+  );
   taken('config key', m.config.key, [...registered.map((r) => r.config.key), ...RESERVED_CONFIG_KEYS]);
   for (const t of m.tables) taken('table', t.name, [...CORE_TABLES, ...registered.flatMap((r) => r.tables.map((s) => s.name))]);
-  for (const f of m.figures) taken('figure id', f.id, registered.flatMap((r) => r.figures.map((g) => g.id)));
+  for (const f of m.figures)
+    taken(
+      'figure id',
+      f.id,
+      registered.flatMap((r) => r.figures.map((g) => g.id)),
+    );
   registered.push(m);
 }
 
@@ -61,7 +70,23 @@ export function unregisterMetric(name: string): void {
 }
 
 /** Top-level run config fields that are not metrics (a metric's config key must avoid them). */
-const RESERVED_CONFIG_KEYS = ['name', 'dataset', 'model', 'methods', 'variant', 'composite', 'targets', 'shardSize', 'batchSize', 'passBudgetMB', 'workers', 'backend', 'seed', 'examples', 'keepMaps'];
+const RESERVED_CONFIG_KEYS = [
+  'name',
+  'dataset',
+  'model',
+  'methods',
+  'variant',
+  'composite',
+  'targets',
+  'shardSize',
+  'batchSize',
+  'passBudgetMB',
+  'workers',
+  'backend',
+  'seed',
+  'examples',
+  'keepMaps',
+];
 
 /** The tables the main phase writes for every shard, in the order they are written. */
 export function mainPhaseTables(metrics: readonly AnyMetric[] = registered): string[] {

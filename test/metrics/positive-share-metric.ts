@@ -42,14 +42,24 @@ export const positiveShareMetric: Metric<PositiveShareConfig, PositiveShareAggre
   protocol: '(test only)',
   config: {
     key: 'positiveShare',
-    schema: z.strictObject({ threshold: z.number({ error: 'expected a number' }).min(0, 'expected a non-negative number').default(0) }, { error: 'expected a mapping {threshold}' }),
+    schema: z.strictObject(
+      { threshold: z.number({ error: 'expected a number' }).min(0, 'expected a non-negative number').default(0) },
+      { error: 'expected a mapping {threshold}' },
+    ),
   },
   tables: [POSITIVE_SHARE_TABLE],
   stage: {
     onBatch({ items, config }) {
       const rows: Row[] = [];
       for (const { sample, explanations } of items) {
-        for (const e of explanations) rows.push({ image_id: sample.id, image_index: sample.index, method: e.method, target_kind: e.target.kind, share: shareAbove(e.map, config.threshold) });
+        for (const e of explanations)
+          rows.push({
+            image_id: sample.id,
+            image_index: sample.index,
+            method: e.method,
+            target_kind: e.target.kind,
+            share: shareAbove(e.map, config.threshold),
+          });
       }
       return { positive_share: rows };
     },
@@ -68,7 +78,9 @@ export const positiveShareMetric: Metric<PositiveShareConfig, PositiveShareAggre
           g.values.push(share[i]!);
         }
       },
-      finish: () => ({ positiveShare: [...groups.values()].map((g) => ({ method: g.method, targetKind: g.targetKind, ...meanCI95(g.values) })) }),
+      finish: () => ({
+        positiveShare: [...groups.values()].map((g) => ({ method: g.method, targetKind: g.targetKind, ...meanCI95(g.values) })),
+      }),
     };
   },
   figures: [
@@ -78,7 +90,13 @@ export const positiveShareMetric: Metric<PositiveShareConfig, PositiveShareAggre
       caption: 'Mean share of map pixels above the threshold.',
       chart: { xTitle: 'target (0 = gt, 1 = top2)', yTitle: 'share', yDomain: [0, 1] },
       curve: (a) => a.positiveShare.map((p) => ({ method: p.method, x: p.targetKind === 'gt' ? 0 : 1, mean: p.mean, lo: p.lo, hi: p.hi })),
-      blocks: (a, methods) => [{ kind: 'table', header: ['method', 'n'], rows: methods.map((m) => [m, String(a.positiveShare.filter((p) => p.method === m).reduce((s, p) => s + p.n, 0))]) }],
+      blocks: (a, methods) => [
+        {
+          kind: 'table',
+          header: ['method', 'n'],
+          rows: methods.map((m) => [m, String(a.positiveShare.filter((p) => p.method === m).reduce((s, p) => s + p.n, 0))]),
+        },
+      ],
     },
   ],
   reportTables: (a) => [

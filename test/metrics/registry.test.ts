@@ -8,7 +8,14 @@ import { initBackend } from '../../engine/backend.js';
 import { Explainer } from '../../engine/explainer.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
 import type { Sample } from '../../data/types.js';
-import { BUILTIN_METRICS, mainPhaseTables, registerMetric, registeredMetrics, tableSpec, unregisterMetric } from '../../metrics/registry.js';
+import {
+  BUILTIN_METRICS,
+  mainPhaseTables,
+  registerMetric,
+  registeredMetrics,
+  tableSpec,
+  unregisterMetric,
+} from '../../metrics/registry.js';
 import { ConfigError, configHash, parseConfig } from '../../pipeline/config.js';
 import { readColumns, writeTableAtomic } from '../../results/table-io.js';
 import { evaluateBatchAsync, type EvaluateOptions } from '../../stages/evaluate.js';
@@ -33,7 +40,17 @@ before(() => registerMetric(positiveShareMetric));
 after(() => unregisterMetric(positiveShareMetric.name));
 
 function sample(i: number, label: number): Sample {
-  return { id: `img${i}`, index: i, height: 8, width: 8, channels: 3, input: randomImage(192, 300 + i, -1, 2), display: new Uint8Array(192), label, boxes: [{ x0: 0, y0: 0, x1: 3, y1: 3 }] };
+  return {
+    id: `img${i}`,
+    index: i,
+    height: 8,
+    width: 8,
+    channels: 3,
+    input: randomImage(192, 300 + i, -1, 2),
+    display: new Uint8Array(192),
+    label,
+    boxes: [{ x0: 0, y0: 0, x1: 3, y1: 3 }],
+  };
 }
 
 function problemsOf(fn: () => unknown): { path: string; message: string }[] {
@@ -52,9 +69,19 @@ test('the built-in metrics are masking then pointing, and names, tables and figu
     ['masking', 'pointing'],
   );
   assert.throws(() => registerMetric({ ...positiveShareMetric, name: 'other' }), /config key "positiveShare" is already used/);
-  assert.throws(() => registerMetric({ ...positiveShareMetric, name: 'other', config: { ...positiveShareMetric.config, key: 'seed' as 'positiveShare' } }), /config key "seed"/);
   assert.throws(
-    () => registerMetric({ ...positiveShareMetric, name: 'other', config: { ...positiveShareMetric.config, key: 'x' as 'positiveShare' }, tables: [{ ...POSITIVE_SHARE_TABLE, name: 'errors' }] }),
+    () =>
+      registerMetric({ ...positiveShareMetric, name: 'other', config: { ...positiveShareMetric.config, key: 'seed' as 'positiveShare' } }),
+    /config key "seed"/,
+  );
+  assert.throws(
+    () =>
+      registerMetric({
+        ...positiveShareMetric,
+        name: 'other',
+        config: { ...positiveShareMetric.config, key: 'x' as 'positiveShare' },
+        tables: [{ ...POSITIVE_SHARE_TABLE, name: 'errors' }],
+      }),
     /table "errors" is already used/,
   );
   assert.throws(() => unregisterMetric('masking'), /built in/);
@@ -96,7 +123,11 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
     variant: 'paper',
     targets: ['gt', 'top2'],
     seed: 0,
-    metrics: { masking: { patchSizes: [1, 3], fill: 'zero' }, pointing: { energies: [0.5, 1], tolerance: 1 }, positiveShare: { threshold: 0.001 } },
+    metrics: {
+      masking: { patchSizes: [1, 3], fill: 'zero' },
+      pointing: { energies: [0.5, 1], tolerance: 1 },
+      positiveShare: { threshold: 0.001 },
+    },
     fill: new Float32Array(192),
   } as EvaluateOptions;
   const samples = [sample(0, 1), sample(1, 2)];
@@ -108,7 +139,10 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
     const e = explanations.get(r['image_id'] as string)!.find((x) => x.method === r['method'] && x.target.kind === r['target_kind'])!;
     assert.equal(r['share'], shareAbove(e.map, 0.001));
   }
-  assert.ok(shares.some((r) => (r['share'] as number) > 0) && shares.some((r) => (r['share'] as number) < 1), 'shares are not all 0 or all 1');
+  assert.ok(
+    shares.some((r) => (r['share'] as number) > 0) && shares.some((r) => (r['share'] as number) < 1),
+    'shares are not all 0 or all 1',
+  );
   assert.equal(rows.masking!.length, 2 * 3 * 2 * 2, 'the built-in metrics still run');
 
   // Its table file round-trips through its own spec.
@@ -119,8 +153,14 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
 
   // Report: the Accumulator hands its rows to its aggregator, and its numbers reach every output.
   const acc = new Accumulator();
-  acc.add('positive_share', read.columns, Array.from({ length: read.numRows }, (_, i) => i));
-  const aggregates = acc.finish() as ReturnType<Accumulator['finish']> & { positiveShare: { method: string; targetKind: string; mean: number; n: number }[] };
+  acc.add(
+    'positive_share',
+    read.columns,
+    Array.from({ length: read.numRows }, (_, i) => i),
+  );
+  const aggregates = acc.finish() as ReturnType<Accumulator['finish']> & {
+    positiveShare: { method: string; targetKind: string; mean: number; n: number }[];
+  };
   const lrpGt = shares.filter((r) => r['method'] === 'lrp' && r['target_kind'] === 'gt').map((r) => r['share'] as number);
   const point = aggregates.positiveShare.find((p) => p.method === 'lrp' && p.targetKind === 'gt')!;
   assert.equal(point.n, 2);
@@ -174,5 +214,8 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
   const summary = blocks.find((b) => b.kind === 'table' && b.header.includes('positive share (gt)'));
   assert.ok(summary, 'its summary column is in the per-method table');
   const columnsTable = blocks.find((b) => b.kind === 'table' && b.header[0] === 'table' && b.header[1] === 'column');
-  assert.ok(columnsTable?.kind === 'table' && columnsTable.rows.some((r) => r[0] === 'positive_share' && r[1] === 'share'), 'its columns are documented');
+  assert.ok(
+    columnsTable?.kind === 'table' && columnsTable.rows.some((r) => r[0] === 'positive_share' && r[1] === 'share'),
+    'its columns are documented',
+  );
 });
