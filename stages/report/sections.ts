@@ -3,7 +3,7 @@
  * HTML and Markdown renderers only differ in syntax.
  */
 import { TABLES } from '../../results/schemas.js';
-import type { SummaryColumn } from '../../metrics/metric.js';
+import type { AnyMetric, SummaryColumn } from '../../metrics/metric.js';
 import { registeredMetrics } from '../../metrics/registry.js';
 import { fmt, fmtPct } from './format.js';
 import { columnTitle } from './examples.js';
@@ -25,6 +25,13 @@ function figureBlocks(fig: Figure): Block[] {
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: fig.title, anchor: fig.id }, { kind: 'paragraph', text: fig.caption }];
   if (!fig.png) return [...blocks, { kind: 'paragraph', text: 'No data for this figure in this run.' }];
   return [...blocks, { kind: 'figure', figure: fig }, ...fig.blocks];
+}
+
+/** "target gt, images with a label and boxes" from a metric's `appliesTo`. */
+function appliesText(m: AnyMetric): string {
+  const { targetKinds, needs } = m.appliesTo;
+  const targets = targetKinds === 'all' ? 'every target' : `target ${targetKinds.join(', ')}`;
+  return needs.length === 0 ? `${targets}, every image` : `${targets}, images with ${needs.map((n) => (n === 'label' ? 'a label' : n)).join(' and ')}`;
 }
 
 /** A summary value as its column's format says. */
@@ -80,6 +87,11 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   b.push({ kind: 'paragraph', text: 'Seconds are summed over shards as their manifest records them; with several workers in parallel the wall-clock throughput is higher.' });
 
   b.push({ kind: 'heading', level: 2, text: 'Figures', anchor: 'figures' });
+  b.push({
+    kind: 'table',
+    header: ['metric', 'better', 'computed for', 'defined in'],
+    rows: registeredMetrics().map((m) => [m.title, m.direction === 'higher-is-better' ? 'higher' : 'lower', appliesText(m), m.protocol]),
+  });
   for (const fig of model.figures) b.push(...figureBlocks(fig));
 
   // Sections a metric adds after the figures (the original pointing game).
