@@ -37,7 +37,10 @@ export function registeredMetrics(): readonly AnyMetric[] {
 }
 
 /**
- * Adds a metric (for extensions and tests: built-ins are listed in BUILTIN_METRICS). Its name,
+ * Adds a metric in this thread (for extensions and tests: built-ins are listed in BUILTIN_METRICS).
+ * A pipeline run's shard workers are separate threads that import this module afresh, so a
+ * metric a run must compute belongs in BUILTIN_METRICS; registerMetric serves code that calls
+ * the stages and the report in-process (library users, tests). Its name,
  * config key, tables and figure ids must not collide with anything already there, since each of
  * them names a file, a config field or a report anchor.
  */
