@@ -15,11 +15,11 @@ export interface EvaluateOptions {
   seed: number;
   gradcamLayer?: string;
   /** Each metric's config slice under its key (RunConfig's `masking`, `pointing`, …; metrics/registry.ts). */
-  metrics: MetricConfigs;
+  metricConfigs: MetricConfigs;
   /** The image masked regions are filled from (H×W×C, preprocessed space). */
   fill: Float32Array;
   /** The metrics to compute; default: every registered metric. */
-  metricList?: readonly AnyMetric[];
+  metrics?: readonly AnyMetric[];
 }
 
 export interface BatchResult {
@@ -63,8 +63,8 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
   }
   if (evaluable.length === 0) return { rows, explanations };
 
-  const metrics = opts.metricList ?? registeredMetrics();
-  const metricConfig = (m: AnyMetric) => (opts.metrics as Record<string, unknown>)[m.config.key];
+  const metrics = opts.metrics ?? registeredMetrics();
+  const metricConfig = (m: AnyMetric) => (opts.metricConfigs as Record<string, unknown>)[m.config.key];
   // Metrics with a group stage run per micro-batch inside `explain`, on the forward cache the maps came from.
   const groupRows: TableRows = {};
   const onGroup = function* (g: ExplainGroup): Reads<void> {
@@ -73,9 +73,9 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
       explanations: g.explanations.filter((e) => e.imageIndex === g.offset + i),
       probs: g.probs[i]!,
     }));
+    const classifyMasked = (masks: readonly MaskedInput[]) => explainer.classifyMaskedSteps(g.cache, [...masks], opts.fill);
     for (const m of metrics) {
       if (!m.stage.onGroup) continue;
-      const classifyMasked = (masks: readonly MaskedInput[]) => explainer.classifyMaskedSteps(g.cache, [...masks], opts.fill);
       mergeRows(groupRows, yield* m.stage.onGroup({ items, config: metricConfig(m), classifyMasked }));
     }
   };

@@ -137,7 +137,7 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
       targets: c.targets,
       seed: c.seed,
       gradcamLayer: c.model.gradcamLayer,
-      metrics: metricConfigsOf(c),
+      metricConfigs: metricConfigsOf(c),
       fill: fill!,
     });
     explainAnnotationErrors(res.rows, samples);

@@ -123,7 +123,7 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
     variant: 'paper',
     targets: ['gt', 'top2'],
     seed: 0,
-    metrics: {
+    metricConfigs: {
       masking: { patchSizes: [1, 3], fill: 'zero' },
       pointing: { energies: [0.5, 1], tolerance: 1 },
       positiveShare: { threshold: 0.001 },
