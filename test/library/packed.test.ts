@@ -4,12 +4,12 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../io/project-root.js';
 
 /**
- * The package as a user gets it: `npm pack` (its prepack builds), the tarball unpacked into a
+ * The package as a user gets it: `npm pack` (its prepack builds the library), the tarball unpacked into a
  * temporary project's node_modules, and the README's "Use as a library" example compiled with
  * tsc against the shipped declarations and run on the shipped digits model. The package's
  * dependencies are this project's own node_modules, linked into the temporary project (no
@@ -30,7 +30,13 @@ async function readmeExample(): Promise<string> {
 }
 
 test('npm pack → install into a temporary project → the README example compiles and explains an image', { timeout: 180_000 }, async () => {
-  await run('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: root, maxBuffer: 16 << 20 });
+  // Packed from a copy of the sources, as from a clean checkout: its prepack build writes the
+  // copy's dist/, never the dist/ that other tests are importing from meanwhile.
+  const src = join(tmp, 'src');
+  const notSources = new Set(['node_modules', 'dist', '.git', 'runs', 'out', 'bench-results', '.build', '.device']);
+  await fs.cp(root, src, { recursive: true, filter: (from) => !notSources.has(relative(root, from).split(sep)[0]!) });
+  await fs.symlink(join(root, 'node_modules'), join(src, 'node_modules'));
+  await run('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: src, maxBuffer: 16 << 20 });
   const tarballs = (await fs.readdir(tmp)).filter((f) => f.endsWith('.tgz'));
   assert.equal(tarballs.length, 1, `one tarball, got ${tarballs.join(', ')}`);
   const tarball = join(tmp, tarballs[0]!);
