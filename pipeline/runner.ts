@@ -9,6 +9,7 @@ import { formatDatasetIssues } from '../data/issues.js';
 import { writeNpy } from '../io/npy.js';
 import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
+import { mainPhaseTables } from '../metrics/registry.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
 import type { RunConfig } from './config.js';
@@ -32,7 +33,8 @@ import { UsageError } from './usage-error.js';
  */
 export const PHASE_TABLES: Record<Phase, TableName[]> = {
   stats: ['stats'],
-  main: ['forward', 'relevance', 'masking', 'pointing', 'pointing_game', 'errors'],
+  // forward, relevance, each registered metric's tables (metrics/registry.ts), errors.
+  main: mainPhaseTables() as TableName[],
 };
 
 /**

@@ -8,9 +8,9 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { CorruptShardError, readColumns, type TableColumns } from '../../results/table-io.js';
 import { identityDiff, notARunDir, readIdentity, RUN_FILES } from '../../results/run-format.js';
-import { TABLES, type TableName } from '../../results/schemas.js';
 import { describeDiff, diffConfigs } from '../../pipeline/config.js';
 import { readStoredConfig } from '../../pipeline/run-dir.js';
+import { registeredMetrics, tableSpec } from '../../metrics/registry.js';
 import { readRunManifest, unlistedTableFiles, type ShardRecord } from './manifest.js';
 import type { Problem, RunInfo } from './types.js';
 
@@ -71,7 +71,7 @@ export async function checkReportInputs(runDirs: readonly string[], outDir?: str
 }
 
 /** Receives each merged shard's columns and the indices of the rows to count. */
-export type ShardSink = (table: TableName, columns: TableColumns['columns'], rows: readonly number[]) => void;
+export type ShardSink = (table: string, columns: TableColumns['columns'], rows: readonly number[]) => void;
 
 export interface LoadResult {
   runs: RunInfo[];
@@ -81,8 +81,13 @@ export interface LoadResult {
   duplicateRows: number;
 }
 
-/** The tables the report aggregates (relevance and stats are not needed for any figure). */
-export const REPORT_TABLES: readonly TableName[] = ['forward', 'masking', 'pointing', 'pointing_game', 'errors'];
+/**
+ * The tables the report aggregates: forward (counts), every registered metric's tables, errors
+ * (relevance and stats are not needed for any figure).
+ */
+export function reportTableNames(): string[] {
+  return ['forward', ...registeredMetrics().flatMap((m) => m.tables.map((t) => t.name)), 'errors'];
+}
 
 function runInfo(runDir: string, records: ShardRecord[], plan: RunInfo['plan'], configHash: string | null): RunInfo {
   const main = records.filter((r) => r.phase === 'main');
@@ -113,7 +118,7 @@ function recordOrder(a: ShardRecord, b: ShardRecord): number {
  * What makes rows "the same image" per table. Errors are per image and stage: the stats phase and
  * the main phase can both record an error for one image, and both must count.
  */
-function ownerKeyOf(table: TableName, columns: TableColumns['columns']): (i: number) => string {
+function ownerKeyOf(table: string, columns: TableColumns['columns']): (i: number) => string {
   const ids = columns.image_id as string[];
   if (table === 'errors') {
     const stages = columns.stage as string[];
@@ -126,9 +131,10 @@ export async function loadRuns(runDirs: readonly string[], sink: ShardSink): Pro
   const problems: Problem[] = [];
   const runs: RunInfo[] = [];
   const rowsByTable: Record<string, number> = {};
-  const owners = new Map<TableName, Map<string, string>>();
+  const owners = new Map<string, Map<string, string>>();
   let duplicateRows = 0;
-  for (const table of REPORT_TABLES) {
+  const reportTables = reportTableNames();
+  for (const table of reportTables) {
     owners.set(table, new Map());
     rowsByTable[table] = 0;
   }
@@ -142,14 +148,14 @@ export async function loadRuns(runDirs: readonly string[], sink: ShardSink): Pro
     for (const record of [...manifest.records].sort(recordOrder)) {
       for (const file of record.files) {
         listed.add(file.path);
-        if (!REPORT_TABLES.includes(file.table)) continue;
+        if (!reportTables.includes(file.table)) continue;
         // Two records may list the same file (e.g. re-written manifest); read each version once.
         const key = `${file.path}\u0000${file.sha256}`;
         if (seen.has(key)) continue;
         seen.add(key);
         let data: TableColumns;
         try {
-          data = await readColumns(file.path, file.sha256, TABLES[file.table]);
+          data = await readColumns(file.path, file.sha256, tableSpec(file.table));
         } catch (err) {
           if (!(err instanceof CorruptShardError)) throw err;
           const missing = /file is missing/.test(err.reason);
