@@ -5,6 +5,7 @@ import { maxStorageBindingBytes } from './backend.js';
 import { blockedFromHost, type DenseKernel } from './blocked.js';
 import { canonize } from './canonize.js';
 import { loadModelSource, type ModelSource } from '../formats/index.js';
+import { withLayerAliases } from '../formats/layer-aliases.js';
 import { nodeTensors, type Activation, type Graph, type GraphNode, type LayerOp, type Padding } from './graph.js';
 
 /** A model file the engine cannot use: missing, malformed, or with an unsupported layer. */
@@ -161,7 +162,7 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
 export async function loadGraph(modelPath: string | ModelSource, opts: GraphOptions = {}): Promise<Graph> {
   const model = await loadModelSource(modelPath);
   try {
-    return graphFromLayersModel(model, opts);
+    return withLayerAliases(graphFromLayersModel(model, opts), model);
   } finally {
     model.dispose();
   }
