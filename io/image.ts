@@ -26,10 +26,10 @@ import sharp, { type Sharp } from 'sharp';
 
 import type { Box } from '../data/types.js';
 
-export type Geometry = 'resize' | 'center-crop';
+export type Geometry = 'resize' | 'center-crop' | 'resize256-crop224';
 export type Interpolation = 'bilinear' | 'nearest';
 
-export const GEOMETRIES: readonly Geometry[] = ['resize', 'center-crop'];
+export const GEOMETRIES: readonly Geometry[] = ['resize', 'center-crop', 'resize256-crop224'];
 
 /** Default pixel limit: 20000 × 20000. Far above any ImageNet image, far below what exhausts memory outright. */
 export const DEFAULT_MAX_PIXELS = 20000 * 20000;
@@ -90,6 +90,25 @@ export interface CropWindow {
 export function centerCropWindow(width: number, height: number): CropWindow {
   const side = Math.min(width, height);
   return { left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), side };
+}
+
+/**
+ * torchvision's standard evaluation geometry, `Resize(256)` then `CenterCrop(224)`, for an input
+ * of `size` (the shorter side goes to round(size·256/224), 256 at 224): the resized image's
+ * dimensions and the crop's top-left corner in it. Resize keeps the aspect ratio and truncates
+ * the longer side (`int(256·long/short)`); the crop starts at round((side − size)/2), as
+ * torchvision computes both.
+ */
+export function resizeCropWindow(width: number, height: number, size: number): { width: number; height: number; left: number; top: number } {
+  const shorter = Math.round((size * 256) / 224);
+  const [w, h] = width <= height ? [shorter, Math.trunc((shorter * height) / width)] : [Math.trunc((shorter * width) / height), shorter];
+  return { width: w, height: h, left: roundHalfEven((w - size) / 2), top: roundHalfEven((h - size) / 2) };
+}
+
+/** Python's round(), which torchvision's CenterCrop uses: halves go to the even neighbour. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Turn whatever sharp/fs threw into a short reason. */
@@ -174,8 +193,16 @@ export async function decodeImage(source: string | Buffer, opts: DecodeOptions):
       const crop = centerCropWindow(W, H);
       pipeline = pipeline.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side });
     }
+    if (geometry === 'resize256-crop224') {
+      // Resize first, then crop from the resized image (sharp extracts after a preceding resize).
+      const win = resizeCropWindow(W, H, size);
+      pipeline = pipeline
+        .resize(win.width, win.height, { fit: 'fill', kernel, fastShrinkOnLoad: false })
+        .extract({ left: win.left, top: win.top, width: size, height: size });
+    } else {
+      pipeline = pipeline.resize(size, size, { fit: 'fill', kernel, fastShrinkOnLoad: false });
+    }
     const { data, info } = await pipeline
-      .resize(size, size, { fit: 'fill', kernel, fastShrinkOnLoad: false })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -243,8 +270,16 @@ export function mapBox(
     top = crop.top;
     srcW = srcH = crop.side;
   }
-  const xs = mapInterval(xMin - left, xMax + 1 - left, size / srcW, size);
-  const ys = mapInterval(yMin - top, yMax + 1 - top, size / srcH, size);
+  let [scaleX, scaleY] = [size / srcW, size / srcH];
+  if (geometry === 'resize256-crop224') {
+    // Scale to the resized image, then shift by the crop (expressed in original pixels).
+    const win = resizeCropWindow(originalWidth, originalHeight, size);
+    [scaleX, scaleY] = [win.width / originalWidth, win.height / originalHeight];
+    left = win.left / scaleX;
+    top = win.top / scaleY;
+  }
+  const xs = mapInterval(xMin - left, xMax + 1 - left, scaleX, size);
+  const ys = mapInterval(yMin - top, yMax + 1 - top, scaleY, size);
   if (!xs || !ys) return null;
   return { x0: xs[0], y0: ys[0], x1: xs[1], y1: ys[1] };
 }

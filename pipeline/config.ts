@@ -12,7 +12,7 @@ import { sha256Hex } from '../results/checksum.js';
 export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
 export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
-export const GEOMETRIES = ['resize', 'center-crop'] as const;
+export const GEOMETRIES = ['resize', 'center-crop', 'resize256-crop224'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export const FILLS = ['dataset-mean', 'channel-mean', 'zero'] as const;
 export const CLASS_SETS = ['imagenet', 'digits'] as const;
