@@ -108,7 +108,15 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
     .option('label', { describe: "ground-truth class index, for the 'gt' target", type: 'number' })
     .option('seed', { describe: 'seed of the Random baseline', type: 'number', default: 0 })
     .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' })
-    .option('list-layers', { describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit', type: 'boolean' }) as unknown as Argv<ExplainArgs>;
+    .option('list-layers', { describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit', type: 'boolean' })
+    // Inputs and --out are required unless --list-layers (which only reads the model).
+    .check((argv) => {
+      if (argv['list-layers']) return true;
+      if (!argv['out']) throw new Error('Missing required argument: out');
+      const inputs = argv['inputs'];
+      if (inputs === undefined || (Array.isArray(inputs) && inputs.length === 0)) throw new Error('explain: give at least one input file (image or .npy)');
+      return true;
+    }) as unknown as Argv<ExplainArgs>;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
