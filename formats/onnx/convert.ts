@@ -200,7 +200,13 @@ function clip(ctx: Ctx, a: Attrs): Value {
   const lo = ctx.consts[1] ? Number(ctx.consts[1].data[0]) : a.float('min', -Infinity);
   const hi = ctx.consts[2] ? Number(ctx.consts[2].data[0]) : a.float('max', Infinity);
   if (lo === 0 && hi >= 3.4e38) return relu(ctx);
-  return fail(ctx, `clips to [${lo}, ${hi}]; only a plain ReLU (Clip to [0, ∞)) is supported (ReLU6 and other bounded activations: see docs/PROTOCOL.md §7)`);
+  if (lo === 0 && hi > 0) {
+    // ReLU6 and kin: a ReLU clipped at `hi` (docs/PROTOCOL.md §7).
+    const x = ctx.values[0]!;
+    const src = add(ctx, { cls: 'ReLU', config: { maxValue: hi }, inputs: [x.src], weights: [] });
+    return { ...x, src, nonNegative: true };
+  }
+  return fail(ctx, `clips to [${lo}, ${hi}]; only Clip(0, ∞) (ReLU) and Clip(0, max > 0) (ReLU6) are supported (docs/PROTOCOL.md §7)`);
 }
 
 function weightOf(ctx: Ctx, slot: number, what: string): HostTensor {
@@ -247,21 +253,24 @@ function conv(ctx: Ctx, a: Attrs): Value {
   const [o, i, kh, kw] = W.dims as [number, number, number, number];
   const group = a.int('group', 1);
   if (a.ints('dilations', [1, 1]).some((d) => d !== 1)) fail(ctx, 'is dilated; dilated convolutions are not supported');
-  if (group !== 1) {
-    fail(ctx, `has group ${group}; only ungrouped convolutions (group 1) are supported — depthwise convolutions (MobileNet): see docs/PROTOCOL.md §7`);
-  }
-  if (W.dims.length !== 4 || i !== x.shape[0]) fail(ctx, `has weight [${W.dims.join(', ')}] for a ${x.shape[0]}-channel input`);
+  const cin = x.shape[0]!;
+  if (W.dims.length !== 4 || i * group !== cin || o % group !== 0) fail(ctx, `has weight [${W.dims.join(', ')}] and group ${group} for a ${cin}-channel input`);
   const strides = pair(ctx, a.ints('strides', [1, 1]), 'strides');
   const kernel: [number, number] = [kh, kw];
   const win = planWindow({ input: [x.shape[1]!, x.shape[2]!], kernel, strides, pads: windowPads(ctx, a, x, kernel, strides), ceilMode: false }, true);
   const inp = zeroPadBefore(ctx, x, win.zeroPad);
-  // OIHW → HWIO
-  const hwio = new Float32Array(W.data.length);
-  for (let oo = 0; oo < o; oo++)
+  // OIHW → HWIO. A grouped (e.g. depthwise) convolution becomes an ordinary one whose kernel is
+  // zero between groups (block-diagonal over channels): the same output, and z⁺/zB over it are
+  // the per-group rules of docs/PROTOCOL.md §7, since zero weights contribute nothing.
+  const hwio = new Float32Array(kh * kw * cin * o);
+  const perGroup = o / group;
+  for (let oo = 0; oo < o; oo++) {
+    const first = Math.floor(oo / perGroup) * i; // the group's first input channel
     for (let ii = 0; ii < i; ii++)
       for (let y = 0; y < kh; y++)
-        for (let z = 0; z < kw; z++) hwio[((y * kw + z) * i + ii) * o + oo] = W.data[((oo * i + ii) * kh + y) * kw + z]!;
-  const weights = [makeTensor('float', [kh, kw, i, o], hwio)];
+        for (let z = 0; z < kw; z++) hwio[((y * kw + z) * cin + first + ii) * o + oo] = W.data[((oo * i + ii) * kh + y) * kw + z]!;
+  }
+  const weights = [makeTensor('float', [kh, kw, cin, o], hwio)];
   if (B) weights.push(makeTensor('float', [o], B.data));
   const src = add(ctx, {
     cls: 'Conv2D',
