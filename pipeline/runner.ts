@@ -14,6 +14,7 @@ import { startProgress } from './progress.js';
 import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
 import { nodePart, phaseShards, workOrder, type Shard } from './shards.js';
 import { testHook } from './test-hooks.js';
+import { onnxFileProblem } from '../formats/onnx/index.js';
 
 /**
  * Tables each phase writes for every shard (even when empty, so the manifest is complete). Table
@@ -78,6 +79,11 @@ function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
  */
 export async function checkModelFiles(modelPath: string): Promise<void> {
   const problem = (message: string) => new ConfigError(modelPath, [{ path: 'model.path', message }]);
+  if (modelPath.toLowerCase().endsWith('.onnx')) {
+    const onnxProblem = onnxFileProblem(modelPath); // formats/onnx
+    if (onnxProblem) throw problem(onnxProblem);
+    return;
+  }
   let json: { weightsManifest?: { paths?: unknown }[] };
   try {
     json = JSON.parse(await readFile(modelPath, 'utf8')) as typeof json;

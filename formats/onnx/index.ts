@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { buildLayersModel, nameLayers } from './build.js';
 import { planOnnxModel } from './convert.js';
 import { modelDirOf, readOnnxModel } from './proto.js';
@@ -43,3 +44,25 @@ export const ONNX_FORMAT = {
     return model;
   },
 } as const;
+
+/**
+ * What is wrong with an ONNX model's files, without building the model (the run checks this
+ * before any worker starts): the file must decode, and every external data file it names must
+ * exist next to it. Null when nothing is.
+ */
+export function onnxFileProblem(path: string): string | null {
+  const file = resolve(path);
+  let model;
+  try {
+    model = readOnnxModel(file);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const dir = modelDirOf(file);
+  const missing = new Set<string>();
+  for (const t of model.graph?.initializer ?? []) {
+    const location = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
+    if (location && !existsSync(join(dir, location))) missing.add(location);
+  }
+  return missing.size > 0 ? `external data file(s) ${[...missing].join(', ')} named by ${file} are missing; keep them next to the .onnx file` : null;
+}

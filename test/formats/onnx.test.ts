@@ -126,9 +126,9 @@ test('ONNX names: a Grad-CAM layer can be named by node, output or module path; 
   assert.equal(modulePath('Relu_12'), null);
 });
 
-test('ONNX model and the same network saved as a TF.js LayersModel give identical maps', async () => {
+for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same network saved as a TF.js LayersModel give identical maps`, async () => {
   await initBackend('cpu');
-  const fx = readFixture('vgg16_bn');
+  const fx = readFixture(name);
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-onnx-'));
   const { model } = importOnnx(join(FIXTURES, fx.model));
   const jsonPath = await saveLayersModel(model, dir);
