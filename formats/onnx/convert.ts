@@ -400,7 +400,7 @@ function addOp(ctx: Ctx): Value {
     // MatMul + Add: the bias of the Dense the MatMul became (its output feeds only this Add).
     const x = ctx.values[0]!;
     const dense = x.src >= 0 ? ctx.layers[x.src] : undefined;
-    const matmulOut = (ctx.node.input ?? []).find((n) => !ctx.consts[(ctx.node.input ?? []).indexOf(n)]);
+    const matmulOut = (ctx.node.input ?? []).find((_, i) => ctx.consts[i] === undefined);
     const single = matmulOut !== undefined && ctx.uses.get(matmulOut) === 1;
     const n = x.shape[0]!;
     if (ctx.values.length === 1 && dense?.cls === 'Dense' && dense.weights.length === 1 && dense.opType === 'MatMul' && single && constant.data.length === n) {
