@@ -127,6 +127,7 @@ test('ONNX names: a Grad-CAM layer can be named by node, output or module path; 
 });
 
 for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same network saved as a TF.js LayersModel give identical maps`, async () => {
+  const methods = name === 'mobilenet_v2' ? METHODS.filter((m) => m === 'gbp' || m === 'gradcam') : METHODS; // docs/PROTOCOL.md §7
   await initBackend('cpu');
   const fx = readFixture(name);
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-onnx-'));
@@ -136,17 +137,29 @@ for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same
   const fromOnnx = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   const fromTfjs = await Explainer.load(jsonPath, { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
-    const opts = { methods: METHODS, variant: 'paper' as const, seed: 0, imageIds: ['a'] };
+    const opts = { methods, variant: 'paper' as const, seed: 0, imageIds: ['a'] };
     const x = inputOf(fx);
     const target = () => [{ kind: 'index' as const, classIndex: fx.targets[1]! }];
     const a = fromOnnx.explain([x], target, opts).explanations;
     const b = fromTfjs.explain([x], target, opts).explanations;
-    assert.equal(a.length, METHODS.length);
+    assert.equal(a.length, methods.length);
     a.forEach((e, i) => assert.deepEqual(Array.from(e.map), Array.from(b[i]!.map), `${e.method} differs`));
   } finally {
     fromOnnx.dispose();
     fromTfjs.dispose();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ONNX MobileNetV2: the LRP family is refused with a clear error (docs/PROTOCOL.md §7)', async () => {
+  await initBackend('cpu');
+  const fx = readFixture('mobilenet_v2');
+  const ex = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  try {
+    const opts = { methods: ['sglrp' as const, 'gbp' as const], variant: 'paper' as const, seed: 0, imageIds: ['a'] };
+    assert.throws(() => ex.explain([inputOf(fx)], () => [{ kind: 'index', classIndex: 0 }], opts), /method sglrp is not defined for op ReLU6 \(layer 'features\.0\.2'\).*§7/);
+  } finally {
+    ex.dispose();
   }
 });
 
