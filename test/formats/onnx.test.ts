@@ -46,11 +46,13 @@ const inputOf = (fx: Fixture) => preprocess(new Uint8Array(Buffer.from(fx.pixels
 
 /**
  * DenseNet: logits, GBP and Grad-CAM agree, but the LRP-family maps differ from Zennit's by
- * ~4e-3 of their maximum (CLRP/SGLRP ~1e-3), and the cause is not found yet (not the unfolded
- * BatchNorms' rule: a pure pass-through gives the same difference). A todo until it is.
+ * ~4e-3 of their maximum, at the image border: its padded stem max pooling is followed by a
+ * BatchNorm, so relevance reaches pooled zeros, and in a border window whose inputs are all 0
+ * the engine's first-maximum routing picks a padded zero (relevance lost) where PyTorch's −∞
+ * padding routes to the first real zero (docs/PROTOCOL.md §7). A todo until pooling pads with −∞.
  */
 const LRP_TODO: Record<string, string> = {
-  densenet: 'LRP maps differ from Zennit by ~4e-3 of their maximum; cause not found yet',
+  densenet: 'max-pooling ties at zero in padded border windows (docs/PROTOCOL.md §7): ~4e-3 of the maximum at the border',
 };
 
 /** MobileNetV2 (depthwise convolutions, ReLU6: docs/PROTOCOL.md §7) has no Zennit maps: see the fixture script. */
