@@ -241,6 +241,7 @@ export class Explainer {
     if (opts.imageIds.length !== inputs.length) throw new Error('explain: one image id per input is required');
     const timings: Record<string, number> = {};
     const lrpMethods = opts.methods.filter((m): m is LrpMethod => LRP_FAMILY.includes(m));
+    if (lrpMethods.length > 0) assertLrpDefined(this.graph, lrpMethods[0]!);
     const seedsPerTarget = lrpMethods.length * (opts.variant === 'reference' ? 2 : 1) + 2; // + GBP/Grad-CAM rows
     const group = Math.max(1, Math.floor(this.maxRowsPerPass() / Math.max(1, seedsPerTarget * 2)));
     const forward: ForwardOutput = { logits: [], probs: [] };
@@ -479,6 +480,20 @@ export class Explainer {
   dispose(): void {
     this.weights.dispose();
     disposeGraph(this.graph);
+  }
+}
+
+/**
+ * docs/PROTOCOL.md §7: the LRP family is not defined for models with clipped ReLUs (ReLU6:
+ * MobileNetV2), whose linear bottlenecks feed signed activations to the z⁺ rule.
+ */
+function assertLrpDefined(graph: Graph, method: string): void {
+  const clipped = graph.nodes.find((n) => n.op.kind === 'relu' && n.op.max !== undefined);
+  if (clipped) {
+    throw new Error(
+      `method ${method} is not defined for op ReLU6 (layer '${clipped.name}'): models with clipped activations (MobileNetV2) ` +
+        `feed signed activations to the z+ rule (docs/PROTOCOL.md §7); use gbp, gradcam, ggcam or random`,
+    );
   }
 }
 

@@ -53,7 +53,7 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[]): tf.Tensor {
     case 'reshape':
       return tf.reshape(x, [x.shape[0]!, ...op.targetShape]);
     case 'relu':
-      return tf.relu(x);
+      return op.max === undefined ? tf.relu(x) : tf.clipByValue(x, 0, op.max);
     case 'identity':
       return x;
   }

@@ -42,8 +42,12 @@ export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weigh
             }),
           ];
         }
-        case 'relu':
-          return [tf.tidy(() => throughRelu(g, out, opts.guided))];
+        case 'relu': {
+          const max = node.op.max;
+          // ReLU6 (docs/PROTOCOL.md §7): the derivative is also 0 where the output is clipped at max.
+          if (max === undefined) return [tf.tidy(() => throughRelu(g, out, opts.guided))];
+          return [tf.tidy(() => tf.mul(throughRelu(g, out, opts.guided), tf.cast(tf.less(out, max), g.dtype)))];
+        }
         case 'avgpool':
           return [avgPoolTranspose(node as GraphNode & { op: { kind: 'avgpool' } }, g as tf.Tensor4D, c.outputs[node.inputs[0]!]!.shape, weights)];
         case 'gap':

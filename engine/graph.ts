@@ -35,7 +35,8 @@ export type LayerOp =
   | { kind: 'avgpool'; poolSize: [number, number]; strides: [number, number]; padding: Padding }
   | { kind: 'gap' } // GlobalAveragePooling2D: [H, W, C] → [C]
   | { kind: 'reshape'; targetShape: number[] } // Flatten and Reshape (per-sample shape)
-  | { kind: 'relu' }
+  /** ReLU; with `max`, clipped there too (ReLU6 of imported MobileNets: docs/PROTOCOL.md §7). */
+  | { kind: 'relu'; max?: number }
   | { kind: 'identity' } // Dropout, Activation('linear') at inference
   | { kind: 'add' } // Add: element-wise sum of all inputs
   | { kind: 'concat' } // Concatenate along the channel (last) axis, inputs in order

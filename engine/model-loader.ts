@@ -5,6 +5,7 @@ import { maxStorageBindingBytes } from './backend.js';
 import { blockedFromHost, type DenseKernel } from './blocked.js';
 import { canonize } from './canonize.js';
 import { loadModelSource, type ModelSource } from '../formats/index.js';
+import { withLayerAliases } from '../formats/layer-aliases.js';
 import { nodeTensors, type Activation, type Graph, type GraphNode, type LayerOp, type Padding } from './graph.js';
 
 /** A model file the engine cannot use: missing, malformed, or with an unsupported layer. */
@@ -151,8 +152,10 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
   if ((cls === 'BatchNormalization' || cls === 'Concatenate') && (axis.length !== 1 || ![-1, 1, 3].includes(Number(axis[0])))) {
     return `axis ${JSON.stringify(c['axis'])} is not supported (only the channel axis, -1)`;
   }
-  if (cls === 'ReLU' && ((c['max_value'] ?? null) !== null || Number(c['negative_slope'] ?? 0) !== 0 || Number(c['threshold'] ?? 0) !== 0)) {
-    return 'only a plain ReLU (no max_value, negative_slope or threshold) is supported';
+  const maxValue = c['max_value'] ?? null;
+  const maxOk = maxValue === null || (typeof maxValue === 'number' && maxValue > 0); // ReLU6: docs/PROTOCOL.md §7
+  if (cls === 'ReLU' && (!maxOk || Number(c['negative_slope'] ?? 0) !== 0 || Number(c['threshold'] ?? 0) !== 0)) {
+    return 'only a plain ReLU, or one clipped at a positive max_value (ReLU6), is supported (no negative_slope or threshold)';
   }
   return null;
 }
@@ -161,7 +164,7 @@ function unsupportedReason(cls: string, c: Record<string, unknown>, last: boolea
 export async function loadGraph(modelPath: string | ModelSource, opts: GraphOptions = {}): Promise<Graph> {
   const model = await loadModelSource(modelPath);
   try {
-    return graphFromLayersModel(model, opts);
+    return withLayerAliases(graphFromLayersModel(model, opts), model);
   } finally {
     model.dispose();
   }
@@ -305,9 +308,11 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
         case 'Reshape':
           op = { kind: 'reshape', targetShape: outputShape };
           break;
-        case 'ReLU':
-          op = { kind: 'relu' };
+        case 'ReLU': {
+          const max = cfg['maxValue'] ?? cfg['max_value'];
+          op = typeof max === 'number' ? { kind: 'relu', max } : { kind: 'relu' };
           break;
+        }
         case 'Activation': {
           const a = cfg['activation'];
           if (a === 'softmax') {

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { extname } from 'node:path';
 import { loadLayersModelFromFile } from '../engine/model-loader.js';
+import { ONNX_FORMAT } from './onnx/index.js';
 
 /**
  * Where a model comes from. Every model format is turned into a TF.js LayersModel (NHWC, Keras
@@ -25,7 +26,7 @@ export interface ModelFormat {
 const TFJS: ModelFormat = { name: 'tfjs', extensions: ['.json'], load: loadLayersModelFromFile };
 
 /** Registered formats; a new format is one module plus one line here. */
-export const MODEL_FORMATS: readonly ModelFormat[] = [TFJS];
+export const MODEL_FORMATS: readonly ModelFormat[] = [TFJS, ONNX_FORMAT];
 
 /** The format that reads `path`, by extension (TF.js for anything unknown, which then says what it expected). */
 export function formatOf(path: string): ModelFormat {

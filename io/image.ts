@@ -29,9 +29,9 @@ import type { Box } from '../data/types.js';
 import { INTERPOLATIONS, resample, type Interpolation } from './resample.js';
 
 export { INTERPOLATIONS, type Interpolation } from './resample.js';
-export type Geometry = 'resize' | 'center-crop';
+export type Geometry = 'resize' | 'center-crop' | 'resize256-crop224';
 
-export const GEOMETRIES: readonly Geometry[] = ['resize', 'center-crop'];
+export const GEOMETRIES: readonly Geometry[] = ['resize', 'center-crop', 'resize256-crop224'];
 
 /** Default pixel limit: 20000 × 20000. Far above any ImageNet image, far below what exhausts memory outright. */
 export const DEFAULT_MAX_PIXELS = 20000 * 20000;
@@ -99,6 +99,35 @@ export interface CropWindow {
 export function centerCropWindow(width: number, height: number): CropWindow {
   const side = Math.min(width, height);
   return { left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), side };
+}
+
+/**
+ * torchvision's standard evaluation geometry, `Resize(256)` then `CenterCrop(224)`, for an input
+ * of `size` (the shorter side goes to round(size·256/224), 256 at 224): the resized image's
+ * dimensions and the crop's top-left corner in it. Resize keeps the aspect ratio and truncates
+ * the longer side (`int(256·long/short)`); the crop starts at round((side − size)/2), as
+ * torchvision computes both.
+ */
+export function resizeCropWindow(width: number, height: number, size: number): { width: number; height: number; left: number; top: number } {
+  const shorter = Math.round((size * 256) / 224);
+  const [w, h] = width <= height ? [shorter, Math.trunc((shorter * height) / width)] : [Math.trunc((shorter * width) / height), shorter];
+  return { width: w, height: h, left: roundHalfEven((w - size) / 2), top: roundHalfEven((h - size) / 2) };
+}
+
+/** The `width × height` window at (`left`, `top`) of an interleaved `stride`-wide image with `c` channels. */
+function cropRows(src: Uint8Array, stride: number, c: number, left: number, top: number, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height * c);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * stride + left) * c;
+    out.set(src.subarray(from, from + width * c), y * width * c);
+  }
+  return out;
+}
+
+/** Python's round(), which torchvision's CenterCrop uses: halves go to the even neighbour. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Turn whatever sharp/fs threw into a short reason. */
@@ -180,7 +209,15 @@ export async function decodeImage(source: string | Buffer, opts: DecodeOptions):
       throw new ImageReadError(file, `decoder produced ${info.channels} channels, expected 3 (unusual colour space?)`);
     }
     const full = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    const rgb = resample(full, info.width, info.height, 3, size, size, resampling);
+    let rgb: Uint8Array;
+    if (geometry === 'resize256-crop224') {
+      // torchvision: shorter side to 256/224 of the size, then the centred size × size window.
+      const win = resizeCropWindow(info.width, info.height, size);
+      const resized = resample(full, info.width, info.height, 3, win.width, win.height, resampling);
+      rgb = cropRows(resized, win.width, 3, win.left, win.top, size, size);
+    } else {
+      rgb = resample(full, info.width, info.height, 3, size, size, resampling);
+    }
     return { pixels: channels === 3 ? rgb : luma(rgb), originalWidth: W, originalHeight: H };
   } catch (err) {
     if (err instanceof ImageReadError) throw err;
@@ -237,8 +274,16 @@ export function mapBox(
     top = crop.top;
     srcW = srcH = crop.side;
   }
-  const xs = mapInterval(xMin - left, xMax + 1 - left, size / srcW, size);
-  const ys = mapInterval(yMin - top, yMax + 1 - top, size / srcH, size);
+  let [scaleX, scaleY] = [size / srcW, size / srcH];
+  if (geometry === 'resize256-crop224') {
+    // Scale to the resized image, then shift by the crop (expressed in original pixels).
+    const win = resizeCropWindow(originalWidth, originalHeight, size);
+    [scaleX, scaleY] = [win.width / originalWidth, win.height / originalHeight];
+    left = win.left / scaleX;
+    top = win.top / scaleY;
+  }
+  const xs = mapInterval(xMin - left, xMax + 1 - left, scaleX, size);
+  const ys = mapInterval(yMin - top, yMax + 1 - top, scaleY, size);
   if (!xs || !ys) return null;
   return { x0: xs[0], y0: ys[0], x1: xs[1], y1: ys[1] };
 }

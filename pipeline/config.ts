@@ -16,7 +16,7 @@ import { metricConfigFields, metricConfigShape, registeredMetrics, type MetricCo
 export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
 export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
-export const GEOMETRIES = ['resize', 'center-crop'] as const;
+export const GEOMETRIES = ['resize', 'center-crop', 'resize256-crop224'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 // Metric config values live with their metric (metrics/*.ts); re-exported for existing importers.
 export { FILLS, DEFAULT_PATCH_SIZES } from '../metrics/masking.js';

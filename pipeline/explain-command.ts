@@ -10,7 +10,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import { Explainer } from '../engine/explainer.js';
 import { resolveTarget } from '../engine/targets.js';
@@ -57,6 +57,8 @@ export interface ExplainSummary {
 }
 
 export interface RunExplainOptions {
+  /** Where --list-layers prints (default: stdout). */
+  print?: (line: string) => void;
   /** Progress and error lines (default: stderr). */
   log?: (line: string) => void;
   /** Bytes of explanations held before they are written (default 512 MB); bounds memory for big .npy batches. */
@@ -98,7 +100,7 @@ function modelJsonPath(path: string): string {
   let p = path;
   if (existsSync(p) && statSync(p).isDirectory()) p = join(p, 'model.json');
   if (!existsSync(p)) {
-    throw new ExplainUsageError(`--model ${path}: no such file; give the model.json of a TF.js LayersModel (convert Keras models with tensorflowjs_converter)`);
+    throw new ExplainUsageError(`--model ${path}: no such file; give the model.json of a TF.js LayersModel or an .onnx file (convert Keras models with tensorflowjs_converter)`);
   }
   return p;
 }
@@ -124,6 +126,33 @@ function origin(flagGiven: boolean, fromModel: boolean, info: ModelInfo | undefi
   return flagGiven ? flag : fromModel ? `from ${info!.path}` : 'default';
 }
 
+/**
+ * `--list-layers`: the layers Grad-CAM can read (every node with an H×W×C output), each with the
+ * other names it answers to (ONNX node and output names, PyTorch module paths, folded
+ * BatchNorms), the default marked. Only the model is loaded; no inputs or output folder needed.
+ */
+async function listLayers(argv: ExplainArgs, print: (line: string) => void): Promise<ExplainSummary> {
+  const t0 = performance.now();
+  if (!argv.model) throw new ExplainUsageError('explain --list-layers: --model is required');
+  const model = modelJsonPath(resolve(argv.model));
+  const explainer = await Explainer.load(model, { backend: (argv.backend as ExplainConfig['backend']) ?? 'auto', inputBounds: { low: 0, high: 1 } });
+  try {
+    const dflt = explainer.gradcamNode('paper');
+    print(`Grad-CAM layers of ${model} (default: ${dflt.name}):`);
+    for (const n of explainer.graph.nodes) {
+      if (n.outputShape.length !== 3) continue;
+      const also = n.aliases?.length ? `  also: ${n.aliases.join(', ')}` : '';
+      print(`${n.id === dflt.id ? '*' : ' '} ${n.name}  (${n.className}, ${n.outputShape.join('×')})${also}`);
+    }
+  } finally {
+    explainer.dispose();
+  }
+  return {
+    outDir: '', model, backend: explainer.backend, variant: 'paper', methods: [], targets: [], inputs: [], errors: [], failed: 0, exitCode: 0,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
 /** Channels `presetBounds` is asked about before the model is known: caffe/torch are RGB-only. */
 function boundsFor(cfg: ResolvedConfig, channels: number): { low: number; high: number } {
   if (cfg.inputBounds) return cfg.inputBounds;
@@ -138,6 +167,7 @@ function boundsFor(cfg: ResolvedConfig, channels: number): { low: number; high: 
 export async function runExplain(argv: ExplainArgs, options: RunExplainOptions = {}): Promise<ExplainSummary> {
   const t0 = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (argv['list-layers'] ?? argv.listLayers) return listLayers(argv, options.print ?? ((line) => process.stdout.write(`${line}\n`)));
   const parsed = parseExplainArgs(argv);
   const model = modelJsonPath(parsed.model);
   const info = readModelInfo(model);

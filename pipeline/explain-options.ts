@@ -12,7 +12,7 @@ import { GEOMETRIES, INTERPOLATIONS, type Geometry, type Interpolation } from '.
 import { PRESETS, type PreprocessPreset } from '../io/preprocess.js';
 
 /** The command string the CLI registers this builder under. */
-export const EXPLAIN_COMMAND = 'explain <inputs..>';
+export const EXPLAIN_COMMAND = 'explain [inputs..]';
 
 /** What yargs hands over (both the flag spelling and its camelCase alias may be present). */
 export interface ExplainArgs {
@@ -36,6 +36,9 @@ export interface ExplainArgs {
   label?: number;
   seed?: number;
   classes?: string;
+  /** Print the layers Grad-CAM can read (and the default) instead of explaining; no inputs needed. */
+  listLayers?: boolean;
+  'list-layers'?: boolean;
 }
 
 /** Everything `runExplain` needs, validated, with defaults applied. Paths are absolute. */
@@ -88,13 +91,13 @@ export function splitList(value: string | readonly (string | number)[] | number 
 export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
   return y
     .positional('inputs', {
+      // Checked in parseExplainArgs (not demanded here): --list-layers needs none.
       describe: 'image files (JPEG/PNG) or .npy files holding a preprocessed float32 batch (N×H×W×C or H×W×C)',
       type: 'string',
       array: true,
-      demandOption: true,
     })
-    .option('model', { describe: "path of the TF.js LayersModel's model.json (or its folder)", type: 'string', demandOption: true })
-    .option('out', { describe: 'output folder (created if missing)', type: 'string', demandOption: true })
+    .option('model', { describe: "path of the model: a TF.js LayersModel's model.json (or its folder), or an .onnx file", type: 'string', demandOption: true })
+    .option('out', { describe: 'output folder (created if missing; required unless --list-layers)', type: 'string' })
     .option('methods', { describe: `comma list of methods (default all: ${METHOD_NAMES.join(',')})`, type: 'string' })
     .option('target', {
       // Not `array: true`: an array flag would swallow the positional inputs that follow it.
@@ -132,7 +135,16 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
     .option('gradcam-layer', { describe: 'layer whose output Grad-CAM reads (default: the last conv layer)', type: 'string' })
     .option('label', { describe: "ground-truth class index, for the 'gt' target", type: 'number' })
     .option('seed', { describe: 'seed of the Random baseline', type: 'number', default: 0 })
-    .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' }) as unknown as Argv<ExplainArgs>;
+    .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' })
+    .option('list-layers', { describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit', type: 'boolean' })
+    // Inputs and --out are required unless --list-layers (which only reads the model).
+    .check((argv) => {
+      if (argv['list-layers']) return true;
+      if (!argv['out']) throw new Error('Missing required argument: out');
+      const inputs = argv['inputs'];
+      if (inputs === undefined || (Array.isArray(inputs) && inputs.length === 0)) throw new Error('explain: give at least one input file (image or .npy)');
+      return true;
+    }) as unknown as Argv<ExplainArgs>;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {

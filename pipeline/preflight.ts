@@ -11,6 +11,7 @@ import { initBackend } from '../engine/backend.js';
 import { defaultGradcamNode } from '../engine/explainer.js';
 import { disposeGraph, nodeByName, type Graph } from '../engine/graph.js';
 import { loadGraph } from '../engine/model-loader.js';
+import { onnxFileProblem } from '../formats/onnx/index.js';
 import { datasetFromConfig } from '../data/factory.js';
 import type { DatasetReader } from '../data/types.js';
 import type { RunConfig } from './config.js';
@@ -40,6 +41,10 @@ export async function checkModelFiles(modelPath: string): Promise<void> {
     } catch (err) {
       if (err instanceof PreflightError) throw err;
       throw new PreflightError('model.path', `${modelPath} does not exist; check model.path`);
+    }
+    if (extname(modelPath).toLowerCase() === '.onnx') {
+      const problem = onnxFileProblem(modelPath); // unreadable protobuf or missing external data
+      if (problem) throw new PreflightError('model.path', problem);
     }
     return;
   }

@@ -5,6 +5,7 @@
  * file fixed, would otherwise mix old and new shards in one run.
  */
 import { promises as fs } from 'node:fs';
+import { onnxExternalDataFiles } from '../formats/onnx/index.js';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { sha256File, sha256Hex } from '../results/checksum.js';
 import { identityDiff, type ContentFile, type RunIdentity, type ShardIdentity } from '../results/run-format.js';
@@ -24,7 +25,7 @@ function modelProblem(path: string, message: string): RunIdentityError {
 
 /**
  * The files whose bytes make up the model: for a TF.js `model.json`, the file plus every weight
- * file its weightsManifest lists; for any other format (.onnx, .h5, .keras), the file itself
+ * file its weightsManifest lists; for an .onnx file, the file plus its external data files; for any other format (.onnx, .h5, .keras), the file itself
  * plus `model.weights` when the config names one.
  */
 export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
@@ -40,6 +41,13 @@ export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
     if (!Array.isArray(json.weightsManifest)) throw modelProblem(model.path, 'has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)');
     for (const group of json.weightsManifest) {
       for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(model.path), String(p)));
+    }
+  }
+  if (extname(model.path).toLowerCase() === '.onnx') {
+    try {
+      files.push(...onnxExternalDataFiles(model.path));
+    } catch (err) {
+      throw modelProblem(model.path, `is not a readable ONNX file (${(err as Error).message})`);
     }
   }
   const weights = (model as ModelConfig & { weights?: unknown }).weights;
