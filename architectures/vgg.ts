@@ -8,6 +8,11 @@ export interface VggOptions {
   size?: number;
   /** Offset of the conv kernels' seeds (default 1). */
   seed?: number;
+  /**
+   * 'random' (default): seeded random weights. 'zeros': every weight zero, for a caller that
+   * replaces them all from a file (drawing 138M random numbers takes seconds).
+   */
+  init?: 'random' | 'zeros';
 }
 
 /**
@@ -20,6 +25,8 @@ export function buildVgg(convsPerBlock: readonly number[], name: string, opts: V
   const size = opts.size ?? 224;
   const m = tf.sequential({ name });
   const filters = [64, 128, 256, 512, 512];
+  const zeros = opts.init === 'zeros';
+  const init = (random: () => ReturnType<typeof tf.initializers.zeros>) => (zeros ? tf.initializers.zeros() : random());
   let first = true;
   convsPerBlock.forEach((convs, b) => {
     for (let i = 1; i <= convs; i++) {
@@ -30,8 +37,8 @@ export function buildVgg(convsPerBlock: readonly number[], name: string, opts: V
           kernelSize: 3,
           padding: 'same',
           activation: 'relu',
-          kernelInitializer: tf.initializers.heNormal({ seed: (opts.seed ?? 1) + b * 10 + i }),
-          biasInitializer: tf.initializers.randomUniform({ minval: -0.01, maxval: 0.01, seed: b * 10 + i }),
+          kernelInitializer: init(() => tf.initializers.heNormal({ seed: (opts.seed ?? 1) + b * 10 + i })),
+          biasInitializer: init(() => tf.initializers.randomUniform({ minval: -0.01, maxval: 0.01, seed: b * 10 + i })),
           ...(first ? { inputShape: [size, size, 3] } : {}),
         }),
       );
@@ -40,9 +47,9 @@ export function buildVgg(convsPerBlock: readonly number[], name: string, opts: V
     m.add(tf.layers.maxPooling2d({ name: `block${b + 1}_pool`, poolSize: 2, strides: 2 }));
   });
   m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 91 }) }));
-  m.add(tf.layers.dense({ name: 'fc2', units: 4096, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 92 }) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: opts.classes ?? 1000, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 93 }) }));
+  m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: init(() => tf.initializers.heNormal({ seed: 91 })) }));
+  m.add(tf.layers.dense({ name: 'fc2', units: 4096, activation: 'relu', kernelInitializer: init(() => tf.initializers.heNormal({ seed: 92 })) }));
+  m.add(tf.layers.dense({ name: 'predictions', units: opts.classes ?? 1000, activation: 'softmax', kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: 93 })) }));
   return m;
 }
 

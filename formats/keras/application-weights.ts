@@ -32,8 +32,7 @@ export async function loadApplicationWeights(arch: string, weightsPath: string):
   } catch (e) {
     throw new ModelLoadError(`model {arch: ${arch}, weights: ${weightsPath}}: ${(e as Error).message}`);
   }
-  // No BatchNormalization calibration: every statistic is about to be replaced by the file's.
-  const model = build({ calibration: false });
+  const model = build();
   try {
     await loadWeightsInto(model, weightsPath);
   } catch (e) {
