@@ -8,6 +8,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { buildDenseNet121 } from './densenet.js';
 import { buildInceptionV3 } from './inception.js';
 import { buildResNet50 } from './resnet.js';
+import { ARCHITECTURE_NAMES, type ArchitectureName } from './names.js';
 import { buildVgg16, buildVgg19 } from './vgg.js';
 
 export * from './common.js';
@@ -16,13 +17,14 @@ export * from './inception.js';
 export * from './resnet.js';
 export * from './vgg.js';
 export { seededUniform } from './seeded-noise.js';
+export { ARCHITECTURE_NAMES, type ArchitectureName } from './names.js';
 
 /**
  * `model.arch` / `--arch` name → a builder of that network for a weight file to fill (names as
  * keras.applications' functions, lower case): no BatchNormalization calibration, and VGG's 138M
  * weights left zero rather than drawn at random (every value is about to be replaced).
  */
-export const ARCHITECTURES: Readonly<Record<string, () => tf.LayersModel>> = {
+export const ARCHITECTURES: Readonly<Record<ArchitectureName, () => tf.LayersModel>> = {
   vgg16: () => buildVgg16({ init: 'zeros' }),
   vgg19: () => buildVgg19({ init: 'zeros' }),
   resnet50: () => buildResNet50({ calibration: false }),
@@ -30,11 +32,10 @@ export const ARCHITECTURES: Readonly<Record<string, () => tf.LayersModel>> = {
   inceptionv3: () => buildInceptionV3({ calibration: false }),
 };
 
-export const ARCHITECTURE_NAMES = Object.keys(ARCHITECTURES);
-
 /** The builder called `name`, or an error listing the ones there are. */
 export function architectureBuilder(name: string): () => tf.LayersModel {
-  const build = ARCHITECTURES[name.toLowerCase()];
+  const key = name.toLowerCase();
+  const build = (ARCHITECTURE_NAMES as readonly string[]).includes(key) ? ARCHITECTURES[key as ArchitectureName] : undefined;
   if (!build) throw new Error(`unknown architecture '${name}'; choose one of ${ARCHITECTURE_NAMES.join(', ')}`);
   return build;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildReport } from '../stages/report/build-report.js';
 import { BACKENDS, ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
 import { EXPLAIN_COMMAND, explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
+import { CONVERT_COMMAND, convertCommandOptions, runConvert } from './convert-command.js';
 import { EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError } from './run-dir.js';
 import { nodeFromEnv } from './shards.js';
@@ -84,6 +85,11 @@ async function main(): Promise<number> {
     )
     .command(EXPLAIN_COMMAND, 'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid', explainCommandOptions, async (argv) => {
       if ((await runExplain(argv)).failed) code = EXIT.failure;
+    })
+    .command(CONVERT_COMMAND, 'write a model file (Keras .h5 / .keras, or --arch NAME with a Keras application weight file) as a TF.js LayersModel', convertCommandOptions, async (argv) => {
+      const r = await runConvert(argv);
+      process.stderr.write(`convert: ${r.format} model, ${r.layers} layers, ${r.parameters.toLocaleString('en')} parameters\n`);
+      process.stdout.write(`${r.modelJson}\n`);
     })
     .demandCommand(1)
     .strict()

@@ -8,6 +8,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { sha256Hex } from '../results/checksum.js';
+import { ARCHITECTURE_NAMES } from '../architectures/names.js';
+import type { ModelSource } from '../formats/index.js';
 
 export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
@@ -30,8 +32,15 @@ export type DatasetConfig =
   | { kind: 'digits-pair'; split: 'test'; seed: number; count?: number };
 
 export interface ModelConfig {
-  /** Absolute path of the TF.js `model.json`. */
-  path: string;
+  /**
+   * Absolute path of the model file (TF.js `model.json`, Keras `.h5` / `.keras`, …). Exactly one
+   * of `path` and `arch` + `weights` is set.
+   */
+  path?: string;
+  /** One of the project's architectures (ARCHITECTURE_NAMES), filled from `weights`. */
+  arch?: string;
+  /** Absolute path of a Keras application weight file (e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5), with `arch`. */
+  weights?: string;
   preprocess: Preprocess;
   geometry: (typeof GEOMETRIES)[number];
   /** Input side in pixels (square inputs). */
@@ -83,7 +92,7 @@ export interface RunConfig {
 export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'passBudgetMB', 'backend', 'examples', 'keepMaps'] as const;
 
 /** Fields whose values are file paths: relative ones resolve against the config file's folder. */
-export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.classes'] as const;
+export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.weights', 'model.classes'] as const;
 
 /** Default [low, high] of one preprocessed pixel per preset (SPEC §1, §6): pixel 0 and 255 mapped. */
 export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
@@ -152,7 +161,9 @@ const datasetSchema = z.discriminatedUnion(
 );
 
 const modelSchema = z.strictObject({
-  path: path(),
+  path: path().optional(),
+  arch: oneOf(ARCHITECTURE_NAMES).optional(),
+  weights: path().optional(),
   preprocess: oneOf(PREPROCESS),
   geometry: oneOf(GEOMETRIES),
   size: posInt('the input side in pixels (a positive integer)'),
@@ -162,7 +173,7 @@ const modelSchema = z.strictObject({
     .optional(),
   gradcamLayer: z.string({ error: 'expected a layer name (string)' }).min(1, 'expected a layer name').optional(),
   classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
-}, { error: 'expected a mapping {path, preprocess, geometry, size, …}' });
+}, { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' });
 
 const rawSchema = z.strictObject({
   name: z.string({ error: 'expected a run name (string)' }).min(1, 'expected a non-empty run name'),
@@ -295,6 +306,20 @@ function resolvePath(field: string, value: string, options: ParseOptions): strin
 
 function crossFieldProblems(raw: RawConfig): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
+  const m = raw.model;
+  if (m.path !== undefined && (m.arch !== undefined || m.weights !== undefined)) {
+    problems.push({ path: 'model', message: 'give either path (a model file) or arch + weights (a Keras application weight file), not both' });
+  } else if (m.path === undefined && (m.arch === undefined || m.weights === undefined)) {
+    problems.push({
+      path: m.arch === undefined && m.weights === undefined ? 'model.path' : m.arch === undefined ? 'model.arch' : 'model.weights',
+      message:
+        m.arch === undefined && m.weights === undefined
+          ? 'required field is missing (a model file, or arch + weights)'
+          : m.arch === undefined
+            ? `weights need arch: one of ${ARCHITECTURE_NAMES.join(', ')}`
+            : 'arch needs weights: the path of a Keras application weight file',
+    });
+  }
   const tooBig = raw.masking.patchSizes.filter((p) => p > raw.model.size);
   if (tooBig.length > 0) {
     problems.push({ path: 'masking.patchSizes', message: `patch sizes ${tooBig.join(', ')} exceed model.size ${raw.model.size}` });
@@ -332,7 +357,9 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
 
   const classes = raw.model.classes ?? (raw.dataset.kind === 'digits-pair' ? 'digits' : 'imagenet');
   const model: ModelConfig = {
-    path: p('model.path', raw.model.path),
+    ...(raw.model.path !== undefined && { path: p('model.path', raw.model.path) }),
+    ...(raw.model.arch !== undefined && { arch: raw.model.arch }),
+    ...(raw.model.weights !== undefined && { weights: p('model.weights', raw.model.weights) }),
     preprocess: raw.model.preprocess,
     geometry: raw.model.geometry,
     size: raw.model.size,
@@ -360,6 +387,12 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     examples: raw.examples,
     keepMaps: raw.keepMaps,
   };
+}
+
+/** Where a validated config's model comes from (for formats/index.ts loadModelSource). */
+export function modelSourceOf(model: ModelConfig): ModelSource {
+  if (model.path !== undefined) return { path: model.path };
+  return { arch: model.arch!, weights: model.weights! };
 }
 
 /** Field path → value, e.g. {'masking.fill': 'zero', workers: 2} (from `--set field=value`). */

@@ -114,12 +114,12 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
   const t0 = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const cfg = parseExplainArgs(argv);
-  const model = modelJsonPath(cfg.model);
+  const model = cfg.arch ? cfg.model : modelJsonPath(cfg.model);
 
   // The bounds only enter the relevance rules, which run after loading; RGB bounds are what
   // caffe/torch give, and tf/unit give the same bounds for 1 and 3 channels, so 3 is safe here
   // and re-checked against the model's real channel count below.
-  const explainer = await Explainer.load(model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
+  const explainer = await Explainer.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
   try {
     const [h, w, c] = explainer.inputShape;
     const bounds = boundsFor(cfg, c);

@@ -9,7 +9,7 @@ import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
-import { ConfigError, type RunConfig } from './config.js';
+import { ConfigError, type ModelConfig, type RunConfig } from './config.js';
 import { startProgress } from './progress.js';
 import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
 import { nodePart, phaseShards, workOrder, type Shard } from './shards.js';
@@ -100,6 +100,22 @@ export async function checkModelFiles(modelPath: string): Promise<void> {
   if (missing.length > 0) throw problem(`weight file(s) ${missing.join(', ')} listed in ${modelPath} are missing; copy every weight file next to model.json`);
 }
 
+/**
+ * The same check for any model source: a TF.js model.json and its weight files, or the one file
+ * of another format (Keras .h5 / .keras) or of `arch` + `weights`.
+ */
+export async function checkModelSourceFiles(model: ModelConfig): Promise<void> {
+  if (model.path !== undefined && model.path.toLowerCase().endsWith('.json')) return checkModelFiles(model.path);
+  const [field, file] = model.path !== undefined ? ['model.path', model.path] : ['model.weights', model.weights!];
+  let isFile = false;
+  try {
+    isFile = (await stat(file)).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) throw new ConfigError(file, [{ path: field, message: `${file} does not exist or is not a file` }]);
+}
+
 /** Worker threads: what the backend makes fastest. wasm and cpu run one thread per instance. */
 export function defaultWorkers(config: RunConfig): number {
   if (config.workers !== 'auto') return config.workers;
@@ -109,7 +125,7 @@ export function defaultWorkers(config: RunConfig): number {
 
 export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { config, log } = opts;
-  await checkModelFiles(config.model.path);
+  await checkModelSourceFiles(config.model);
   const runDir = await RunDir.open(opts.outDir, config);
   const size = datasetFromConfig(config).size();
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));

@@ -33,16 +33,7 @@ function pairLayers(model: tf.LayersModel, fileLayers: FileLayer[], source: stri
   const modelWeighted = model.layers.filter((l) => l.weights.length > 0);
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const unknown = weighted.filter((l) => !byName.has(l.name));
-  if (unknown.length === 0) {
-    const covered = new Set(weighted.map((l) => l.name));
-    const missing = modelWeighted.find((l) => !covered.has(l.name));
-    if (missing) {
-      throw new ModelLoadError(
-        `${source} has no weights for layer '${missing.name}' (${missing.getClassName()}); it holds ${weighted.length} weighted layers, the model ${modelWeighted.length} (a "notop" file lacks the classifier: use the full weight file)`,
-      );
-    }
-    return weighted.map((file) => ({ file, layer: byName.get(file.name)! }));
-  }
+  if (unknown.length === 0) return weighted.map((file) => ({ file, layer: byName.get(file.name)! }));
   if (weighted.length === modelWeighted.length) return weighted.map((file, i) => ({ file, layer: modelWeighted[i]! }));
   throw new ModelLoadError(
     `${source}: layer '${unknown[0]!.name}' of the weight file is not in the model, and the file has ${weighted.length} weighted layers where the model has ${modelWeighted.length}; the file is for another architecture`,
@@ -55,9 +46,14 @@ function pairLayers(model: tf.LayersModel, fileLayers: FileLayer[], source: stri
  */
 export function assignLayerWeights(model: tf.LayersModel, fileLayers: FileLayer[], source: string): void {
   const pairs = pairLayers(model, fileLayers, source);
-  const order = new Map(model.layers.map((l, i) => [l, i]));
-  pairs.sort((a, b) => order.get(a.layer)! - order.get(b.layer)!);
-  for (const { file, layer } of pairs) {
+  const fileOf = new Map(pairs.map((p) => [p.layer, p.file]));
+  for (const layer of model.layers.filter((l) => l.weights.length > 0)) {
+    const file = fileOf.get(layer);
+    if (!file) {
+      throw new ModelLoadError(
+        `${source} has no weights for layer '${layer.name}' (${layer.getClassName()})${layer.getClassName() === 'Dense' ? '; a "notop" file lacks the classifier: use the full weight file' : '; the file is for another architecture'}`,
+      );
+    }
     const expected = layer.weights;
     const where = file.name === layer.name ? `layer '${layer.name}'` : `layer '${layer.name}' (stored as '${file.name}')`;
     if (file.weights.length !== expected.length) {
@@ -74,6 +70,8 @@ export function assignLayerWeights(model: tf.LayersModel, fileLayers: FileLayer[
       }
     });
   }
+  const extra = pairs.find((p) => p.layer.weights.length === 0);
+  if (extra) throw new ModelLoadError(`${source}: the file has weights for layer '${extra.file.name}', which has none in the model (${extra.layer.getClassName()}); the file is for another architecture`);
   for (const { file, layer } of pairs) {
     const values = file.read();
     const tensors = values.map((v, i) => tf.tensor(v, file.weights[i]!.shape));
