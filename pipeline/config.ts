@@ -439,7 +439,19 @@ export async function loadConfig(file: string, overrides: ConfigOverrides = {}, 
     throw new ConfigError(file, [{ path: '', message: 'expected a YAML mapping with name, dataset, model, …' }]);
   }
   const merged = structuredClone(obj) as Record<string, unknown>;
-  for (const [field, value] of Object.entries(overrides)) setPath(merged, field, value);
+  for (const [field, value] of Object.entries(overrides)) {
+    // The model comes from a path or from arch + weights: overriding one form replaces the other.
+    const model = merged['model'];
+    if (model !== null && typeof model === 'object') {
+      const m = model as Record<string, unknown>;
+      if (field === 'model.path') {
+        delete m['arch'];
+        delete m['weights'];
+      }
+      if (field === 'model.arch' || field === 'model.weights') delete m['path'];
+    }
+    setPath(merged, field, value);
+  }
   const overridden = Object.keys(overrides);
   return parseConfig(merged, file, {
     baseDir: dirname(resolve(file)),

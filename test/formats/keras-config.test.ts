@@ -3,9 +3,12 @@
  * weights}` (path XOR arch + weights) and `--arch NAME --weights FILE`.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
-import { ConfigError, modelSourceOf, parseConfig } from '../../pipeline/config.js';
+import { projectRoot } from '../../io/project-root.js';
+
+import { ConfigError, loadConfig, modelSourceOf, parseConfig } from '../../pipeline/config.js';
 import { ExplainUsageError, parseExplainArgs } from '../../pipeline/explain-options.js';
 
 const BASE = { name: 't', dataset: { kind: 'imagenet', images: '/val' } };
@@ -59,5 +62,19 @@ describe('explain: --arch / --weights', () => {
     refused({ model: 'm.h5', arch: 'vgg16', weights: 'w.h5' }, /not both/);
     refused({ arch: 'alexnet', weights: 'w.h5' }, /--arch alexnet: expected one of vgg16/);
     refused({}, /--model is required .* or --arch NAME --weights FILE/);
+  });
+});
+
+describe('run config overrides', () => {
+  test('--set model.path replaces a config’s arch + weights, and --set model.arch/weights a path', async () => {
+    const file = join(projectRoot(), 'configs', 'imagenet-vgg16.yaml');
+    const shipped = await loadConfig(file);
+    assert.deepEqual(modelSourceOf(shipped.model), { arch: 'vgg16', weights: '/models/vgg16_weights_tf_dim_ordering_tf_kernels.h5' });
+    const byPath = await loadConfig(file, { 'model.path': 'vgg16/model.json' }, '/here');
+    assert.deepEqual(modelSourceOf(byPath.model), { path: '/here/vgg16/model.json' });
+    assert.equal(byPath.model.arch, undefined);
+    const digits = join(projectRoot(), 'configs', 'digits-pair.yaml');
+    const byArch = await loadConfig(digits, { 'model.arch': 'vgg19', 'model.weights': 'w.h5', 'model.size': 224 }, '/here');
+    assert.deepEqual(modelSourceOf(byArch.model), { arch: 'vgg19', weights: '/here/w.h5' });
   });
 });
