@@ -57,11 +57,12 @@ function readArchive(source: string): { config: unknown; weights: Uint8Array } {
 }
 
 function readVars(file: Group, layerName: string, path: string, source: string): FileLayer {
+  // A Sequential model's `layers` leave out its InputLayer, which then has no entry at all; a
+  // layer that needs weights and has none is reported by assignLayerWeights, naming it.
   const vars = childGroup(file, `${path}/vars`);
-  if (!vars) throw new ModelLoadError(`${source}: model.weights.h5 has no '${path}/vars' for layer '${layerName}'; the archive does not match its config`);
-  const count = vars.keys().length;
+  const count = vars ? vars.keys().length : 0;
   const datasets = Array.from({ length: count }, (_, i) => {
-    const ds = childDataset(vars, String(i));
+    const ds = childDataset(vars!, String(i));
     if (!ds) throw new ModelLoadError(`${source}: '${path}/vars/${i}' (layer '${layerName}') is missing or not a dataset`);
     return ds;
   });

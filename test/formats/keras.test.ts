@@ -23,8 +23,6 @@ import { randomImage } from '../util/models.js';
 
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'keras');
 const H5 = join(FIXTURES, 'tiny_residual.h5');
-const KERAS3 = join(FIXTURES, 'tiny_residual.keras');
-const TFJS = join(FIXTURES, 'tiny_residual_tfjs', 'model.json');
 const SIZE = 12;
 
 before(async () => {
@@ -67,13 +65,16 @@ describe('Keras files', () => {
     assert.equal(formatOf('model.json').name, 'tfjs');
   });
 
-  test("Keras 2 full-model .h5: every map equals the same weights' TF.js LayersModel exactly", async () => {
-    assertSameMaps(await mapsOf(H5), await mapsOf(TFJS));
-  });
+  for (const net of ['tiny_residual', 'tiny_sequential']) {
+    const tfjs = join(FIXTURES, `${net}_tfjs`, 'model.json');
+    test(`Keras 2 full-model .h5 (${net}): every map equals the same weights' TF.js LayersModel exactly`, async () => {
+      assertSameMaps(await mapsOf(join(FIXTURES, `${net}.h5`)), await mapsOf(tfjs));
+    });
 
-  test("Keras 3 .keras: every map equals the same weights' TF.js LayersModel exactly", async () => {
-    assertSameMaps(await mapsOf({ path: KERAS3 }), await mapsOf(TFJS));
-  });
+    test(`Keras 3 .keras (${net}): every map equals the same weights' TF.js LayersModel exactly`, async () => {
+      assertSameMaps(await mapsOf({ path: join(FIXTURES, `${net}.keras`) }), await mapsOf(tfjs));
+    });
+  }
 
   test('the loaded model keeps the file’s layer names, classes and weights', async () => {
     const model = await loadModelSource(H5);
