@@ -5,17 +5,28 @@
  * (`model_config`) and float datasets, shapes read before values so a large file is checked
  * before any weight is loaded.
  */
-import h5wasm, { type Dataset, type File as H5File, type Group } from 'h5wasm/node';
+import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelLoadError } from '../../engine/model-loader.js';
 
 export type { Group };
 
+type H5wasm = (typeof import('h5wasm/node'))['default'];
+
+/** Loaded on first use, so that TF.js-only runs (every worker thread) do not instantiate the HDF5 wasm module. */
+let h5wasm: H5wasm | undefined;
+
+function library(): H5wasm {
+  if (!h5wasm) throw new Error('internal: h5wasm used before openHdf5 loaded it');
+  return h5wasm;
+}
+
 /** Opens an HDF5 file for reading; the caller closes it. */
 export async function openHdf5(path: string): Promise<H5File> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new ModelLoadError(`model file not found: ${abs}`);
+  h5wasm ??= (await import('h5wasm/node')).default;
   await h5wasm.ready;
   try {
     return new h5wasm.File(abs, 'r');
@@ -27,13 +38,13 @@ export async function openHdf5(path: string): Promise<H5File> {
 /** A child group, or null when there is none (or it is a dataset). */
 export function childGroup(group: Group, name: string): Group | null {
   const entity = group.get(name);
-  return entity instanceof h5wasm.Group ? entity : null;
+  return entity instanceof library().Group ? entity : null;
 }
 
 /** A child dataset, or null. */
 export function childDataset(group: Group, name: string): Dataset | null {
   const entity = group.get(name);
-  return entity instanceof h5wasm.Dataset ? entity : null;
+  return entity instanceof library().Dataset ? entity : null;
 }
 
 /** A string attribute (h5py writes Keras' JSON as bytes, read back as a string), or undefined. */
