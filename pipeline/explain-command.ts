@@ -94,7 +94,7 @@ function modelJsonPath(path: string): string {
   let p = path;
   if (existsSync(p) && statSync(p).isDirectory()) p = join(p, 'model.json');
   if (!existsSync(p)) {
-    throw new ExplainUsageError(`--model ${path}: no such file; give the model.json of a TF.js LayersModel (convert Keras models with tensorflowjs_converter)`);
+    throw new ExplainUsageError(`--model ${path}: no such file; give a model file (a TF.js model.json or its folder, Keras .h5 or .keras), or --arch NAME --weights FILE`);
   }
   return p;
 }

@@ -85,7 +85,7 @@ export async function checkModelFiles(modelPath: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     throw problem(code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${(err as Error).message})`);
   }
-  if (!Array.isArray(json.weightsManifest)) throw problem(`${modelPath} has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)`);
+  if (!Array.isArray(json.weightsManifest)) throw problem(`${modelPath} has no weightsManifest: not a TF.js LayersModel (Keras .h5 / .keras files are read directly: give their path)`);
   const missing: string[] = [];
   for (const group of json.weightsManifest) {
     for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) {
