@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
 import { architectureBuilder } from '../../architectures/index.js';
 import { ModelLoadError } from '../../engine/model-loader.js';
-import { openHdf5, stringAttr } from './hdf5.js';
+import { childGroup, openHdf5, stringAttr } from './hdf5.js';
 import { readKeras2Layers } from './keras2-layout.js';
 import { assignLayerWeights } from './layer-weights.js';
 
@@ -17,7 +17,7 @@ export async function loadWeightsInto(model: tf.LayersModel, path: string): Prom
   const file = await openHdf5(source);
   try {
     // A full-model save keeps the same layout under model_weights/.
-    const group = stringAttr(file, 'model_config') !== undefined && file.get('model_weights') ? (file.get('model_weights') as typeof file) : file;
+    const group = (stringAttr(file, 'model_config') !== undefined && childGroup(file, 'model_weights')) || file;
     assignLayerWeights(model, readKeras2Layers(group, source), source);
   } finally {
     file.close();

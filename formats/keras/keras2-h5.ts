@@ -31,7 +31,7 @@ export async function loadKerasH5(path: string): Promise<tf.LayersModel> {
     const weights = childGroup(file, 'model_weights');
     if (!weights) throw new ModelLoadError(`${source} has a model_config but no 'model_weights' group; save the model with its weights`);
     const layers = readKeras2Layers(weights, source);
-    const model = await modelFromTopology(tfjsTopology(config as never, source), source);
+    const model = await modelFromTopology(tfjsTopology(config, source), source);
     try {
       assignLayerWeights(model, layers, source);
     } catch (e) {

@@ -76,7 +76,7 @@ function readVars(file: Group, layerName: string, path: string, source: string):
 export async function loadKerasArchive(path: string): Promise<tf.LayersModel> {
   const source = resolve(path);
   const { config, weights } = readArchive(source);
-  const topology = tfjsTopology(config as never, source);
+  const topology = tfjsTopology(config, source);
   const layers = configLayers(topology);
   const names = layers.map((l) => String((l['config'] as Record<string, unknown>)?.['name'] ?? l['name']));
   const paths = keras3LayerPaths(layers.map((l) => String(l['class_name'])));

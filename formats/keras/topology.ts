@@ -13,8 +13,9 @@
  */
 import { ModelLoadError } from '../../engine/model-loader.js';
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Obj = { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** A JSON object: a model config, a layer, a layer's config. */
+export type Obj = { [k: string]: Json };
 
 const isObj = (v: Json | undefined): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -26,16 +27,17 @@ export function configLayers(topology: Obj): Obj[] {
 }
 
 /** Normalises a Keras 2 or 3 model config (`{class_name, config}`) for tf.models.modelFromJSON. */
-export function tfjsTopology(modelConfig: Json, source: string): Obj {
-  if (!isObj(modelConfig) || typeof modelConfig['class_name'] !== 'string' || !isObj(modelConfig['config'])) {
+export function tfjsTopology(modelConfig: unknown, source: string): Obj {
+  const model = modelConfig as Json;
+  if (!isObj(model) || typeof model['class_name'] !== 'string' || !isObj(model['config'])) {
     throw new ModelLoadError(`${source}: the model config is not a Keras model ({class_name, config}); it may hold a subclassed model, which has no config to rebuild from`);
   }
-  const cls = modelConfig['class_name'];
+  const cls = model['class_name'];
   if (!['Functional', 'Model', 'Sequential'].includes(cls)) {
     throw new ModelLoadError(`${source}: model class '${cls}' is not supported (Sequential or Functional models only)`);
   }
-  const config = { ...modelConfig['config'] };
-  const layers = configLayers(modelConfig).map((l) => normaliseLayer(l));
+  const config = { ...model['config'] };
+  const layers = configLayers(model).map((l) => normaliseLayer(l));
   config['layers'] = layers;
   for (const key of ['input_layers', 'output_layers']) {
     const v = config[key];
