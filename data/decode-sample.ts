@@ -3,7 +3,7 @@
  * the options every file-based reader shares. Unreadable files become a reason string, never an
  * exception, so a reader can turn them into `{ok: false}` rows.
  */
-import { decodeImage, GEOMETRIES, ImageReadError, type Geometry, type Interpolation } from '../io/image.js';
+import { decodeImage, GEOMETRIES, ImageReadError, INTERPOLATIONS, type Geometry, type Interpolation } from '../io/image.js';
 import { preprocess, presetBounds, PRESETS, type PreprocessPreset } from '../io/preprocess.js';
 import { toDisplayRgb } from './display.js';
 
@@ -13,8 +13,14 @@ export interface ImageInputOptions {
   geometry: Geometry;
   preset: PreprocessPreset;
   channels: 1 | 3;
-  /** Resampling kernel (default bilinear; see io/image.ts). */
+  /** Resampling kernel (default bilinear; see io/resample.ts). */
   interpolation?: Interpolation;
+  /** Widen bilinear/bicubic kernels when shrinking (default true; see io/resample.ts). */
+  antialias?: boolean;
+  /** Refuse images with more pixels (default io/image.ts DEFAULT_MAX_PIXELS; 0 = no limit). */
+  maxPixels?: number;
+  /** The setting that raises `maxPixels`, named in the over-size error (e.g. `dataset.maxPixels`). */
+  maxPixelsSetting?: string;
 }
 
 export type DecodedSample =
@@ -27,8 +33,12 @@ export function checkImageInputOptions(o: ImageInputOptions, where: string): voi
   if (!GEOMETRIES.includes(o.geometry)) throw new Error(`${where}: "geometry" must be one of ${GEOMETRIES.join(', ')}, got "${String(o.geometry)}"`);
   if (!PRESETS.includes(o.preset)) throw new Error(`${where}: "preset" must be one of ${PRESETS.join(', ')}, got "${String(o.preset)}"`);
   if (o.channels !== 1 && o.channels !== 3) throw new Error(`${where}: "channels" must be 1 or 3, got ${String(o.channels)}`);
-  if (o.interpolation !== undefined && o.interpolation !== 'bilinear' && o.interpolation !== 'nearest') {
-    throw new Error(`${where}: "interpolation" must be bilinear or nearest, got "${String(o.interpolation)}"`);
+  if (o.interpolation !== undefined && !INTERPOLATIONS.includes(o.interpolation)) {
+    throw new Error(`${where}: "interpolation" must be one of ${INTERPOLATIONS.join(', ')}, got "${String(o.interpolation)}"`);
+  }
+  if (o.antialias !== undefined && typeof o.antialias !== 'boolean') throw new Error(`${where}: "antialias" must be true or false, got ${String(o.antialias)}`);
+  if (o.maxPixels !== undefined && (!Number.isSafeInteger(o.maxPixels) || o.maxPixels < 0)) {
+    throw new Error(`${where}: "maxPixels" must be a non-negative integer (0 = no limit), got ${o.maxPixels}`);
   }
   try {
     presetBounds(o.preset, o.channels);
@@ -43,7 +53,10 @@ export async function decodeSample(file: string, o: ImageInputOptions): Promise<
       size: o.size,
       geometry: o.geometry,
       channels: o.channels,
-      ...(o.interpolation ? { interpolation: o.interpolation } : {}),
+      ...(o.interpolation !== undefined && { interpolation: o.interpolation }),
+      ...(o.antialias !== undefined && { antialias: o.antialias }),
+      ...(o.maxPixels !== undefined && { maxPixels: o.maxPixels }),
+      ...(o.maxPixelsSetting !== undefined && { maxPixelsSetting: o.maxPixelsSetting }),
     });
     return {
       ok: true,

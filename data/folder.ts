@@ -82,11 +82,18 @@ export function folderDataset(options: FolderOptions): DatasetReader {
     return top !== null && isWnid(top) ? top : null;
   });
   const labelled = wnids.some((w) => w !== null);
+  // A wnid folder the model does not know leaves its images unlabelled: say so once, per folder.
+  const unknown = [...new Set(wnids.filter((w): w is string => w !== null && wnidIndex(w, classes) < 0))];
+  const issues = unknown.map((w) => {
+    const n = wnids.filter((x) => x === w).length;
+    return `${join(options.dir, w)}: the sub-folder's wnid is not among the model's ${classes.wnids.length} classes, so its ${n} image${n === 1 ? ' is' : 's are'} unlabelled (label −1)`;
+  });
 
   const check = (index: number): void => checkIndex('folder reader', index, files.length);
   return {
     name: `image folder ${options.dir} (${files.length} images${labelled ? ', labels from wnid sub-folders' : ''})`,
     hasBoxes: false,
+    issues,
     size: () => files.length,
     idAt(index) {
       check(index);

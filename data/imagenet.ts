@@ -1,7 +1,7 @@
 /**
  * ImageNet (ILSVRC-2012) validation reader: `ILSVRC2012_val_%08d.JPEG` files in one folder, in
  * the order of their number, with labels and boxes from either `LOC_val_solution.csv` or a
- * folder of per-image PASCAL-VOC XML files (SPEC §6), or with no annotations at all.
+ * folder of per-image PASCAL-VOC XML files (docs/PROTOCOL.md §6), or with no annotations at all.
  *
  * The label is the annotated wnid mapped to the model's class index through the class list
  * (default: the shipped Keras order, data/imagenet-classes.tsv). The boxes are those of the
@@ -143,6 +143,11 @@ export function imagenetDataset(options: ImageNetOptions): ImageNetReader {
           originalHeight: img.originalHeight,
           boxIssues: resolved.boxIssues,
           annotationIssues: ann.kind === 'none' ? [] : resolved.issues,
+          annotation: {
+            issues: ann.kind === 'none' ? [] : resolved.issues,
+            droppedBoxes: resolved.boxIssues.filter((b) => b.action === 'dropped').map((b) => b.reason),
+            boxClipped: resolved.boxClipped,
+          },
         };
         return { ok: true, sample };
       } catch (e) {

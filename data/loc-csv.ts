@@ -4,11 +4,10 @@
  *   ImageId,PredictionString
  *   ILSVRC2012_val_00008726,n02119789 255 142 454 329 n02119789 44 21 322 295
  *
- * i.e. repeated `wnid x_min y_min x_max y_max` groups. The file does not state its pixel
- * convention; we read the numbers as 0-based, inclusive pixel indices (what `mapBox` takes) and
- * use them unchanged. (The same box from the VOC XML release, which is 1-based, is shifted by
- * −1 on reading; if both releases carry identical numbers the two readings differ by one
- * original pixel, under half an input pixel after a typical 500×375 → 224 resize.)
+ * i.e. repeated `wnid x_min y_min x_max y_max` groups. The numbers are used as given, as 0-based
+ * pixel indices with `x_max`/`y_max` inclusive (what `mapBox` takes; docs/PROTOCOL.md §6). The
+ * per-image VOC XML release holds the same numbers and voc-xml.ts reads them the same way, so
+ * both forms of one dataset give identical boxes.
  *
  * A malformed line never fails the whole file: its problems are kept per image (or, for a line
  * whose image id cannot be read, in the file-level `issues`).

@@ -32,6 +32,22 @@ export interface Sample {
   label: number;
   /** Bounding boxes of the ground-truth class (union = the object region); empty if unknown. */
   boxes: Box[];
+  /**
+   * What the reader found wrong with this image's annotation, for datasets that read annotation
+   * files (absent for generated datasets, which have nothing to report). The worker turns these
+   * into `errors` rows and the pointing table's `box_clipped` column without knowing the format.
+   */
+  annotation?: AnnotationNotes;
+}
+
+/** A reader's account of one image's annotation (docs/PROTOCOL.md §6). */
+export interface AnnotationNotes {
+  /** Why the label is −1 or the annotation looked odd (empty when all is well). */
+  issues: string[];
+  /** Why ground-truth boxes were left out (inverted, outside the image, …), numbers as in the file. */
+  droppedBoxes: string[];
+  /** Some ground-truth box reached outside the image and was clipped to it. */
+  boxClipped: boolean;
 }
 
 /** A reader failure that should become an `errors` row, not a crash. */
@@ -62,4 +78,11 @@ export interface DatasetReader {
   read(index: number): Promise<SampleOrError>;
   /** Whether this dataset has bounding boxes (the pointing game needs them). */
   readonly hasBoxes: boolean;
+  /**
+   * Problems with the dataset's files as a whole, found when it was opened (unreadable lines of
+   * an annotation file, a class list in another order), each a sentence naming the file. Not
+   * tied to one image, so they cannot be `errors` rows; `formatDatasetIssues` (data/issues.ts)
+   * words them for `run`, `status` and the report. Absent or empty: nothing to report.
+   */
+  readonly issues?: readonly string[];
 }

@@ -12,8 +12,10 @@
  * object without a name or a complete numeric bndbox, or a non-numeric size is reported, never
  * guessed. Tags we do not need (`<pose>`, `<truncated>`, `<difficult>`, `<source>` …) are ignored.
  *
- * Coordinates: VOC boxes are 1-based inclusive pixel indices (the top-left pixel is (1, 1)); we
- * subtract 1 from all four to get the 0-based inclusive convention of annotations.ts.
+ * Coordinates are read as given, exactly like the LOC CSV's (docs/PROTOCOL.md §6): both forms
+ * hold the same numbers (Kaggle's CSV was made from these XML files), and the protocol reads them
+ * as 0-based pixel indices with `xmax`/`ymax` inclusive. Shifting one form by −1 would make the two
+ * forms of one dataset give different boxes (and turn a box at x = 0 into x = −1).
  */
 import { readFile } from 'node:fs/promises';
 import type { ImageAnnotation } from './annotations.js';
@@ -104,8 +106,8 @@ export function parseVocXml(text: string, file = 'annotation.xml'): ImageAnnotat
     const bad = coords.find((c): c is { problem: string } => 'problem' in c);
     if (bad) return void issues.push(`${where} (${name.value}): ${bad.problem}; skipped`);
     const [xmin, ymin, xmax, ymax] = coords.map((c) => (c as { value: number }).value) as [number, number, number, number];
-    // 1-based → 0-based.
-    out.objects.push({ wnid: name.value, xMin: xmin - 1, yMin: ymin - 1, xMax: xmax - 1, yMax: ymax - 1 });
+    // As given: the same convention as the CSV form (see the file comment).
+    out.objects.push({ wnid: name.value, xMin: xmin, yMin: ymin, xMax: xmax, yMax: ymax });
   });
   if (objects.length === 0) issues.push(`${file}: no <object> elements`);
   return out;

@@ -1,5 +1,5 @@
 /**
- * Decoding an image file into the model's square input grid (SPEC §6 geometry), with sharp.
+ * Decoding an image file into the model's square input grid (docs/PROTOCOL.md §6 geometry), with sharp.
  *
  * Conventions, chosen to match how ImageNet models were trained and evaluated (PIL / OpenCV
  * pipelines), and documented here because each one changes pixel values:
@@ -12,10 +12,11 @@
  * - 16-bit images are reduced to 8 bits (v·255/65535, rounded). Grayscale is repeated into R=G=B.
  * - Alpha is DROPPED (not composited), as PIL's `convert('RGB')` in Keras `load_img` does. It is
  *   dropped before resizing, so colours are never premultiplied by alpha.
- * - Resampling: `bilinear` is libvips' linear (triangle) kernel through `resize(kernel:'linear')`,
- *   which widens with the reduction factor when shrinking (antialiased, like PIL's BILINEAR),
- *   and JPEG shrink-on-load is disabled so the result does not depend on DCT scaling.
- *   `nearest` is available to match Keras `load_img(target_size=…)`, whose default is nearest.
+ * - Resampling: sharp decodes the whole stored image (no JPEG shrink-on-load, so the result does
+ *   not depend on DCT scaling), the geometry crops it, and io/resample.ts resizes it with the
+ *   chosen kernel: `nearest` (PIL NEAREST, Keras `load_img(target_size=…)`'s default), `bilinear`
+ *   and `bicubic` with or without antialiasing (PIL / TF), or `area` (TF area). Default bilinear
+ *   with antialias, like PIL's BILINEAR. See io/resample.ts for exactly what each one computes.
  * - `channels: 1` is ITU-R 601 luma of the 8-bit sRGB values, round((299R+587G+114B)/1000)
  *   (PIL's `convert('L')`); for a gray source this is the gray value itself.
  * - A truncated or undecodable file is an error (sharp `failOn: 'truncated'` by default), never a
@@ -25,9 +26,10 @@ import { stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 
 import type { Box } from '../data/types.js';
+import { INTERPOLATIONS, resample, type Interpolation } from './resample.js';
 
+export { INTERPOLATIONS, type Interpolation } from './resample.js';
 export type Geometry = 'resize' | 'center-crop';
-export type Interpolation = 'bilinear' | 'nearest';
 
 export const GEOMETRIES: readonly Geometry[] = ['resize', 'center-crop'];
 
@@ -39,10 +41,17 @@ export interface DecodeOptions {
   size: number;
   geometry: Geometry;
   channels: 1 | 3;
-  /** Resampling kernel (default `bilinear`). */
+  /** Resampling kernel (default `bilinear`; io/resample.ts). */
   interpolation?: Interpolation;
+  /** Widen bilinear/bicubic kernels when shrinking (default true; io/resample.ts). */
+  antialias?: boolean;
   /** Refuse images with more pixels than this (default `DEFAULT_MAX_PIXELS`). */
   maxPixels?: number;
+  /**
+   * Where the user sets `maxPixels` (e.g. `dataset.maxPixels`), named in the over-size error so
+   * its advice can be followed; absent = the caller offers no setting, so none is suggested.
+   */
+  maxPixelsSetting?: string;
   /** Convert through an embedded ICC profile (default false: ignore it, like PIL/OpenCV). */
   applyIcc?: boolean;
   /**
@@ -117,7 +126,14 @@ export async function decodeImage(source: string | Buffer, opts: DecodeOptions):
   }
   if (channels !== 1 && channels !== 3) throw new Error(`decodeImage: channels ${String(channels)} must be 1 or 3`);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const kernel = (opts.interpolation ?? 'bilinear') === 'nearest' ? 'nearest' : 'linear';
+  if (!Number.isInteger(maxPixels) || maxPixels < 0) {
+    throw new Error(`decodeImage: maxPixels ${maxPixels} must be a non-negative integer (0 = no limit)`);
+  }
+  const interpolation = opts.interpolation ?? 'bilinear';
+  if (!INTERPOLATIONS.includes(interpolation)) {
+    throw new Error(`decodeImage: interpolation '${String(interpolation)}' must be one of ${INTERPOLATIONS.join(', ')}`);
+  }
+  const resampling = { interpolation, antialias: opts.antialias ?? true };
 
   // Clear reasons for the common file-level failures before sharp gives vaguer ones.
   if (typeof source === 'string') {
@@ -148,46 +164,24 @@ export async function decodeImage(source: string | Buffer, opts: DecodeOptions):
     const H = meta.height;
     if (!W || !H) throw new ImageReadError(file, 'the image has no width/height');
     if (maxPixels > 0 && W * H > maxPixels) {
-      throw new ImageReadError(
-        file,
-        `${W}×${H} = ${W * H} pixels is over the limit of ${maxPixels} (raise maxPixels if this image is wanted)`,
-      );
+      const advice = opts.maxPixelsSetting ? `raise ${opts.maxPixelsSetting} if this image is wanted` : 'images this large are refused to protect memory';
+      throw new ImageReadError(file, `${W}×${H} = ${W * H} pixels is over the limit of ${maxPixels} (${advice})`);
     }
 
-    // Alpha must go before resizing, or sharp resizes premultiplied colours; for those (rare)
-    // images decode to full-size raw RGB first, then apply the geometry to that.
-    let pipeline: Sharp;
-    if (meta.hasAlpha) {
-      const full = await sharp(source, input)
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true });
-      pipeline = sharp(full.data, {
-        raw: { width: full.info.width, height: full.info.height, channels: full.info.channels as 3 },
-      });
-    } else {
-      pipeline = sharp(source, input);
-    }
-
+    // Full-size 8-bit sRGB without alpha (dropped, never composited or premultiplied), cropped
+    // by the geometry; the resize is ours (io/resample.ts).
+    let pipeline: Sharp = sharp(source, input);
     if (geometry === 'center-crop') {
       const crop = centerCropWindow(W, H);
       pipeline = pipeline.extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side });
     }
-    const { data, info } = await pipeline
-      .resize(size, size, { fit: 'fill', kernel, fastShrinkOnLoad: false })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-
-    if (info.width !== size || info.height !== size || info.channels !== 3) {
-      throw new ImageReadError(
-        file,
-        `decoder produced ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3 (unusual colour space?)`,
-      );
+    const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) {
+      throw new ImageReadError(file, `decoder produced ${info.channels} channels, expected 3 (unusual colour space?)`);
     }
-    const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    return { pixels: channels === 3 ? rgb.slice() : luma(rgb), originalWidth: W, originalHeight: H };
+    const full = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    const rgb = resample(full, info.width, info.height, 3, size, size, resampling);
+    return { pixels: channels === 3 ? rgb : luma(rgb), originalWidth: W, originalHeight: H };
   } catch (err) {
     if (err instanceof ImageReadError) throw err;
     throw new ImageReadError(file, reasonOf(err));

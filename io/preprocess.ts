@@ -1,5 +1,5 @@
 /**
- * Preprocessing presets (SPEC §6): 8-bit pixels → the float input a model was trained on, the
+ * Preprocessing presets (docs/PROTOCOL.md §6): 8-bit pixels → the float input a model was trained on, the
  * value range that input can take (the zB rule's `low`/`high` bounds), and the inverse for display.
  *
  * Pixels are row-major H×W×C. Colour input is always RGB order here; `caffe` emits BGR because

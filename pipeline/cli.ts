@@ -10,12 +10,13 @@ import { EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError } from './run-dir.js';
 import { nodeFromEnv } from './shards.js';
 import { formatStatus, runStatus } from './status.js';
+import { writeLog } from './terminal.js';
 
 /**
  * The `sglrp` command line. Exit codes: 0 done; 1 error; 2 usage or config error; 3 incomplete
  * (some shards failed: rerun the same command to finish them).
  */
-const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const log = (line: string) => writeLog(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 async function main(): Promise<number> {
   let code: number = EXIT.ok;
@@ -36,6 +37,7 @@ async function main(): Promise<number> {
           .option('limit', { type: 'number', describe: 'only the first K images of the dataset' })
           .option('keep-maps', { type: 'boolean', describe: 'also write every relevance map as .npy' })
           .option('set', { type: 'string', array: true, describe: 'override a config field: --set masking.fill=zero' })
+          .option('verbose', { type: 'boolean', describe: 'show what each worker thread is doing' })
           // yargs reads --no-report as report=false (an option named 'no-report' would be unreachable).
           .option('report', { type: 'boolean', default: true, describe: 'write the report at the end (--no-report: do not)' }),
       async (argv) => {
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
           limit: argv.limit ?? null,
           tty: Boolean(process.stderr.isTTY),
           log,
+          verbose: argv.verbose,
         });
         if (outcome.complete && argv.report) {
           const r = await buildReport([outcome.runDir]);

@@ -10,6 +10,9 @@ import { z } from 'zod';
 import { sha256Hex } from '../results/checksum.js';
 import { ARCHITECTURE_NAMES } from '../architectures/names.js';
 import type { ModelSource } from '../formats/index.js';
+import { BUILT_IN_CLASS_LISTS } from '../data/class-file.js';
+import type { AnnotationsSpec, DatasetSpec } from '../data/spec.js';
+import { DEFAULT_MAX_PIXELS, INTERPOLATIONS, type Interpolation } from '../io/image.js';
 
 export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
@@ -17,19 +20,16 @@ export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
 export const GEOMETRIES = ['resize', 'center-crop'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export const FILLS = ['dataset-mean', 'channel-mean', 'zero'] as const;
-export const CLASS_SETS = ['imagenet', 'digits'] as const;
+/** Class lists known by name (data/class-file.ts reads them; anything else is a file path). */
+export const CLASS_SETS = BUILT_IN_CLASS_LISTS;
 
 export type Method = (typeof METHODS)[number];
 export type ConfigTargetKind = (typeof TARGET_KINDS)[number];
 export type Preprocess = (typeof PREPROCESS)[number];
 
-export type AnnotationsConfig = { kind: 'loc-csv'; path: string } | { kind: 'voc-xml'; dir: string };
-
-export type DatasetConfig =
-  | { kind: 'imagenet'; images: string; annotations?: AnnotationsConfig; synsets?: string }
-  | { kind: 'folder'; images: string; annotations?: AnnotationsConfig; synsets?: string }
-  /** `count` absent = the whole split. */
-  | { kind: 'digits-pair'; split: 'test'; seed: number; count?: number };
+/** The dataset part of a run config; data/spec.ts owns its shape (maxPixels is always filled in here). */
+export type AnnotationsConfig = AnnotationsSpec;
+export type DatasetConfig = DatasetSpec;
 
 export interface ModelConfig {
   /**
@@ -51,6 +51,10 @@ export interface ModelConfig {
   gradcamLayer?: string;
   /** 'imagenet' | 'digits' | absolute path of a class-name file. */
   classes: string;
+  /** Resampling kernel of image datasets (io/resample.ts); default bilinear. */
+  interpolation: Interpolation;
+  /** Widen bilinear/bicubic kernels when shrinking (io/resample.ts); default true. */
+  antialias: boolean;
 }
 
 /** A validated run config with every default applied and every path absolute. */
@@ -145,11 +149,14 @@ const annotationsSchema = z.discriminatedUnion(
   { error: 'expected {kind: loc-csv, path: LOC_val_solution.csv} or {kind: voc-xml, dir: folder of XML files}' },
 );
 
+// Images with more pixels than this are refused (an errors row that names this field).
+const maxPixels = () => posInt('a positive integer (pixels per image)').max(Number.MAX_SAFE_INTEGER, 'expected a positive integer (pixels per image)').optional();
+
 const datasetSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('imagenet'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional() }),
-    z.strictObject({ kind: z.literal('folder'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional() }),
+    z.strictObject({ kind: z.literal('imagenet'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional(), maxPixels: maxPixels() }),
+    z.strictObject({ kind: z.literal('folder'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional(), maxPixels: maxPixels() }),
     z.strictObject({
       kind: z.literal('digits-pair'),
       split: z.literal('test', { error: 'expected "test" (the only split evaluated)' }).default('test'),
@@ -173,6 +180,8 @@ const modelSchema = z.strictObject({
     .optional(),
   gradcamLayer: z.string({ error: 'expected a layer name (string)' }).min(1, 'expected a layer name').optional(),
   classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
+  interpolation: oneOf(INTERPOLATIONS).default('bilinear'),
+  antialias: z.boolean({ error: 'expected true or false' }).default(true),
 }, { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' });
 
 const rawSchema = z.strictObject({
@@ -233,7 +242,7 @@ function allowedKeys(at: string, input: unknown): string[] | undefined {
     case 'pointing':
       return ['energies', 'tolerance'];
     case 'dataset':
-      return kindAt('dataset') === 'digits-pair' ? ['kind', 'split', 'seed', 'count'] : ['kind', 'images', 'annotations', 'synsets'];
+      return kindAt('dataset') === 'digits-pair' ? ['kind', 'split', 'seed', 'count'] : ['kind', 'images', 'annotations', 'synsets', 'maxPixels'];
     case 'dataset.annotations':
       return kindAt('dataset.annotations') === 'voc-xml' ? ['kind', 'dir'] : ['kind', 'path'];
     default:
@@ -247,6 +256,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function showValue(v: unknown): string | undefined {
+  // JSON has no infinity or NaN (it would print "null"); name them as YAML spells them.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf (infinity)' : '-.inf (minus infinity)';
   if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return JSON.stringify(v);
   return undefined;
 }
@@ -352,6 +363,7 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
       images: p('dataset.images', raw.dataset.images),
       ...(ann && { annotations: ann }),
       ...(raw.dataset.synsets !== undefined && { synsets: p('dataset.synsets', raw.dataset.synsets) }),
+      maxPixels: raw.dataset.maxPixels ?? DEFAULT_MAX_PIXELS,
     };
   }
 
@@ -366,6 +378,8 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     inputBounds: raw.model.inputBounds ? [raw.model.inputBounds[0], raw.model.inputBounds[1]] : [...PRESET_INPUT_BOUNDS[raw.model.preprocess]],
     ...(raw.model.gradcamLayer !== undefined && { gradcamLayer: raw.model.gradcamLayer }),
     classes: (CLASS_SETS as readonly string[]).includes(classes) ? classes : p('model.classes', classes),
+    interpolation: raw.model.interpolation,
+    antialias: raw.model.antialias,
   };
 
   // Canonical order, so that listing the same set differently gives the same hash.

@@ -2,33 +2,20 @@
  * The class list `explain` shows names from and resolves wnid / class-name targets against:
  * `imagenet` (the shipped 1000 classes), `digits` ('0'…'9'), or a file.
  */
-import { readFileSync } from 'node:fs';
-
-import { classIndexOf, isWnid, loadImageNetClasses, parseClassesTsv, parseSynsetMapping, type ImageNetClasses } from '../data/imagenet-classes.js';
+import { digitClasses, readClassFile as readClassFileOf } from '../data/class-file.js';
+import { classIndexOf, loadImageNetClasses, type ImageNetClasses } from '../data/imagenet-classes.js';
 import { ExplainUsageError } from './explain-options.js';
 
 /** Class i of the model's output is `names[i]`; `wnids[i]` is '' when the list has no wnids. */
 export type ClassNames = ImageNetClasses;
 
-/**
- * Reads a class-name file. Accepted forms, detected from the content:
- * - the shipped TSV (`index<TAB>wnid<TAB>name` header);
- * - `LOC_synset_mapping.txt` (`n01440764 tench, Tinca tinca` per line);
- * - one class name per line (no wnids).
- */
+/** data/class-file.ts's reader, its plain errors worded for the `--classes` flag. */
 export function readClassFile(path: string): ClassNames {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return readClassFileOf(path);
   } catch (e) {
-    throw new ExplainUsageError(`--classes ${path}: cannot read the class-name file (${(e as Error).message}); give imagenet, digits or a readable file`);
+    throw new ExplainUsageError(`--classes ${path}: ${(e as Error).message}`);
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);
-  if (lines.length === 0) throw new ExplainUsageError(`--classes ${path}: the file has no class names (one per line expected)`);
-  if (lines[0] === 'index\twnid\tname') return parseClassesTsv(text, path);
-  if (lines.every((l) => isWnid(l.trim().split(/\s+/)[0] ?? ''))) return parseSynsetMapping(text, path);
-  const names = lines.map((l) => l.trim());
-  return { wnids: names.map(() => ''), names };
 }
 
 /** Resolves `--classes` for a model with `numClasses` outputs. Undefined = no names known. */
@@ -40,8 +27,7 @@ export function loadClassNames(spec: string | undefined, numClasses: number): Cl
   } else if (spec === 'imagenet') {
     classes = loadImageNetClasses();
   } else if (spec === 'digits') {
-    const names = Array.from({ length: 10 }, (_, i) => String(i));
-    classes = { wnids: names.map(() => ''), names };
+    classes = digitClasses();
   } else {
     classes = readClassFile(spec);
   }

@@ -15,9 +15,11 @@ import { basename, join } from 'node:path';
 import { Explainer } from '../engine/explainer.js';
 import { resolveTarget } from '../engine/targets.js';
 import type { MethodName, Target } from '../engine/types.js';
-import { presetBounds } from '../io/preprocess.js';
+import type { Geometry } from '../io/image.js';
+import { presetBounds, type PreprocessPreset } from '../io/preprocess.js';
 import { fixedTargetIndex, loadClassNames, type ClassNames } from './explain-classes.js';
 import { InputError, loadInput, uniqueStems, type InputImage, type LoadedInput } from './explain-inputs.js';
+import { readModelInfo, type ModelInfo } from './explain-model-info.js';
 import { ExplainUsageError, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
 import { classScore, MapFiles, pngFile, targetFileName, topClasses, writeGridPng, writeOverlayPng, type ClassScore, type ImageMaps } from './explain-outputs.js';
 
@@ -72,6 +74,8 @@ export interface InputSummaryJson {
   variant: string;
   preprocess: string;
   geometry: string;
+  interpolation: string;
+  antialias: boolean;
   inputBounds: [number, number];
   inputShape: [number, number, number];
   methods: MethodName[];
@@ -99,8 +103,29 @@ function modelJsonPath(path: string): string {
   return p;
 }
 
+/** The config with the model's own defaults (sglrp.json) filled in where no flag was given. */
+type ResolvedConfig = ExplainConfig & { preprocess: PreprocessPreset; geometry: Geometry };
+
+function withModelDefaults(cfg: ExplainConfig, info: ModelInfo | undefined): ResolvedConfig {
+  return { ...cfg, preprocess: cfg.preprocess ?? info?.preprocess ?? 'caffe', geometry: cfg.geometry ?? info?.geometry ?? 'resize' };
+}
+
+/** `--classes` when given, else the names in the model's sglrp.json, else the generic guess. */
+function classNamesFor(cfg: ExplainConfig, info: ModelInfo | undefined, numClasses: number): ClassNames | undefined {
+  if (cfg.classes !== undefined || !info?.classes) return loadClassNames(cfg.classes, numClasses);
+  if (info.classes.length !== numClasses) {
+    throw new ExplainUsageError(`${info.path}: lists ${info.classes.length} classes but the model has ${numClasses} outputs; fix the file or give --classes`);
+  }
+  return { wnids: info.classes.map(() => ''), names: info.classes };
+}
+
+/** "from models/x/sglrp.json" or "default" or "--flag": where a setting came from, for the log. */
+function origin(flagGiven: boolean, fromModel: boolean, info: ModelInfo | undefined, flag: string): string {
+  return flagGiven ? flag : fromModel ? `from ${info!.path}` : 'default';
+}
+
 /** Channels `presetBounds` is asked about before the model is known: caffe/torch are RGB-only. */
-function boundsFor(cfg: ExplainConfig, channels: number): { low: number; high: number } {
+function boundsFor(cfg: ResolvedConfig, channels: number): { low: number; high: number } {
   if (cfg.inputBounds) return cfg.inputBounds;
   try {
     return presetBounds(cfg.preprocess, channels);
@@ -113,8 +138,14 @@ function boundsFor(cfg: ExplainConfig, channels: number): { low: number; high: n
 export async function runExplain(argv: ExplainArgs, options: RunExplainOptions = {}): Promise<ExplainSummary> {
   const t0 = performance.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const cfg = parseExplainArgs(argv);
-  const model = cfg.arch ? cfg.model : modelJsonPath(cfg.model);
+  const parsed = parseExplainArgs(argv);
+  const model = parsed.arch ? parsed.model : modelJsonPath(parsed.model);
+  const info = readModelInfo(model);
+  const cfg = withModelDefaults(parsed, info);
+  log(
+    `explain: preprocessing ${cfg.preprocess} (${origin(parsed.preprocess !== undefined, info?.preprocess !== undefined, info, '--preprocess')}), ` +
+      `geometry ${cfg.geometry} (${origin(parsed.geometry !== undefined, info?.geometry !== undefined, info, '--geometry')})`,
+  );
 
   // The bounds only enter the relevance rules, which run after loading; RGB bounds are what
   // caffe/torch give, and tf/unit give the same bounds for 1 and 3 channels, so 3 is safe here
@@ -124,7 +155,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
     const [h, w, c] = explainer.inputShape;
     const bounds = boundsFor(cfg, c);
     const n = explainer.numClasses;
-    const classes = loadClassNames(cfg.classes, n);
+    const classes = classNamesFor(cfg, info, n);
     if (cfg.label !== undefined && cfg.label >= n) throw new ExplainUsageError(`--label ${cfg.label}: the model has ${n} classes (0…${n - 1})`);
     const fixed = cfg.targets.map((spec) => fixedTargetIndex(spec, n, classes));
     const fileNames = cfg.targets.map(targetFileName);
@@ -154,9 +185,12 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
       const file = cfg.inputs[k]!;
       const stem = stems[k]!;
       try {
-        const r = await explainOne(ctx, file, stem);
+        const { result: r, targetLines } = await explainOne(ctx, file, stem);
         results.push(r);
         log(`explain: ${file} → ${r.files.length} files (${r.images} image${r.images === 1 ? '' : 's'})`);
+        // A big .npy batch would flood the terminal: its summary JSON has every image.
+        for (const line of targetLines.slice(0, TARGET_LINES_SHOWN)) log(`explain:   ${line}`);
+        if (targetLines.length > TARGET_LINES_SHOWN) log(`explain:   … and ${targetLines.length - TARGET_LINES_SHOWN} more images (see ${basename(r.summaryFile!)})`);
       } catch (e) {
         const message = e instanceof InputError ? e.message : `${file}: ${(e as Error).message}`;
         results.push({ file, stem, ok: false, images: 0, files: [], error: message });
@@ -184,7 +218,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
 }
 
 interface RunContext {
-  cfg: ExplainConfig;
+  cfg: ResolvedConfig;
   explainer: Explainer;
   classes?: ClassNames;
   resolve: (i: number, probs: Float32Array, logits: Float32Array) => Target[];
@@ -197,7 +231,7 @@ interface RunContext {
 }
 
 /** Explains one input file (all its images, in memory-bounded chunks) and writes its outputs. */
-async function explainOne(ctx: RunContext, file: string, stem: string): Promise<InputResult> {
+async function explainOne(ctx: RunContext, file: string, stem: string): Promise<{ result: InputResult; targetLines: string[] }> {
   const { cfg, explainer, h, w, c } = ctx;
   const timings: Record<string, number> = {};
   const add = (k: string, ms: number) => (timings[k] = (timings[k] ?? 0) + ms);
@@ -257,6 +291,8 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     variant: cfg.variant,
     preprocess: cfg.preprocess,
     geometry: cfg.geometry,
+    interpolation: cfg.interpolation,
+    antialias: cfg.antialias,
     inputBounds: [ctx.bounds.low, ctx.bounds.high],
     inputShape: [h, w, c],
     methods: cfg.methods,
@@ -267,7 +303,16 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
   };
   await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
-  return { file, stem, ok: true, images: images.length, files: [...files, summaryFile], summaryFile };
+  return { result: { file, stem, ok: true, images: images.length, files: [...files, summaryFile], summaryFile }, targetLines: entries.map(targetLine) };
+}
+
+/** Images whose resolved targets are printed per input. */
+const TARGET_LINES_SHOWN = 10;
+
+/** "photo: top1 = 7 (class 7, p=0.481); top2 = 3 (class 3, p=0.412)": which class each target became. */
+function targetLine(entry: InputSummaryJson['images'][number]): string {
+  const parts = entry.targets.map((t) => `${t.spec} = ${t.name !== undefined ? `${t.name} (class ${t.classIndex}, ` : `class ${t.classIndex} (`}p=${t.probability.toPrecision(3)})`);
+  return `${entry.prefix}: ${parts.join('; ')}`;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { basename, extname } from 'node:path';
 
 import { toDisplayRgb } from '../data/display.js';
-import { decodeImage, type Geometry } from '../io/image.js';
+import { decodeImage, type Geometry, type Interpolation } from '../io/image.js';
 import { readNpy } from '../io/npy.js';
 import { deprocessToRgb, preprocess, type PreprocessPreset } from '../io/preprocess.js';
 
@@ -39,6 +39,9 @@ export interface ModelInput {
 export interface InputOptions {
   preprocess: PreprocessPreset;
   geometry: Geometry;
+  /** Resampling of image inputs (io/resample.ts); absent = bilinear with antialias. */
+  interpolation?: Interpolation;
+  antialias?: boolean;
 }
 
 /** An input that cannot be used. The message names the file and says what is wrong. */
@@ -86,7 +89,13 @@ async function loadImageInput(file: string, stem: string, model: ModelInput, opt
   }
   let decoded;
   try {
-    decoded = await decodeImage(file, { size: h, geometry: opts.geometry, channels: c });
+    decoded = await decodeImage(file, {
+      size: h,
+      geometry: opts.geometry,
+      channels: c,
+      ...(opts.interpolation !== undefined && { interpolation: opts.interpolation }),
+      ...(opts.antialias !== undefined && { antialias: opts.antialias }),
+    });
   } catch (e) {
     // decodeImage's message already names the file ("cannot read image FILE: reason").
     throw new InputError(file, (e as Error).message.replace(`cannot read image ${file}: `, 'cannot read the image: '));

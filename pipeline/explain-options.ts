@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 
 import { BACKEND_NAMES, METHOD_NAMES, type BackendName, type MethodName, type Variant } from '../engine/types.js';
-import { GEOMETRIES, type Geometry } from '../io/image.js';
+import { GEOMETRIES, INTERPOLATIONS, type Geometry, type Interpolation } from '../io/image.js';
 import { PRESETS, type PreprocessPreset } from '../io/preprocess.js';
 import { ARCHITECTURE_NAMES } from '../architectures/names.js';
 
@@ -30,6 +30,8 @@ export interface ExplainArgs {
   variant?: string;
   preprocess?: string;
   geometry?: string;
+  interpolation?: string;
+  antialias?: boolean;
   inputBounds?: string | number[];
   'input-bounds'?: string | number[];
   backend?: string;
@@ -52,8 +54,14 @@ export interface ExplainConfig {
   /** Target specs as given (deduplicated, order kept): top1, top2, gt, an index, a wnid or a class name. */
   targets: string[];
   variant: Variant;
-  preprocess: PreprocessPreset;
-  geometry: Geometry;
+  /** Absent = what the model's sglrp.json says, else caffe (explain-model-info.ts). */
+  preprocess?: PreprocessPreset;
+  /** Absent = what the model's sglrp.json says, else resize. */
+  geometry?: Geometry;
+  /** Resampling kernel of image inputs (io/resample.ts); default bilinear. */
+  interpolation: Interpolation;
+  /** Widen bilinear/bicubic kernels when shrinking (io/resample.ts); default true. */
+  antialias: boolean;
   /** Explicit zB bounds; absent = from the preset. */
   inputBounds?: { low: number; high: number };
   backend: BackendName | 'auto';
@@ -61,7 +69,7 @@ export interface ExplainConfig {
   /** Ground-truth class for the `gt` target (the same for every input). */
   label?: number;
   seed: number;
-  /** imagenet | digits | a path; absent = ImageNet when the model has 1000 outputs, else none. */
+  /** imagenet | digits | a path; absent = the model's sglrp.json, else ImageNet when the model has 1000 outputs, else none. */
   classes?: string;
 }
 
@@ -103,11 +111,31 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
       type: 'string',
     })
     .option('variant', { describe: "paper (the paper's equations) or reference (the authors' code)", type: 'string', default: 'paper' })
-    .option('preprocess', { describe: `preprocessing preset: ${PRESETS.join(' | ')}`, type: 'string', default: 'caffe' })
-    .option('geometry', { describe: `image geometry: ${GEOMETRIES.join(' | ')}`, type: 'string', default: 'resize' })
-    .option('input-bounds', {
-      describe: 'LOW,HIGH of a preprocessed pixel for the zB rule (default: from the preset); write --input-bounds=-123.68,151.061 when LOW is negative',
+    // No yargs defaults here: an absent flag means "what the model's sglrp.json says".
+    .option('preprocess', { describe: `preprocessing preset: ${PRESETS.join(' | ')} (default: the model's sglrp.json, else caffe)`, type: 'string' })
+    .option('geometry', { describe: `image geometry: ${GEOMETRIES.join(' | ')} (default: the model's sglrp.json, else resize)`, type: 'string' })
+    .option('interpolation', {
+      describe: `image resampling: ${INTERPOLATIONS.join(' | ')} (nearest = Keras load_img, as the paper's notebook)`,
       type: 'string',
+      default: 'bilinear',
+    })
+    .option('antialias', { describe: 'widen bilinear/bicubic kernels when shrinking (--no-antialias: as TF without antialias)', type: 'boolean', default: true })
+    .option('input-bounds', {
+      describe: 'LOW,HIGH of a preprocessed pixel for the zB rule, e.g. --input-bounds -1,1 (default: from the preset)',
+      type: 'string',
+      // One value, always: without nargs yargs reads "-1,1" as short flags -1 and -, and "1" as a stray argument.
+      nargs: 1,
+      requiresArg: true,
+      // "LOW,HIGH" → [LOW, HIGH]. A malformed value is passed on unchanged for parseExplainArgs to
+      // refuse (yargs would turn an error thrown here into an anonymous one, losing exit code 2).
+      coerce: (value: string | string[]) => {
+        try {
+          const b = parseBounds(value);
+          return b ? [b.low, b.high] : value;
+        } catch {
+          return value;
+        }
+      },
     })
     .option('backend', { describe: `TF.js backend: auto | ${BACKEND_NAMES.join(' | ')}`, type: 'string', default: 'auto' })
     .option('gradcam-layer', { describe: 'layer whose output Grad-CAM reads (default: the last conv layer)', type: 'string' })
@@ -127,12 +155,12 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
   throw new ExplainUsageError(`--${flag} ${value}: expected one of ${allowed.join(', ')}`);
 }
 
-function parseBounds(value: string | number[] | undefined): { low: number; high: number } | undefined {
+function parseBounds(value: string | readonly (string | number)[] | undefined): { low: number; high: number } | undefined {
   if (value === undefined) return undefined;
   const parts = splitList(value);
   const nums = parts.map(Number);
   if (nums.length !== 2 || !nums.every(Number.isFinite) || !(nums[0]! < nums[1]!)) {
-    throw new ExplainUsageError(`--input-bounds ${parts.join(',')}: expected LOW,HIGH with LOW < HIGH (e.g. --input-bounds=-123.68,151.061)`);
+    throw new ExplainUsageError(`--input-bounds ${parts.join(',')}: expected LOW,HIGH with LOW < HIGH (e.g. --input-bounds -123.68,151.061)`);
   }
   return { low: nums[0]!, high: nums[1]! };
 }
@@ -170,6 +198,8 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
 
   const bounds = parseBounds(argv['input-bounds'] ?? argv.inputBounds);
   const gradcamLayer = argv['gradcam-layer'] ?? argv.gradcamLayer;
+  const antialias = argv.antialias ?? true;
+  if (typeof antialias !== 'boolean') throw new ExplainUsageError(`--antialias ${String(antialias)}: expected true or false (or --no-antialias)`);
   return {
     inputs: inputs.map((p) => resolve(p)),
     ...model,
@@ -177,8 +207,10 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
     methods,
     targets,
     variant: oneOf('variant', argv.variant, ['paper', 'reference'] as const, 'paper'),
-    preprocess: oneOf('preprocess', argv.preprocess, PRESETS, 'caffe'),
-    geometry: oneOf('geometry', argv.geometry, GEOMETRIES, 'resize'),
+    ...(argv.preprocess !== undefined ? { preprocess: oneOf('preprocess', argv.preprocess, PRESETS, 'caffe') } : {}),
+    ...(argv.geometry !== undefined ? { geometry: oneOf('geometry', argv.geometry, GEOMETRIES, 'resize') } : {}),
+    interpolation: oneOf('interpolation', argv.interpolation, INTERPOLATIONS, 'bilinear'),
+    antialias,
     ...(bounds ? { inputBounds: bounds } : {}),
     backend: oneOf('backend', argv.backend, ['auto', ...BACKEND_NAMES] as const, 'auto'),
     ...(gradcamLayer ? { gradcamLayer } : {}),

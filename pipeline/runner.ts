@@ -1,18 +1,22 @@
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TEMP_MARKER, type AtomicWriteHooks } from '../results/atomic-file.js';
 import { Piscina } from 'piscina';
 import { datasetFromConfig } from '../data/factory.js';
+import { formatDatasetIssues } from '../data/issues.js';
 import { writeNpy } from '../io/npy.js';
 import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
 import { ConfigError, type ModelConfig, type RunConfig } from './config.js';
-import { startProgress } from './progress.js';
+import { onInterrupt } from './interrupt.js';
+import { startProgress, type Progress } from './progress.js';
+import { failedImageCount, type ImageProgressMessage } from './progress-model.js';
 import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
-import { nodePart, phaseShards, workOrder, type Shard } from './shards.js';
+import { nodePart, phaseShards, STATS_BLOCK, workOrder, type Shard } from './shards.js';
 import { testHook } from './test-hooks.js';
 
 /**
@@ -39,6 +43,10 @@ export interface RunOptions {
   attempts?: number;
   tty: boolean;
   log: (line: string) => void;
+  /** Progress shows what each worker thread is doing. */
+  verbose?: boolean;
+  /** Progress log lines (no terminal) at most this often; default 10 s. */
+  progressIntervalMs?: number;
 }
 
 export interface RunOutcome {
@@ -127,7 +135,10 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { config, log } = opts;
   await checkModelSourceFiles(config.model);
   const runDir = await RunDir.open(opts.outDir, config);
-  const size = datasetFromConfig(config).size();
+  const dataset = datasetFromConfig(config);
+  const size = dataset.size();
+  // Problems with the dataset's files as a whole (bad annotation lines, a foreign class order).
+  for (const line of formatDatasetIssues(dataset)) log(line);
   const plan = await runDir.writePlan(makePlan(size, opts.limit, config.shardSize));
   const total = planImages(plan);
   const statsShards = phaseShards('stats', total, config.shardSize);
@@ -146,6 +157,9 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   let failed = 0;
   /** Set when the run must stop (disk full): lanes take no new shard. */
   let stop: DiskFullError | undefined;
+  /** The running phase's display (per image). */
+  let progress: Progress | undefined;
+  const stopOnSignal = onInterrupt(() => interruptedMessage(runDir, plan.shardCount, progress));
   try {
     let meanPath: string | undefined;
     if (config.masking.fill !== 'zero') {
@@ -166,6 +180,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     }
     failed += await runPhase('main', mine, meanPath);
   } finally {
+    stopOnSignal();
     await pool.destroy();
   }
   if (stop) throw stop;
@@ -178,19 +193,24 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     const todo: Shard[] = [];
     for (const s of list) if (!(await runDir.isDone(phase, s.index, { verify: true }))) todo.push(s);
     if (todo.length === 0) return 0;
-    const progress = startProgress(phase, todo.reduce((n, s) => n + s.end - s.start, 0), { tty: opts.tty, log });
+    const lanes = Math.min(workers, todo.length);
+    if (lanes < workers) log(idleThreadsNote(phase, todo.length, workers));
+    const shown = startProgress(phase, todo.reduce((n, s) => n + s.end - s.start, 0), { tty: opts.tty, log, verbose: opts.verbose, workers: lanes, ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}) });
+    progress = shown;
     let failures = 0;
     let next = 0;
     const lane = async () => {
       while (next < todo.length && !stop) {
         const shard = todo[next++]!;
+        shown.shardStarted(shard.index, shard.end - shard.start);
         const ok = await runShard(phase, shard, mean);
         if (ok === false && !stop) failures++;
-        progress.advance(shard.end - shard.start);
+        if (ok === false) shown.shardFinished(shard.index, { finished: shard.end - shard.start, failed: shard.end - shard.start });
+        if (ok === null) shown.shardSkipped(shard.index, shard.end - shard.start);
       }
     };
-    await Promise.all(Array.from({ length: workers }, lane));
-    progress.stop();
+    await Promise.all(Array.from({ length: lanes }, lane));
+    shown.stop();
     return failures;
   }
 
@@ -200,13 +220,16 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     if (!claim) return null;
     const stopKeepAlive = claim.keepAlive();
     try {
-      if (await runDir.isDone(phase, shard.index)) return true;
+      if (await runDir.isDone(phase, shard.index)) {
+        progress?.shardFinished(shard.index, { finished: shard.end - shard.start, failed: 0 });
+        return true;
+      }
       await removeTempFiles(runDir, phase, shard.index);
       const attempts = opts.attempts ?? 3;
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
           const task: ShardTask = { phase, shard, config, runDir: runDir.dir, meanPath: mean, batchSize: config.batchSize === 'auto' ? 0 : config.batchSize };
-          const result = (await pool.run(task)) as ShardResult;
+          const result = await runOnWorker(pool, task, (m) => progress?.images(m));
           const files = [];
           for (const table of PHASE_TABLES[phase]) {
             // (test hook: pauses while the second table's temp file is complete, before its rename)
@@ -215,6 +238,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
           }
           await testHook('manifest', phase, shard.index);
           await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, ...(result.backendDetail ? { backendDetail: result.backendDetail } : {}), seconds: result.seconds }, claim);
+          progress?.shardFinished(shard.index, { finished: result.imageCount, failed: failedImageCount(result.rows.errors) });
           return true;
         } catch (err) {
           if (isDiskFull(err)) {
@@ -225,6 +249,7 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
             return false;
           }
           await runDir.recordFailure(phase, shard.index, err);
+          progress?.shardRetry(shard.index);
           log(`${phase} shard ${shard.index}: attempt ${attempt}/${attempts} failed: ${(err as Error).message?.split('\n')[0]}`);
         }
       }
@@ -235,6 +260,34 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
       await claim.release().catch(() => undefined);
     }
   }
+}
+
+/**
+ * Runs one shard task on the pool with a message channel the worker reports finished images on
+ * (docs/ARCHITECTURE.md, "How a run flows" step 3). The channel closes with the task, so late
+ * messages of a failed attempt cannot count towards its retry.
+ */
+async function runOnWorker(pool: Piscina, task: ShardTask, onImages: (m: ImageProgressMessage) => void): Promise<ShardResult> {
+  const channel = new MessageChannel();
+  channel.port1.on('message', onImages);
+  try {
+    return (await pool.run({ ...task, progress: channel.port2 }, { transferList: [channel.port2] })) as ShardResult;
+  } finally {
+    channel.port1.close();
+  }
+}
+
+/** Why some worker threads get no work: one shard runs on one thread. */
+function idleThreadsNote(phase: Phase, shards: number, workers: number): string {
+  const remedy = phase === 'stats' ? `the stats pass reads fixed blocks of ${STATS_BLOCK} images` : 'a smaller shardSize spreads the work';
+  return `${phase}: ${shards} shard(s) left for ${workers} worker threads, so ${workers - shards} thread(s) stay idle (one shard runs on one thread; ${remedy})`;
+}
+
+/** The line printed when Ctrl-C or SIGTERM stops a run (after the display is put away). */
+async function interruptedMessage(runDir: RunDir, shardCount: number, progress: Progress | undefined): Promise<string> {
+  progress?.stop();
+  const done = (await runDir.finished('main')).length;
+  return `interrupted: ${done} of ${shardCount} shards done; rerun the same command to resume`;
 }
 
 /**

@@ -97,6 +97,7 @@ export const TABLES: Record<TableName, TableSpec> = {
       c('misses', 'int32', 'selected pixels outside'),
       c('accuracy', 'float32', 'hits/(hits+misses); 0 when no positive relevance'),
       c('empty', 'bool', 'true when the map has no positive value (flagged, SPEC §5)'),
+      c('box_clipped', 'bool', 'a ground-truth box of this image reached outside the image and was clipped to it (docs/PROTOCOL.md §6)'),
     ],
   },
   pointing_game: {

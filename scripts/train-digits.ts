@@ -32,6 +32,7 @@ import { hashKey, Rng } from '../engine/seeded-random.js';
 import { rankClasses } from '../engine/targets.js';
 import { preprocess } from '../io/preprocess.js';
 import { projectRoot } from '../io/project-root.js';
+import { MODEL_INFO_FILE, modelInfoText } from '../pipeline/explain-model-info.js';
 
 const SIZE = DIGITS_PAIR_SIZE;
 const CLASSES = 10;
@@ -332,6 +333,12 @@ async function main(): Promise<void> {
 
   const { bytes } = await saveModel(model, s.out);
   await checkSaved(model, s.out, s.testSeed);
+  // What the model was trained on, for `sglrp explain` (pipeline/explain-model-info.ts): the
+  // 'unit' preset used by makeBatch below, digits-pair images at their own size, class d = digit d.
+  writeFileSync(
+    join(s.out, MODEL_INFO_FILE),
+    modelInfoText({ trainedBy: 'scripts/train-digits.ts', preprocess: 'unit', geometry: 'resize', classes: Array.from({ length: CLASSES }, (_, d) => String(d)) }),
+  );
   const totalSeconds = (Date.now() - started) / 1000;
 
   const root = projectRoot();
@@ -339,7 +346,8 @@ async function main(): Promise<void> {
   const md = `# digits-pair model
 
 Trained by \`scripts/train-digits.ts\` (\`npm run train:digits\`). Files: \`model.json\` (TF.js
-LayersModel topology) and \`weights.bin\` (${bytes} bytes of float32 weights, ${model.countParams()} parameters).
+LayersModel topology), \`weights.bin\` (${bytes} bytes of float32 weights, ${model.countParams()} parameters)
+and \`sglrp.json\` (the preprocessing and class names \`sglrp explain\` uses by default).
 
 ## Task
 Input: a 64×64×1 digits-pair image (\`data/digits-pair.ts\`) scaled to [0, 1] (preset \`unit\`).

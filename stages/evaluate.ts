@@ -48,19 +48,40 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
   const rows: TableRows = {};
   const explanations = new Map<string, Explanation[]>();
   const needsLabel = opts.targets.includes('gt');
-  const evaluable = samples.filter((s) => !needsLabel || s.label >= 0);
+  const labelled = samples.filter((s) => !needsLabel || s.label >= 0);
   const unlabeled = samples.filter((s) => needsLabel && s.label < 0);
+  // Targets an image without a ground-truth label can still have (top2 needs only the logits).
+  const withoutLabel = opts.targets.filter((k) => k !== 'gt');
 
-  // Images that cannot be evaluated still get their forward row, and an errors row saying why.
+  // An image without a label still gets every target that does not need it; only its gt rows are
+  // missing, and an errors row says so. With no such target it gets just its forward row.
   if (unlabeled.length > 0) {
-    const f = yield* explainer.forwardSteps(unlabeled.map((s) => s.input));
-    unlabeled.forEach((s, i) => {
-      pushRows(rows, 'forward', [forwardRow(s, f.logits[i]!, f.probs[i]!)]);
-      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: runTargets(s, f.logits[i]!, opts.targets) as string }]);
-    });
+    const missing = withoutLabel.length > 0
+      ? `target gt is not evaluated (no relevance, masking or pointing rows for it); ${withoutLabel.join(', ')} is`
+      : "the run's only target is gt, so only its forward row is written";
+    for (const s of unlabeled) {
+      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: `no ground-truth label for this image: ${missing}` }]);
+    }
+    if (withoutLabel.length === 0) {
+      const f = yield* explainer.forwardSteps(unlabeled.map((s) => s.input));
+      unlabeled.forEach((s, i) => pushRows(rows, 'forward', [forwardRow(s, f.logits[i]!, f.probs[i]!)]));
+    }
   }
-  if (evaluable.length === 0) return { rows, explanations };
+  // The engine takes one target list per call, so labelled and unlabelled images go separately.
+  if (labelled.length > 0) yield* evaluateGroup(explainer, labelled, opts.targets, opts, rows, explanations);
+  if (unlabeled.length > 0 && withoutLabel.length > 0) yield* evaluateGroup(explainer, unlabeled, withoutLabel, opts, rows, explanations);
+  return { rows, explanations };
+}
 
+/** Forward, maps, masking and pointing of images that share one target list; rows are added to `rows`. */
+function* evaluateGroup(
+  explainer: Explainer,
+  evaluable: Sample[],
+  targets: RunTargetKind[],
+  opts: EvaluateOptions,
+  rows: TableRows,
+  explanations: Map<string, Explanation[]>,
+): Reads<void> {
   // Masking runs per micro-batch inside `explain`, on the forward cache the maps came from.
   const masking: Row[] = [];
   const maskGroup = function* (g: ExplainGroup): Reads<void> {
@@ -76,8 +97,8 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
   const res = yield* explainer.explainSteps(
     evaluable.map((s) => s.input),
     (i, _probs, logits) => {
-      const t = runTargets(evaluable[i]!, logits, opts.targets);
-      if (typeof t === 'string') throw new Error(`internal: ${t}`); // filtered above
+      const t = runTargets(evaluable[i]!, logits, targets);
+      if (typeof t === 'string') throw new Error(`internal: ${t}`); // split by label above
       return t;
     },
     { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup: maskGroup },
@@ -97,5 +118,4 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
     pushRows(rows, 'pointing', p.pointing);
     pushRows(rows, 'pointing_game', p.pointing_game);
   }
-  return { rows, explanations };
 }

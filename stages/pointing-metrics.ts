@@ -1,5 +1,5 @@
 /**
- * The extended pointing game (SPEC §5, paper Eq. 11–12) and the original one (arg-max in the box),
+ * The extended pointing game (docs/PROTOCOL.md §5, paper Eq. 11–12) and the original one (arg-max in the box),
  * as pure functions of an H×W relevance map and the mask of the ground-truth box union.
  */
 
@@ -68,7 +68,7 @@ function countAtLeast(ascending: Float64Array, tau: number): number {
 }
 
 /**
- * The per-image extended pointing game at each energy level (SPEC §5).
+ * The per-image extended pointing game at each energy level (docs/PROTOCOL.md §5).
  *
  * P = the pixels with R > 0 (NaN is not positive). For energy E, k = ⌈E·|P|⌉ and the threshold τ_E
  * is the k-th largest positive value. **Tie rule:** every pixel with R ≥ τ_E is selected, so when

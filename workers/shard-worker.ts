@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Explainer } from '../engine/explainer.js';
 import type { Explanation } from '../engine/types.js';
@@ -7,8 +8,8 @@ import type { DatasetReader, Sample } from '../data/types.js';
 import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { modelSourceOf, type RunConfig } from '../pipeline/config.js';
+import { failedImageCount, type ImageProgressMessage } from '../pipeline/progress-model.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
-import type { ImageNetSample } from '../data/imagenet.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
@@ -29,6 +30,11 @@ export interface ShardTask {
   meanPath?: string;
   /** Images per batch (0 = automatic). */
   batchSize: number;
+  /**
+   * Where to report finished images while the shard runs (transferred with the task); the
+   * shard's result alone would move the progress bar only once per shard.
+   */
+  progress?: MessagePort;
 }
 
 export interface ShardResult {
@@ -115,6 +121,17 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const readable: Sample[] = [];
   const injected = testFailure(task.phase, task.shard.index);
   if (injected) throw injected;
+  // Finished images go to the main thread after each batch: a batch's images finish together
+  // (one forward and one relevance pass), and where images are slow (VGG16) the automatic batch
+  // holds a single image, so the bar moves per image exactly where it matters.
+  let finished = 0;
+  let failed = 0;
+  const report = (images: number, failures: number) => {
+    finished += images;
+    failed += failures;
+    const message: ImageProgressMessage = { phase: task.phase, shard: task.shard.index, finished, failed, thread: threadId };
+    task.progress?.postMessage(message);
+  };
   for (let from = start; from < end; from += batch) {
     if (from > start) await testHook('mid-shard', task.phase, task.shard.index);
     const samples: Sample[] = [];
@@ -123,11 +140,16 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
       if (r.ok) samples.push(r.sample);
       else pushRows(rows, 'errors', [{ image_id: r.error.id, image_index: r.error.index, stage: 'read', reason: r.error.reason }]);
     }
+    const batchSize = Math.min(end, from + batch) - from;
     if (stats) {
       readable.push(...samples);
+      report(batchSize, batchSize - samples.length);
       continue;
     }
-    if (samples.length === 0) continue;
+    if (samples.length === 0) {
+      report(batchSize, batchSize);
+      continue;
+    }
     const c = task.config;
     // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
     const res = await evaluateBatchAsync(s.explainer, samples, {
@@ -145,6 +167,7 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     pushRows(rows, 'errors', annotationErrors(samples));
     mergeRows(rows, res.rows);
     await keepArtefacts(task, samples, res.explanations);
+    report(batchSize, batchSize - samples.length + failedImageCount(res.rows.errors));
   }
   if (stats) {
     const size = s.explainer.inputShape.reduce((a, b) => a * b, 1);
@@ -154,23 +177,19 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend, ...(detail ? { backendDetail: detail } : {}) };
 }
 
-/** Annotation problems of an ImageNet sample (none for other datasets). */
-function annotationOf(s: Sample): Pick<ImageNetSample, 'boxIssues' | 'annotationIssues'> {
-  const x = s as Partial<ImageNetSample>;
-  return { boxIssues: x.boxIssues ?? [], annotationIssues: x.annotationIssues ?? [] };
-}
-
 /**
  * An errors row for each labelled image whose every ground-truth box was dropped (inverted, or
- * outside the image): it is measured by masking but left out of the pointing game, and says why.
+ * outside the image): it is measured by masking but left out of the pointing game, and says why,
+ * naming the image and quoting the boxes as they are in the annotation file. Reads the generic
+ * `Sample.annotation` notes, so this works for any dataset whose reader fills them.
  */
 function annotationErrors(samples: Sample[]): Row[] {
   const out: Row[] = [];
   for (const s of samples) {
-    const { boxIssues } = annotationOf(s);
-    if (s.label < 0 || s.boxes.length > 0 || boxIssues.length === 0) continue;
-    const reasons = [...new Set(boxIssues.filter((b) => b.action === 'dropped').map((b) => b.reason))];
-    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
+    const dropped = s.annotation?.droppedBoxes ?? [];
+    if (s.label < 0 || s.boxes.length > 0 || dropped.length === 0) continue;
+    const reasons = [...new Set(dropped)];
+    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `${s.id}: no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
   }
   return out;
 }
@@ -179,7 +198,7 @@ function annotationErrors(samples: Sample[]): Row[] {
 function explainAnnotationErrors(rows: TableRows, samples: Sample[]): void {
   for (const row of rows.errors ?? []) {
     const s = samples.find((x) => x.index === row['image_index']);
-    const issues = s && s.label < 0 ? annotationOf(s).annotationIssues : [];
+    const issues = s && s.label < 0 ? (s.annotation?.issues ?? []) : [];
     if (issues.length > 0) row['reason'] = `${String(row['reason'])} (annotation: ${issues.join('; ')})`;
   }
 }

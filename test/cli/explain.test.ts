@@ -278,8 +278,16 @@ describe('explain command line (yargs builder)', () => {
     assert.equal(cfg.backend, 'wasm');
     assert.equal(cfg.classes, 'imagenet');
     assert.equal(cfg.variant, 'paper');
-    assert.equal(cfg.preprocess, 'caffe');
-    assert.equal(cfg.geometry, 'resize');
+    // Absent flags stay absent: runExplain fills them from the model's sglrp.json, else caffe/resize.
+    assert.equal(cfg.preprocess, undefined);
+    assert.equal(cfg.geometry, undefined);
+  });
+
+  test('--input-bounds takes its value after a space even when LOW is negative', async () => {
+    const cfg = parseExplainArgs((await parse(['x.png', '--input-bounds', '-1,1', '--model', 'm', '--out', 'o'])) as never);
+    assert.deepEqual(cfg.inputBounds, { low: -1, high: 1 });
+    assert.deepEqual(cfg.inputs.map((p) => p.split('/').pop()), ['x.png']);
+    assert.equal(parseExplainArgs((await parse(['x.png', '--model', 'm', '--out', 'o', '--preprocess', 'torch'])) as never).preprocess, 'torch');
   });
 
   test('defaults: all seven methods, target top1, auto backend', async () => {

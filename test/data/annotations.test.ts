@@ -43,17 +43,17 @@ const voc = (objects: string, size = '<size><width>500</width><height>375</heigh
 const obj = (name: string, b: string) => `\t<object>\n\t\t<name>${name}</name>\n\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n\t\t<bndbox>${b}</bndbox>\n\t</object>\n`;
 const bb = (x0: number | string, y0: number, x1: number, y1: number) => `\n\t\t\t<xmin>${x0}</xmin>\n\t\t\t<ymin>${y0}</ymin>\n\t\t\t<xmax>${x1}</xmax>\n\t\t\t<ymax>${y1}</ymax>\n\t\t`;
 
-test('VOC XML: objects, size, 1-based → 0-based, strict about what it reads', () => {
-  const a = parseVocXml(voc(obj(TABBY, bb(111, 108, 441, 343)) + obj(TABBY, bb(1, 1, 500, 375))), 'a.xml');
+test('VOC XML: objects, size, numbers as given (like the CSV), strict about what it reads', () => {
+  const a = parseVocXml(voc(obj(TABBY, bb(111, 108, 441, 343)) + obj(TABBY, bb(0, 0, 499, 374))), 'a.xml');
   assert.deepEqual(a.issues, []);
   assert.equal(a.width, 500);
   assert.equal(a.height, 375);
   assert.deepEqual(a.objects, [
-    { wnid: TABBY, xMin: 110, yMin: 107, xMax: 440, yMax: 342 },
+    { wnid: TABBY, xMin: 111, yMin: 108, xMax: 441, yMax: 343 },
     { wnid: TABBY, xMin: 0, yMin: 0, xMax: 499, yMax: 374 },
   ]);
   const bad = parseVocXml(voc(obj(TABBY, bb('1O', 1, 5, 5)) + `\t<object><name>${TENCH}</name></object>\n` + obj('cat', bb(1, 1, 2, 2)) + obj(TENCH, bb(3, 4, 5, 6))), 'b.xml');
-  assert.deepEqual(bad.objects, [{ wnid: TENCH, xMin: 2, yMin: 3, xMax: 4, yMax: 5 }]);
+  assert.deepEqual(bad.objects, [{ wnid: TENCH, xMin: 3, yMin: 4, xMax: 5, yMax: 6 }]);
   assert.equal(bad.issues.length, 3);
   assert.match(bad.issues[0]!, /b\.xml: object 1 \(n02123045\): <xmin> is "1O", not a number/);
   assert.match(bad.issues[1]!, /object 2 \(n01440764\): expected one <bndbox>, found 0/);
@@ -74,7 +74,6 @@ test('resolveAnnotation: label by wnid, ground-truth boxes mapped, bad boxes dro
   const ann: ImageAnnotation = {
     objects: [
       { wnid: TABBY, xMin: 0, yMin: 0, xMax: 49, yMax: 24 }, // → resize 100×50→10: x [0,5), y [0,5)
-      { wnid: TABBY, xMin: 60, yMin: 10, xMax: 50, yMax: 20 }, // inverted
       { wnid: TABBY, xMin: 100, yMin: 0, xMax: 120, yMax: 10 }, // right of the image
       { wnid: TABBY, xMin: 90, yMin: 40, xMax: 140, yMax: 70 }, // partly outside → clipped to (90,40,99,49)
       { wnid: TENCH, xMin: 0, yMin: 0, xMax: 10, yMax: 10 }, // other class
@@ -88,12 +87,28 @@ test('resolveAnnotation: label by wnid, ground-truth boxes mapped, bad boxes dro
   assert.equal(r.wnid, TABBY);
   // Independent arithmetic: x scale 10/100, y scale 10/50; [90,100)→[9,10), [40,50)→[8,10).
   assert.deepEqual(r.boxes, [{ x0: 0, y0: 0, x1: 5, y1: 5 }, { x0: 9, y0: 8, x1: 10, y1: 10 }]);
-  assert.deepEqual(r.boxIssues.map((i) => i.action), ['dropped', 'dropped', 'clipped', 'dropped']);
-  assert.match(r.boxIssues[0]!.reason, /x_min 60 > x_max 50/);
-  assert.match(r.boxIssues[1]!.reason, /outside the 100×50 image/);
-  assert.match(r.boxIssues[2]!.reason, /clipped to \(90, 40, 99, 49\)/);
-  assert.match(r.boxIssues[3]!.reason, /n01440764 differs from the image's ground truth n02123045/);
+  assert.deepEqual(r.boxIssues.map((i) => i.action), ['dropped', 'clipped', 'dropped']);
+  assert.match(r.boxIssues[0]!.reason, /outside the 100×50 image/);
+  assert.match(r.boxIssues[1]!.reason, /clipped to \(90, 40, 99, 49\)/);
+  assert.match(r.boxIssues[2]!.reason, /n01440764 differs from the image's ground truth n02123045/);
+  assert.equal(r.boxClipped, true);
   assert.deepEqual(r.issues, []);
+
+  // Nothing reaches outside: not clipped.
+  const inside = resolveAnnotation({ ...ann, objects: [ann.objects[0]!] }, classes, { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  assert.equal(inside.boxClipped, false);
+
+  // An inverted ground-truth box makes the object region unknown: the image leaves the pointing
+  // game (no boxes at all, the good box included), and the reason quotes the file's numbers.
+  const inv = resolveAnnotation({ ...ann, objects: [ann.objects[0]!, { wnid: TABBY, xMin: 60, yMin: 10, xMax: 50, yMax: 20 }] }, classes,
+    { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  assert.equal(inv.label, 281);
+  assert.deepEqual(inv.boxes, []);
+  assert.match(inv.boxIssues[0]!.reason, /box \(60, 10, 50, 20\) .*as in the annotation file.* inverted: x_min 60 > x_max 50/);
+  assert.match(inv.issues.join(), /inverted.*left out of the pointing game/);
+  const invY = resolveAnnotation({ objects: [{ wnid: TABBY, xMin: 1, yMin: 9, xMax: 5, yMax: 3 }], issues: [] }, classes,
+    { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  assert.match(invY.boxIssues[0]!.reason, /box \(1, 9, 5, 3\).*y_min 9 > y_max 3/);
 
   // Center crop of 100×50 keeps columns 25..74: a box in columns 0..20 is cut away.
   const crop = resolveAnnotation({ objects: [{ wnid: TENCH, xMin: 0, yMin: 0, xMax: 20, yMax: 49 }], issues: [] }, classes,

@@ -76,6 +76,9 @@ test('wnid sub-folders give labels; other folders are skipped unless recursive',
     labels.push(s.sample.label);
   }
   assert.deepEqual(labels, [0, -1, -1]); // tench = 0; an unknown wnid and a loose file are unlabelled
+  // The unknown wnid folder is a file-level issue of the dataset (a loose file is not).
+  assert.equal(r.issues?.length, 1);
+  assert.match(r.issues![0]!, /classes[/\\]n99999999: the sub-folder's wnid is not among the model's 1000 classes, so its 1 image is unlabelled/);
   const rec = folderDataset({ ...opts, dir: join(root, 'classes'), recursive: true });
   assert.equal(rec.size(), 4);
   assert.equal(rec.idAt(2), 'other/w');

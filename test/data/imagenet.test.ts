@@ -42,9 +42,9 @@ before(async () => {
     `<annotation><size><width>${w}</width><height>${h}</height></size>` +
     boxes.map(([a, b, c, d]) => `<object><name>${wnid}</name><bndbox><xmin>${a}</xmin><ymin>${b}</ymin><xmax>${c}</xmax><ymax>${d}</ymax></bndbox></object>`).join('') +
     '</annotation>';
-  // The same boxes as the CSV, in VOC's 1-based convention.
-  writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000002.xml'), xml(TABBY, 100, 50, [[1, 1, 50, 25], [61, 11, 51, 21]]));
-  writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000001.xml'), xml(TENCH, 40, 80, [[1, 1, 40, 80]]));
+  // The same numbers as the CSV: both forms are read as given (docs/PROTOCOL.md §6).
+  writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000002.xml'), xml(TABBY, 100, 50, [[0, 0, 49, 24], [60, 10, 50, 20]]));
+  writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000001.xml'), xml(TENCH, 40, 80, [[0, 0, 39, 79]]));
 });
 
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -76,11 +76,13 @@ for (const kind of ['loc-csv', 'voc-xml'] as const) {
 
     const b = ok(await reader.read(1));
     assert.equal(b.label, 281);
-    // 100×50 → 10×10: columns 0..49 → [0,5), rows 0..24 → [0,5).
-    assert.deepEqual(b.boxes, [{ x0: 0, y0: 0, x1: 5, y1: 5 }]);
+    // The second box is inverted: the image leaves the pointing game (docs/PROTOCOL.md §6).
+    assert.deepEqual(b.boxes, []);
     assert.equal(b.boxIssues.length, 1);
     assert.equal(b.boxIssues[0]!.action, 'dropped');
-    assert.match(b.boxIssues[0]!.reason, /x_min 60 > x_max 50/);
+    assert.match(b.boxIssues[0]!.reason, /box \(60, 10, 50, 20\).*x_min 60 > x_max 50/);
+    assert.deepEqual(b.annotation?.droppedBoxes, [b.boxIssues[0]!.reason]);
+    assert.equal(b.annotation?.boxClipped, false);
     assert.equal(b.input.length, 10 * 10 * 3);
     assert.ok(Math.abs(b.input[3]! - 200 / 255) < 1e-6);
 
@@ -88,6 +90,7 @@ for (const kind of ['loc-csv', 'voc-xml'] as const) {
     assert.equal(c.label, -1);
     assert.deepEqual(c.boxes, []);
     assert.match(c.annotationIssues.join(), /no annotation/);
+    assert.deepEqual(c.annotation?.issues, c.annotationIssues);
 
     const d = await reader.read(3);
     assert.equal(d.ok, false);

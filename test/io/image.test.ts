@@ -111,6 +111,21 @@ describe('decodeImage', () => {
     }
   });
 
+  test('each interpolation resizes a decoded file as worked out by hand (io/resample.ts)', async () => {
+    // 4×4, value 20·row + 4·col in every channel (the grid of test/io/resample.test.ts).
+    await rgbImage(4, 4, (x, y) => { const v = 20 * y + 4 * x; return [v, v, v]; }).png().toFile(file('grid.png'));
+    const red = async (interpolation: 'nearest' | 'bilinear' | 'bicubic' | 'area', antialias: boolean) =>
+      [...(await decodeImage(file('grid.png'), { size: 2, geometry: 'resize', channels: 3, interpolation, antialias })).pixels].filter((_, i) => i % 3 === 0);
+    assert.deepEqual(await red('nearest', false), [24, 32, 64, 72]); // rows/cols ⌊(x + ½)·2⌋ = 1, 3
+    assert.deepEqual(await red('bilinear', false), [12, 20, 52, 60]); // ½ + ½ of the two nearest
+    assert.deepEqual(await red('bilinear', true), [17, 23, 49, 55]); // 3/7, 3/7, 1/7 per axis
+    assert.deepEqual(await red('area', true), [12, 20, 52, 60]); // 2×2 block means
+    // 5 → 2 nearest (Keras load_img / PIL): source ⌊(x + ½)·2.5⌋ = 1 and 3, no blending.
+    await rgbImage(5, 5, (x, y) => [10 * y + x, 0, 0]).png().toFile(file('five.png'));
+    const five = await decodeImage(file('five.png'), { size: 2, geometry: 'resize', channels: 3, interpolation: 'nearest', antialias: false });
+    assert.deepEqual([0, 1, 2, 3].map((p) => five.pixels[3 * p]), [11, 13, 31, 33]);
+  });
+
   test('grayscale JPEG: repeated into RGB, or kept as 1 channel', async () => {
     await solid(50, 40, [90, 90, 90]).toColourspace('b-w').jpeg().toFile(file('gray.jpg'));
     assert.equal((await sharp(file('gray.jpg')).metadata()).channels, 1); // the fixture really is gray
@@ -218,7 +233,12 @@ describe('decodeImage', () => {
       await solid(100, 60, [0, 0, 0]).png().toFile(file('big.png'));
       await assert.rejects(
         decodeImage(file('big.png'), { ...opts, maxPixels: 5000 }),
-        (e: unknown) => e instanceof ImageReadError && /100×60 = 6000 pixels is over the limit of 5000/.test(e.message),
+        (e: unknown) => e instanceof ImageReadError && /100×60 = 6000 pixels is over the limit of 5000/.test(e.message) && !/raise/.test(e.message),
+      );
+      // The advice names the setting the caller says raises the limit.
+      await assert.rejects(
+        decodeImage(file('big.png'), { ...opts, maxPixels: 5000, maxPixelsSetting: 'dataset.maxPixels' }),
+        (e: unknown) => e instanceof ImageReadError && /over the limit of 5000 \(raise dataset\.maxPixels if this image is wanted\)/.test(e.message),
       );
       // The same image is fine under the default limit.
       assert.equal((await decodeImage(file('big.png'), opts)).originalWidth, 100);

@@ -38,8 +38,9 @@ test('evaluateBatch: rows per table, y_before = forward probability, drops = y_b
   assert.equal(rows.forward!.length, 3);
   assert.equal(rows.errors!.length, 1, 'the unlabeled image is an errors row');
   assert.match(rows.errors![0]!['reason'] as string, /no ground-truth label/);
-  assert.equal(rows.relevance!.length, 2 * 7 * 2);
-  assert.equal(rows.masking!.length, 2 * 7 * 2 * 2);
+  // Two labelled images × 7 methods × 2 targets, plus the unlabelled image's 7 top2 maps.
+  assert.equal(rows.relevance!.length, 2 * 7 * 2 + 7);
+  assert.equal(rows.masking!.length, (2 * 7 * 2 + 7) * 2);
   // Only image 0 has a box: pointing rows for its 7 gt maps × 2 energies.
   assert.equal(rows.pointing!.length, 7 * 2);
   assert.equal(rows.pointing_game!.length, 7);

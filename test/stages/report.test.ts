@@ -71,7 +71,7 @@ function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, Row[]> 
         const misses = g.misses[i]!;
         t.pointing!.push({
           image_id: id, image_index: i, method, energy: Number(e), hits, misses,
-          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0, empty: g.empty?.[i] ?? false,
+          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0, empty: g.empty?.[i] ?? false, box_clipped: false,
         });
       }
     }

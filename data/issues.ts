@@ -1,0 +1,27 @@
+/**
+ * File-level dataset problems (DatasetReader.issues: unreadable annotation lines, a class list in
+ * another order, …) worded for people: `run` prints these lines when it opens the dataset, and
+ * `status` and the report can show the same ones. Per-image problems are `errors` rows instead.
+ */
+import type { DatasetReader } from './types.js';
+
+/** How many problems are listed one by one before the rest are only counted. */
+export const LISTED_ISSUES = 20;
+
+/**
+ * Lines describing the reader's file-level problems (none: an empty list). The first line says
+ * what they mean for the run (images are still evaluated; the affected labels or boxes are
+ * missing); the others list the problems, at most `limit`, then how many more there are.
+ */
+export function formatDatasetIssues(reader: Pick<DatasetReader, 'name' | 'issues'>, limit = LISTED_ISSUES): string[] {
+  const issues = reader.issues ?? [];
+  if (issues.length === 0) return [];
+  const n = issues.length;
+  const lines = [
+    `dataset ${reader.name}: ${n} problem${n === 1 ? '' : 's'} in its files ` +
+      '(the run goes on; images whose annotation could not be read have no label or boxes — fix the files and start a new run to include them):',
+  ];
+  for (const issue of issues.slice(0, Math.max(0, limit))) lines.push(`  - ${issue}`);
+  if (n > limit) lines.push(`  … and ${n - limit} more`);
+  return lines;
+}
