@@ -98,9 +98,7 @@ export function wholeProtocolOptions(h: number, w: number, c: number): EvaluateO
     variant: 'paper',
     targets: ['gt', 'top2'],
     seed: 0,
-    patchSizes: WHOLE_PATCH_SIZES,
-    energies: WHOLE_ENERGIES,
-    tolerance: 15,
+    metricConfigs: { masking: { patchSizes: WHOLE_PATCH_SIZES, fill: 'zero' }, pointing: { energies: WHOLE_ENERGIES, tolerance: 15 } },
     fill: new Float32Array(h * w * c),
   };
 }
@@ -187,7 +185,7 @@ export async function benchWholeImage(ex: Explainer, images: Float32Array[], opt
       maxAfterDiff = Math.max(maxAfterDiff, Math.abs((row['y_after'] as number) - after));
     });
     t = now();
-    pointingRows(s, explanations, opts.energies, opts.tolerance);
+    pointingRows(s, explanations, opts.metricConfigs.pointing.energies, opts.metricConfigs.pointing.tolerance);
     parts.pointing += now() - t;
     log(`bench: whole image ${s.id}: real ${real.toFixed(1)} s; naive ${(parts.forward + parts.lrpSeparate + parts.gbpPerTarget + parts.gradcamPerTarget + parts.maskedFull + parts.pointing).toFixed(1)} s so far\n`);
   }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createFileExclusive, readIfExists, restoreIfAbsent, tempPathFor, writeFileAtomic } from '../results/atomic-file.js';
 import { sha256Hex } from '../results/checksum.js';
+import { leaseSchema, parseRecord, type LeaseInfo } from '../results/run-format.js';
+import { holderState, processIdentity } from './process-identity.js';
 
 /*
  * Leases on shards, as files in a folder shared by many processes and machines (a local disk or
@@ -15,24 +16,10 @@ import { sha256Hex } from '../results/checksum.js';
  *
  * Safety assumes clocks of the machines agree to within `staleGraceMs` (NTP gives milliseconds),
  * and that a process does not stall for longer than its lease without noticing: `renew()` returns
- * false once the claim is lost, and the runner should stop working on the shard then.
+ * false once the lease is lost, and the runner should stop working on the shard then.
  */
 
-/** What a lock file holds. */
-export interface LockInfo {
-  owner: string;
-  host: string;
-  pid: number;
-  /** Random id of this lease; tells "my lock" from a later one with the same owner name. */
-  token: string;
-  phase: string;
-  shard: number;
-  acquiredAt: number;
-  /** Epoch milliseconds after which (plus the grace period) others may take the shard over. */
-  expiresAt: number;
-}
-
-export interface ClaimClock {
+export interface LeaseClock {
   now: () => number;
   host: string;
   /** A lock counts as stale only this long after its expiry (clock skew between machines). */
@@ -41,7 +28,7 @@ export interface ClaimClock {
   takeoverTimeoutMs: number;
 }
 
-export interface ClaimOptions {
+export interface LeaseOptions {
   /** Lease length; renew well before it runs out (every leaseMs/3 is a good rhythm). */
   leaseMs: number;
   /** Who is working (e.g. `host:pid:worker-2`); shown by `status`. */
@@ -50,7 +37,7 @@ export interface ClaimOptions {
 
 interface LockRead {
   bytes: Buffer;
-  info: LockInfo | undefined;
+  info: LeaseInfo | undefined;
   mtimeMs: number;
 }
 
@@ -66,14 +53,10 @@ async function readLock(path: string): Promise<LockRead | undefined> {
   return { bytes, info: parseLock(bytes), mtimeMs };
 }
 
-export function parseLock(bytes: Buffer | string): LockInfo | undefined {
-  try {
-    const v = JSON.parse(bytes.toString()) as Partial<LockInfo>;
-    if (typeof v.token === 'string' && typeof v.expiresAt === 'number' && typeof v.owner === 'string') return v as LockInfo;
-  } catch {
-    // An empty or torn lock (file systems without hard links) is judged by its age instead.
-  }
-  return undefined;
+/** A lock file's lease; undefined for an empty or torn one (file systems without hard links), judged by its age instead. */
+export function parseLock(bytes: Buffer | string): LeaseInfo | undefined {
+  const parsed = parseRecord(bytes, leaseSchema, 'lease');
+  return typeof parsed === 'string' ? undefined : parsed;
 }
 
 /** Expiry of a lock; an unreadable one expires one lease after it was last written. */
@@ -105,8 +88,10 @@ async function removeIfUnchanged(path: string, expected: Buffer): Promise<boolea
 }
 
 /** A held lease on one shard. */
-export class Claim {
+export class ShardLease {
   #lost = false;
+  /** The lease length it was taken with; every renewal extends it by this much from "now". */
+  readonly leaseMs: number;
 
   constructor(
     readonly lockPath: string,
@@ -114,9 +99,11 @@ export class Claim {
     readonly shard: number,
     readonly owner: string,
     readonly token: string,
-    private info: LockInfo,
-    private readonly clock: ClaimClock,
-  ) {}
+    private info: LeaseInfo,
+    private readonly clock: LeaseClock,
+  ) {
+    this.leaseMs = info.expiresAt - info.acquiredAt;
+  }
 
   get expiresAt(): number {
     return this.info.expiresAt;
@@ -128,10 +115,10 @@ export class Claim {
   }
 
   /**
-   * Extend the lease to now + leaseMs. Returns false (and marks the claim lost) when the lease
+   * Extend the lease to now + leaseMs. Returns false (and marks the lease lost) when the lease
    * ran out long enough ago that someone may have taken the shard, or the lock is not ours.
    */
-  async renew(leaseMs = this.info.expiresAt - this.info.acquiredAt): Promise<boolean> {
+  async renew(leaseMs = this.leaseMs): Promise<boolean> {
     if (this.#lost) return false;
     const now = this.clock.now();
     // Past half the grace period a taker may already be at work: do not touch the file.
@@ -144,7 +131,7 @@ export class Claim {
       this.#lost = true;
       return false;
     }
-    const next: LockInfo = { ...this.info, expiresAt: now + leaseMs };
+    const next: LeaseInfo = { ...this.info, expiresAt: now + leaseMs };
     await writeFileAtomic(this.lockPath, JSON.stringify(next));
     this.info = next;
     return true;
@@ -165,8 +152,8 @@ export class Claim {
    * Renew every `intervalMs` (default a third of the lease) until stopped; `onLost` runs once if
    * the lease is lost. The timer is unref'd so it never keeps the process alive.
    */
-  keepAlive(options: { intervalMs?: number; onLost?: (claim: Claim) => void } = {}): () => void {
-    const leaseMs = this.info.expiresAt - this.info.acquiredAt;
+  keepAlive(options: { intervalMs?: number; onLost?: (lease: ShardLease) => void } = {}): () => void {
+    const leaseMs = this.leaseMs;
     const timer = setInterval(() => {
       this.renew(leaseMs).then(
         (ok) => {
@@ -183,15 +170,16 @@ export class Claim {
   }
 }
 
-export interface LiveLock extends LockInfo {
+export interface LiveLock extends LeaseInfo {
   path: string;
+  state: 'live' | 'expired' | 'stale';
 }
 
-/** Claim, take over, release and list leases in one claims folder. */
-export class ClaimStore {
+/** Lease, take over, release and list leases in one claims folder. */
+export class LeaseStore {
   constructor(
     readonly dir: string,
-    private readonly clock: ClaimClock,
+    private readonly clock: LeaseClock,
   ) {}
 
   lockPath(name: string): string {
@@ -199,29 +187,34 @@ export class ClaimStore {
   }
 
   /**
-   * Try to lease the shard. Returns the Claim, or null when someone else holds a live lease (or
+   * Try to lease the shard. Returns the ShardLease, or null when someone else holds a live lease (or
    * is taking over a stale one right now). After winning, check again that the shard is not done:
    * it may have been finished between your check and your claim.
    */
-  async claim(phase: string, shard: number, name: string, options: ClaimOptions): Promise<Claim | null> {
+  async claim(phase: string, shard: number, name: string, options: LeaseOptions): Promise<ShardLease | null> {
     if (!(options.leaseMs > 0)) throw new RangeError(`claim: leaseMs must be > 0, got ${options.leaseMs}`);
     const path = this.lockPath(name);
     await fs.mkdir(this.dir, { recursive: true });
     // Up to three rounds: each after the first follows a takeover (or a lock that vanished while we looked).
     for (let round = 0; round < 3; round++) {
       const now = this.clock.now();
-      const info: LockInfo = {
+      const me = processIdentity();
+      const info: LeaseInfo = {
         owner: options.owner,
         host: this.clock.host,
         pid: process.pid,
         token: randomBytes(12).toString('hex'),
+        processToken: me.token,
+        bootId: me.bootId,
+        pidNamespace: me.pidNamespace,
+        startTime: me.startTime,
         phase,
         shard,
         acquiredAt: now,
         expiresAt: now + options.leaseMs,
       };
       if (await createFileExclusive(path, JSON.stringify(info))) {
-        return new Claim(path, phase, shard, options.owner, info.token, info, this.clock);
+        return new ShardLease(path, phase, shard, options.owner, info.token, info, this.clock);
       }
       const current = await readLock(path);
       if (current === undefined) continue;
@@ -233,18 +226,13 @@ export class ClaimStore {
   }
 
   /**
-   * A lease held by a process of this host that no longer exists is stale at once: a killed run
-   * restarted on the same machine must not wait out the lease of its own dead predecessor.
+   * A lease held by a process of this host, boot and PID namespace that no longer exists (no
+   * process with its pid and start time) is stale at once: a killed run restarted on the same
+   * machine must not wait out the lease of its own dead predecessor. Anywhere else (another
+   * machine, container or PID namespace) only the lease's expiry can tell.
    */
   private ownerDiedHere(lock: LockRead): boolean {
-    const info = lock.info;
-    if (!info || info.host !== this.clock.host || info.pid === process.pid) return false;
-    try {
-      process.kill(info.pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
+    return lock.info !== undefined && holderState(lock.info, processIdentity(), this.clock.host) === 'gone';
   }
 
   /** Remove a stale lock if we win the right to; false when another taker has it. */
@@ -270,6 +258,14 @@ export class ClaimStore {
 
   /** Locks whose lease is not over (running shards); `names` filters lock file names. */
   async live(names?: RegExp): Promise<LiveLock[]> {
+    return (await this.leases(names)).filter((l) => l.state === 'live');
+  }
+
+  /**
+   * Every readable lock with its state: 'live' (someone holds it), 'expired' (its lease ran out:
+   * anyone may take it over) or 'stale' (its holder ran here and is gone: taken over at once).
+   */
+  async leases(names?: RegExp): Promise<LiveLock[]> {
     let entries: string[];
     try {
       entries = await fs.readdir(this.dir);
@@ -283,7 +279,9 @@ export class ClaimStore {
       if (!name.endsWith('.lock') || (names !== undefined && !names.test(name))) continue;
       const path = join(this.dir, name);
       const lock = await readLock(path);
-      if (lock?.info && now <= lock.info.expiresAt + this.clock.staleGraceMs) out.push({ ...lock.info, path });
+      if (!lock?.info) continue;
+      const state = now > lock.info.expiresAt + this.clock.staleGraceMs ? 'expired' : this.ownerDiedHere(lock) ? 'stale' : 'live';
+      out.push({ ...lock.info, path, state });
     }
     return out;
   }
@@ -301,7 +299,7 @@ export class ClaimStore {
   }
 }
 
-export function defaultClock(overrides: Partial<ClaimClock> = {}): ClaimClock {
-  return { now: Date.now, host: hostname(), staleGraceMs: 10_000, takeoverTimeoutMs: 60_000, ...overrides };
+export function defaultClock(overrides: Partial<LeaseClock> = {}): LeaseClock {
+  return { now: Date.now, host: processIdentity().host, staleGraceMs: 10_000, takeoverTimeoutMs: 60_000, ...overrides };
 }
 

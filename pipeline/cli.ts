@@ -1,22 +1,53 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { notARunDir, RunFormatError } from '../results/run-format.js';
 import { buildReport } from '../stages/report/build-report.js';
+import { checkReportInputs, ReportInputError } from '../stages/report/load-runs.js';
 import { BACKENDS, ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
 import { EXPLAIN_COMMAND, explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
 import { CONVERT_COMMAND, convertCommandOptions, runConvert } from './convert-command.js';
-import { EXIT, runBenchmark } from './runner.js';
-import { ConfigMismatchError } from './run-dir.js';
-import { nodeFromEnv } from './shards.js';
+import { PreflightError } from './preflight.js';
+import { checkLimit, EXIT, runBenchmark } from './runner.js';
+import { ConfigMismatchError, PlanMismatchError } from './run-dir.js';
+import { RunIdentityError } from './run-identity.js';
+import { NodeSlotError, nodeFromEnv } from './shards.js';
 import { formatStatus, runStatus } from './status.js';
 import { writeLog } from './terminal.js';
+import { UsageError } from './usage-error.js';
 
 /**
- * The `sglrp` command line. Exit codes: 0 done; 1 error; 2 usage or config error; 3 incomplete
- * (some shards failed: rerun the same command to finish them).
+ * The `sglrp` command line. Exit codes (docs/PROTOCOL.md §9): 0 done (`run`: every shard of this
+ * node's part is done); 1 error; 2 usage, config or setup error (rerunning cannot help); 3
+ * incomplete (some shards failed: rerun the same command to finish them).
  */
 const log = (line: string) => writeLog(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+/** Errors that mean "the command or its inputs are wrong": exit 2, never retried by a scheduler. */
+const USAGE_ERRORS = [ConfigError, ConfigMismatchError, PlanMismatchError, RunIdentityError, RunFormatError, PreflightError, NodeSlotError, ReportInputError, UsageError, ExplainUsageError];
+
+/** A run config path must be a readable file (a folder or a typo is a usage error, not a crash). */
+async function checkConfigPath(path: string): Promise<void> {
+  let isFile: boolean;
+  try {
+    isFile = (await stat(path)).isFile();
+  } catch {
+    throw new UsageError(`${path}: no such run config file; check the path (ready configs are in configs/)`);
+  }
+  if (!isFile) throw new UsageError(`${path} is a folder, not a run config file; give a YAML file such as configs/digits-pair.yaml`);
+}
+
+/** `--out` may be a new or existing folder, never a file. */
+async function checkOutPath(path: string): Promise<void> {
+  try {
+    if (!(await stat(path)).isDirectory()) throw new UsageError(`--out ${path} is a file; the run directory must be a folder: choose another path`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // Absent: the run creates it.
+  }
+}
 
 async function main(): Promise<number> {
   let code: number = EXIT.ok;
@@ -41,20 +72,30 @@ async function main(): Promise<number> {
           // yargs reads --no-report as report=false (an option named 'no-report' would be unreachable).
           .option('report', { type: 'boolean', default: true, describe: 'write the report at the end (--no-report: do not)' }),
       async (argv) => {
+        // Every option is checked before anything is created or written.
+        checkLimit(argv.limit ?? null);
         const overrides: ConfigOverrides = {};
         for (const s of argv.set ?? []) {
-          const [k, v] = parseOverride(s);
-          overrides[k] = v;
+          let kv: [string, unknown];
+          try {
+            kv = parseOverride(s);
+          } catch (err) {
+            throw new UsageError(`--set ${(err as Error).message}`);
+          }
+          overrides[kv[0]] = kv[1];
         }
         if (argv.workers !== undefined) overrides['workers'] = argv.workers;
         if (argv.backend !== undefined) overrides['backend'] = argv.backend;
         if (argv.batchSize !== undefined) overrides['batchSize'] = argv.batchSize;
         if (argv.keepMaps !== undefined) overrides['keepMaps'] = argv.keepMaps;
+        await checkConfigPath(argv.config);
         const config = await loadConfig(argv.config, overrides);
         const node = nodeFromEnv(process.env, { shardIndex: argv.shardIndex, shardCount: argv.shardCount });
+        const outDir = argv.out ?? join('runs', config.name);
+        await checkOutPath(outDir);
         const outcome = await runBenchmark({
           config,
-          outDir: argv.out ?? join('runs', config.name),
+          outDir,
           node: { index: node.index, count: node.count },
           limit: argv.limit ?? null,
           tty: Boolean(process.stderr.isTTY),
@@ -66,6 +107,7 @@ async function main(): Promise<number> {
           log(`report written`);
           process.stdout.write(`${r.htmlPath}\n`);
         } else if (!outcome.complete) log(`run not complete yet: 'sglrp status ${outcome.runDir}' shows what is left`);
+        if (outcome.imageErrors) log(`${outcome.imageErrors} — see 'sglrp status ${outcome.runDir}' or the report`);
         code = outcome.exitCode;
       },
     )
@@ -74,6 +116,9 @@ async function main(): Promise<number> {
       'merge every finished shard of one or more run directories into report.html / report.md',
       (y: Argv) => y.positional('runs', { type: 'string', array: true, demandOption: true }).option('out', { type: 'string', describe: 'report folder (default RUN_DIR/report)' }),
       async (argv) => {
+        // Refused (exit 2) before anything is written: not a run folder, runs of different
+        // configs, or --out inside a run's tables.
+        await checkReportInputs(argv.runs as string[], argv.out);
         const r = await buildReport(argv.runs as string[], { outDir: argv.out });
         process.stdout.write(`${r.htmlPath}\n`);
       },
@@ -83,6 +128,8 @@ async function main(): Promise<number> {
       'shards done / total per phase of a run directory',
       (y: Argv) => y.positional('run', { type: 'string', demandOption: true }).option('verbose', { type: 'boolean' }),
       async (argv) => {
+        const problem = await notARunDir(argv.run);
+        if (problem) throw new UsageError(problem);
         process.stdout.write(`${formatStatus(await runStatus(argv.run), { verbose: argv.verbose })}\n`);
       },
     )
@@ -110,7 +157,7 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const e = err as Error;
-    const usage = e instanceof ConfigError || e instanceof ConfigMismatchError || e instanceof ExplainUsageError;
+    const usage = USAGE_ERRORS.some((kind) => e instanceof kind);
     process.stderr.write(`sglrp: ${e?.message ?? String(err)}\n`);
     if (!usage && process.env['SGLRP_DEBUG']) process.stderr.write(`${e?.stack}\n`);
     process.exit(usage ? EXIT.usage : EXIT.failure);

@@ -13,13 +13,16 @@ import type { ModelSource } from '../formats/index.js';
 import { BUILT_IN_CLASS_LISTS } from '../data/class-file.js';
 import type { AnnotationsSpec, DatasetSpec } from '../data/spec.js';
 import { DEFAULT_MAX_PIXELS, INTERPOLATIONS, type Interpolation } from '../io/image.js';
+import { metricConfigFields, metricConfigShape, registeredMetrics, type MetricConfigs } from '../metrics/registry.js';
 
 export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
 export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
 export const GEOMETRIES = ['resize', 'center-crop'] as const;
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export const FILLS = ['dataset-mean', 'channel-mean', 'zero'] as const;
+// Metric config values live with their metric (metrics/*.ts); re-exported for existing importers.
+export { FILLS, DEFAULT_PATCH_SIZES } from '../metrics/masking.js';
+export { DEFAULT_ENERGIES } from '../metrics/pointing.js';
 /** Class lists known by name (data/class-file.ts reads them; anything else is a file path). */
 export const CLASS_SETS = BUILT_IN_CLASS_LISTS;
 
@@ -57,8 +60,11 @@ export interface ModelConfig {
   antialias: boolean;
 }
 
-/** A validated run config with every default applied and every path absolute. */
-export interface RunConfig {
+/**
+ * A validated run config with every default applied and every path absolute. Each metric's slice
+ * (`masking`, `pointing`, …) comes from MetricConfigs, i.e. from the metric's own module.
+ */
+export interface RunConfig extends MetricConfigs {
   name: string;
   dataset: DatasetConfig;
   model: ModelConfig;
@@ -67,10 +73,6 @@ export interface RunConfig {
   variant: 'paper' | 'reference';
   /** In the canonical order of TARGET_KINDS, no duplicates. */
   targets: ConfigTargetKind[];
-  /** patchSizes ascending. */
-  masking: { patchSizes: number[]; fill: (typeof FILLS)[number] };
-  /** energies ascending; tolerance in input pixels. */
-  pointing: { energies: number[]; tolerance: number };
   shardSize: number;
   batchSize: 'auto' | number;
   /**
@@ -109,9 +111,6 @@ export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
   unit: [0, 1],
 };
 
-export const DEFAULT_PATCH_SIZES = [1, 3, 5, 7, 9];
-/** 0.05, 0.10, …, 1.00: k/20 is the double nearest each decimal, same as the written literal. */
-export const DEFAULT_ENERGIES = Array.from({ length: 20 }, (_, k) => (k + 1) / 20);
 
 export class ConfigError extends Error {
   constructor(
@@ -184,36 +183,13 @@ const modelSchema = z.strictObject({
   antialias: z.boolean({ error: 'expected true or false' }).default(true),
 }, { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' });
 
-const rawSchema = z.strictObject({
+const coreSchema = z.strictObject({
   name: z.string({ error: 'expected a run name (string)' }).min(1, 'expected a non-empty run name'),
   dataset: datasetSchema,
   model: modelSchema,
   methods: subsetOf(METHODS).default([...METHODS]),
   variant: oneOf(['paper', 'reference'] as const).default('paper'),
   targets: subsetOf(TARGET_KINDS).default([...TARGET_KINDS]),
-  masking: z
-    .strictObject({
-      patchSizes: z
-        .array(
-          int('an odd positive integer').min(1, 'expected an odd positive integer').refine((p) => p % 2 === 1, { message: 'expected an odd positive integer (the patch is centred on a pixel)' }),
-          { error: 'expected a list of odd positive integers' },
-        )
-        .min(1, 'expected at least one patch size')
-        .refine((list) => new Set(list).size === list.length, { message: 'lists a value twice' })
-        .default(DEFAULT_PATCH_SIZES),
-      fill: oneOf(FILLS).default('dataset-mean'),
-    }, { error: 'expected a mapping {patchSizes, fill}' })
-    .default({ patchSizes: DEFAULT_PATCH_SIZES, fill: 'dataset-mean' }),
-  pointing: z
-    .strictObject({
-      energies: z
-        .array(z.number({ error: 'expected a number in (0, 1]' }).gt(0, 'expected a number in (0, 1]').lte(1, 'expected a number in (0, 1]'), { error: 'expected a list of numbers in (0, 1]' })
-        .min(1, 'expected at least one energy level')
-        .refine((list) => new Set(list).size === list.length, { message: 'lists a value twice' })
-        .default(DEFAULT_ENERGIES),
-      tolerance: int('a non-negative integer (pixels)').min(0, 'expected a non-negative integer (pixels)').default(15),
-    }, { error: 'expected a mapping {energies, tolerance}' })
-    .default({ energies: DEFAULT_ENERGIES, tolerance: 15 }),
   shardSize: posInt().default(100),
   batchSize: autoOrPosInt().default('auto'),
   passBudgetMB: autoOrPosInt().default('auto'),
@@ -224,7 +200,12 @@ const rawSchema = z.strictObject({
   keepMaps: z.boolean({ error: 'expected true or false' }).default(false),
 });
 
-type RawConfig = z.infer<typeof rawSchema>;
+/** The core fields plus each registered metric's config slice (built per parse: metrics can be registered later). */
+function rawSchema() {
+  return coreSchema.extend(metricConfigShape());
+}
+
+type RawConfig = z.infer<typeof coreSchema> & Record<string, unknown>;
 
 /** Allowed keys per object, for "unknown field" messages (dataset depends on its kind). */
 function allowedKeys(at: string, input: unknown): string[] | undefined {
@@ -234,19 +215,15 @@ function allowedKeys(at: string, input: unknown): string[] | undefined {
   };
   switch (at) {
     case '':
-      return Object.keys(rawSchema.shape);
+      return Object.keys(rawSchema().shape);
     case 'model':
       return Object.keys(modelSchema.shape);
-    case 'masking':
-      return ['patchSizes', 'fill'];
-    case 'pointing':
-      return ['energies', 'tolerance'];
     case 'dataset':
       return kindAt('dataset') === 'digits-pair' ? ['kind', 'split', 'seed', 'count'] : ['kind', 'images', 'annotations', 'synsets', 'maxPixels'];
     case 'dataset.annotations':
       return kindAt('dataset.annotations') === 'voc-xml' ? ['kind', 'dir'] : ['kind', 'path'];
     default:
-      return undefined;
+      return metricConfigFields(at);
   }
 }
 
@@ -331,10 +308,7 @@ function crossFieldProblems(raw: RawConfig): { path: string; message: string }[]
             : 'arch needs weights: the path of a Keras application weight file',
     });
   }
-  const tooBig = raw.masking.patchSizes.filter((p) => p > raw.model.size);
-  if (tooBig.length > 0) {
-    problems.push({ path: 'masking.patchSizes', message: `patch sizes ${tooBig.join(', ')} exceed model.size ${raw.model.size}` });
-  }
+  for (const m of registeredMetrics()) problems.push(...(m.config.check?.(raw[m.config.key], raw) ?? []));
   return problems;
 }
 
@@ -343,9 +317,10 @@ function crossFieldProblems(raw: RawConfig): { path: string; message: string }[]
  * path) starts every error message. Throws ConfigError listing every problem with its field path.
  */
 export function parseConfig(obj: unknown, sourceName: string, options: ParseOptions = {}): RunConfig {
-  const parsed = rawSchema.safeParse(obj);
+  const parsed = rawSchema().safeParse(obj);
   if (!parsed.success) throw new ConfigError(sourceName, issueProblems(parsed.error.issues, obj));
-  const raw = parsed.data;
+  // The metric fields are typed by their own schemas, which the extended shape erases.
+  const raw = parsed.data as RawConfig;
   const cross = crossFieldProblems(raw);
   if (cross.length > 0) throw new ConfigError(sourceName, cross);
 
@@ -390,8 +365,8 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     methods: METHODS.filter((m) => raw.methods.includes(m)),
     variant: raw.variant,
     targets: TARGET_KINDS.filter((t) => raw.targets.includes(t)),
-    masking: { patchSizes: [...raw.masking.patchSizes].sort((a, b) => a - b), fill: raw.masking.fill },
-    pointing: { energies: [...raw.pointing.energies].sort((a, b) => a - b), tolerance: raw.pointing.tolerance },
+    // Each metric's slice, already canonical (its schema sorts lists), in registry order.
+    ...(Object.fromEntries(registeredMetrics().map((m) => [m.config.key, raw[m.config.key]])) as MetricConfigs),
     shardSize: raw.shardSize,
     batchSize: raw.batchSize,
     passBudgetMB: raw.passBudgetMB,

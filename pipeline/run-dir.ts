@@ -9,109 +9,73 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
-import { z } from 'zod';
 import { createFileExclusive, isTempName, readIfExists, restoreIfAbsent, writeFileAtomic } from '../results/atomic-file.js';
 import { sha256File } from '../results/checksum.js';
-import { TABLE_NAMES, type TableName } from '../results/schemas.js';
+import type { TableName } from '../results/schemas.js';
+import {
+  checkPhase,
+  checkShard,
+  failureSchema,
+  formatRecord,
+  identityDiff,
+  identitySchema,
+  KNOWN_ENTRIES,
+  manifestSchema,
+  parseRecord,
+  planImages,
+  planSchema,
+  readIdentity,
+  readManifests,
+  readPlan,
+  RUN_FILES,
+  RunFormatError,
+  shardIdentityOf,
+  shardStem as stem,
+  shardTag,
+  writeRecord,
+  type ManifestRecord,
+  type Phase,
+  type RunIdentity,
+  type RunPlan,
+  type ShardFailure,
+  type ShardIdentity,
+} from '../results/run-format.js';
 import { configHash, describeDiff, diffConfigs, parseConfig, stringifyConfig, type RunConfig } from './config.js';
 import { shardCount } from './shards.js';
-import { Claim, ClaimStore, defaultClock, type ClaimClock, type ClaimOptions, type LiveLock } from './claims.js';
+import { ShardLease, LeaseStore, defaultClock, type LeaseClock, type LeaseOptions, type LiveLock } from './claims.js';
+import { describeIdentityChange, RunIdentityError, runIdentity } from './run-identity.js';
+import { UsageError } from './usage-error.js';
 
-/** Phases of a run: the mean-image pre-pass and the main measurements. */
-export const PHASES = ['stats', 'main'] as const;
-export type Phase = (typeof PHASES)[number];
+export { PHASES, RUN_FILES, planImages, shardTag, type ManifestFile, type ManifestRecord, type Phase, type RunPlan, type ShardFailure } from '../results/run-format.js';
 
 /** The phases a config needs: the stats pre-pass only feeds the dataset/channel-mean fill. */
 export function phasesFor(config: RunConfig): Phase[] {
   return config.masking.fill === 'zero' ? ['main'] : ['stats', 'main'];
 }
 
-/** Folder and file names inside RUN_DIR. */
-export const RUN_FILES = {
-  config: 'config.yaml',
-  hash: 'config.hash',
-  plan: 'plan.json',
-  tables: 'tables',
-  manifest: 'manifest',
-  /** Manifests that failed a check, kept for inspection; their shards are recomputed. */
-  rejected: join('manifest', 'rejected'),
-  claims: 'claims',
-  /** The last error of a shard whose attempt failed; removed when the shard is done. */
-  failures: 'failures',
-} as const;
+/**
+ * Leases are short and renewed while work goes on (every third of the lease), so a shard whose
+ * node died is taken over within about a minute by any node that waits for it. SGLRP_LEASE_MS
+ * sets another length (tests use a few seconds).
+ */
+export const DEFAULT_LEASE_MS = 60_000;
 
-/** Entries a run directory may hold; a non-empty folder with anything else is not one. */
-const KNOWN_ENTRIES = new Set(['config.yaml', 'config.hash', 'plan.json', 'tables', 'manifest', 'claims', 'failures', 'stats', 'examples', 'maps', 'report', 'logs']);
-
-export const DEFAULT_LEASE_MS = 5 * 60_000;
-
-/** `00042`: shard numbers in file names are zero-padded to 5 digits (50,000 images at 1 per shard fit). */
-export function shardTag(shard: number): string {
-  return String(shard).padStart(5, '0');
+/** The lease length this process uses: SGLRP_LEASE_MS when set (a positive integer), else the default. */
+export function leaseMsFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env['SGLRP_LEASE_MS'];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LEASE_MS;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 100) throw new UsageError(`SGLRP_LEASE_MS=${JSON.stringify(raw)}: expected a lease length in milliseconds (an integer >= 100)`);
+  return ms;
 }
 
-function checkPhase(phase: string): void {
-  // '-' separates phase and shard in file names, so phases may not contain one.
-  if (!/^[a-z][a-z0-9_]*$/.test(phase)) throw new RangeError(`phase "${phase}" must be lowercase letters, digits and _ (e.g. main, stats)`);
-}
-
-function checkShard(shard: number): void {
-  if (!Number.isSafeInteger(shard) || shard < 0) throw new RangeError(`shard must be a non-negative integer, got ${shard}`);
-}
-
-function stem(phase: string, shard: number): string {
-  checkPhase(phase);
-  checkShard(shard);
-  return `${phase}-${shardTag(shard)}`;
+/** Clock skew allowed between machines, but never more than a quarter of a (short) lease. */
+export function staleGraceFor(leaseMs: number): number {
+  return Math.min(10_000, Math.floor(leaseMs / 4));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Manifest records
-
-export interface ManifestFile {
-  table: TableName;
-  /** Relative to RUN_DIR, with '/' separators (the same on every node). */
-  path: string;
-  rows: number;
-  sha256: string;
-  /** File size; lets isDone catch a truncated file without hashing it. */
-  bytes: number;
-}
-
-export interface ManifestRecord {
-  phase: string;
-  shard: number;
-  files: ManifestFile[];
-  /** Dataset images the shard covered (its range length), read errors included. */
-  imageCount: number;
-  backend: string;
-  /** What `backend` alone does not say (webgpu: its adapter, e.g. "webgpu on mesa llvmpipe … (software adapter: …)"). */
-  backendDetail?: string;
-  seconds: number;
-  /** ISO 8601. */
-  finishedAt: string;
-  host: string;
-}
-
-const manifestSchema = z.strictObject({
-  phase: z.string(),
-  shard: z.int().min(0),
-  files: z.array(
-    z.strictObject({
-      table: z.enum(TABLE_NAMES),
-      path: z.string().min(1),
-      rows: z.int().min(0),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/),
-      bytes: z.int().min(0),
-    }),
-  ),
-  imageCount: z.int().min(0),
-  backend: z.string(),
-  backendDetail: z.string().optional(),
-  seconds: z.number().min(0),
-  finishedAt: z.string(),
-  host: z.string(),
-});
 
 /** What the runner passes to markDone; `path` may be absolute (inside RUN_DIR) or relative. */
 export interface DoneInput {
@@ -126,29 +90,6 @@ export type DoneCheck = { done: true; record: ManifestRecord } | { done: false; 
 
 // ---------------------------------------------------------------------------------------------
 // Plan
-
-/** RUN_DIR/plan.json, written by the runner once it knows the dataset size. */
-export interface RunPlan {
-  /** Images in the dataset (before --limit). */
-  datasetSize: number;
-  /** --limit, or null for the whole dataset. */
-  limit: number | null;
-  shardSize: number;
-  /** ceil(min(datasetSize, limit) / shardSize). */
-  shardCount: number;
-}
-
-const planSchema = z.strictObject({
-  datasetSize: z.int().min(0),
-  limit: z.int().min(0).nullable(),
-  shardSize: z.int().min(1),
-  shardCount: z.int().min(0),
-});
-
-/** Images a plan covers: the dataset, cut to --limit. */
-export function planImages(plan: Pick<RunPlan, 'datasetSize' | 'limit'>): number {
-  return plan.limit === null ? plan.datasetSize : Math.min(plan.datasetSize, plan.limit);
-}
 
 /** Build a consistent plan (the runner's one way to make one). */
 export function makePlan(datasetSize: number, limit: number | null, shardSize: number): RunPlan {
@@ -195,17 +136,19 @@ export interface RunDirOptions {
   now?: () => number;
   /** Host name recorded in manifests and locks; default os.hostname(). */
   host?: string;
-  /** See ClaimClock. */
+  /** See LeaseClock. */
   staleGraceMs?: number;
   takeoverTimeoutMs?: number;
+  /** The run's identity (RunDir.open computes it from the config's files when absent). */
+  identity?: RunIdentity;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 export class RunDir {
-  readonly claims: ClaimStore;
-  /** Claims this object handed out, so markDone can release them. */
-  readonly #held = new Map<string, Claim>();
+  readonly claims: LeaseStore;
+  /** Leases this object handed out, so markDone can release them. */
+  readonly #held = new Map<string, ShardLease>();
 
   private constructor(
     /** Absolute path of RUN_DIR. */
@@ -213,33 +156,49 @@ export class RunDir {
     /** This process's config (equal to the stored one in every result field). */
     readonly config: RunConfig,
     readonly hash: string,
-    private readonly clock: ClaimClock,
+    private readonly clock: LeaseClock,
+    /** What every shard of this run is computed under; null when opened only to read (status). */
+    readonly identity: ShardIdentity | null,
   ) {
-    this.claims = new ClaimStore(join(dir, RUN_FILES.claims), clock);
+    this.claims = new LeaseStore(join(dir, RUN_FILES.claims), clock);
   }
 
   /**
-   * Open RUN_DIR for `config`, creating it (with config.yaml and config.hash) if needed. Refuses,
-   * changing nothing, when it belongs to a config that differs in a result field
-   * (ConfigMismatchError names them), or when the folder holds unrelated files.
+   * Open RUN_DIR for `config`, creating it (with config.yaml, config.hash and identity.json) if
+   * needed. Refuses, changing nothing, when it belongs to a config that differs in a result field
+   * (ConfigMismatchError names them), when the model's or annotations' files differ from the
+   * ones it was made with or a finished shard was made under another identity (RunIdentityError
+   * names them), or when the folder holds unrelated files.
    */
   static async open(dir: string, config: RunConfig, options: RunDirOptions = {}): Promise<RunDir> {
     const root = resolve(dir);
     const hash = configHash(config);
-    await fs.mkdir(root, { recursive: true });
+    const identity = options.identity ?? (await runIdentity(config));
+    if (identity.configHash !== hash) throw new Error(`RunDir.open: the identity given was computed for another config (${identity.configHash.slice(0, 12)} ≠ ${hash.slice(0, 12)})`);
+    try {
+      await fs.mkdir(root, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new RunIdentityError(`--out ${dir}: a file is in the way (${code}); the run directory must be a folder: choose another path`);
+      throw err;
+    }
     const configPath = join(root, RUN_FILES.config);
     const hashPath = join(root, RUN_FILES.hash);
 
     if ((await readIfExists(configPath)) === undefined) {
       const strangers = (await fs.readdir(root)).filter((n) => !KNOWN_ENTRIES.has(n) && !isTempName(n));
       if (strangers.length > 0) {
-        throw new Error(`${root} is not an sglrp run directory (no ${RUN_FILES.config}) and is not empty (${strangers.slice(0, 5).join(', ')}${strangers.length > 5 ? ', …' : ''}); choose a new or empty output directory`);
+        throw new RunIdentityError(`${root} is not an sglrp run directory (no ${RUN_FILES.config}) and is not empty (${strangers.slice(0, 5).join(', ')}${strangers.length > 5 ? ', …' : ''}); choose a new or empty output directory`);
       }
+      // config.yaml lost but results left: they must have been made under this identity, or a
+      // different config would be let in next to them.
+      await RunDir.#checkRecordedIdentity(root, identity);
       // Exclusive create: of several nodes starting at once, one config wins and the others are
       // compared with it below.
       if (await createFileExclusive(configPath, stringifyConfig(config))) {
         await writeFileAtomic(hashPath, `${hash}\n`);
-        return RunDir.#ready(root, config, hash, options);
+        await RunDir.#claimIdentity(root, identity);
+        return RunDir.#ready(root, config, hash, options, shardIdentityOf(identity));
       }
     }
 
@@ -254,7 +213,40 @@ export class RunDir {
       // config.yaml matches but config.hash is missing (a crash right after creating the run).
       await writeFileAtomic(hashPath, `${hash}\n`);
     }
-    return RunDir.#ready(root, config, hash, options);
+    await RunDir.#checkRecordedIdentity(root, identity);
+    await RunDir.#claimIdentity(root, identity);
+    return RunDir.#ready(root, config, hash, options, shardIdentityOf(identity));
+  }
+
+  /** Refuse when identity.json or any finished shard's manifest records another identity. */
+  static async #checkRecordedIdentity(root: string, identity: RunIdentity): Promise<void> {
+    const stored = await readIdentity(root);
+    if (stored && identityDiff(stored, identity).length > 0) {
+      throw new RunIdentityError(
+        `${root} was made with other inputs: ${describeIdentityChange(stored, identity)} differ from what ${RUN_FILES.identity} records. ` +
+          'Nothing was changed. Restore the original files to resume this run, or pick a new output directory for the new inputs.',
+      );
+    }
+    const foreign: string[] = [];
+    let what = '';
+    for (const m of await readManifests(root)) {
+      if (!('record' in m)) continue;
+      const parts = identityDiff(m.record.identity, identity);
+      if (parts.length === 0) continue;
+      foreign.push(m.name);
+      what ||= describeIdentityChange(m.record.identity, identity);
+    }
+    if (foreign.length > 0) {
+      throw new RunIdentityError(
+        `${root}: ${foreign.length} finished shard(s) (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}) were computed with other inputs: ${what} differ. ` +
+          'Nothing was changed. Resume with the inputs they were made with, or pick a new output directory.',
+      );
+    }
+  }
+
+  /** Write identity.json (first writer wins; #checkRecordedIdentity compared any existing one). */
+  static async #claimIdentity(root: string, identity: RunIdentity): Promise<void> {
+    await createFileExclusive(join(root, RUN_FILES.identity), formatRecord(identity, identitySchema, 'run identity'));
   }
 
   /** Open an existing run directory with its stored config (status, report, resume by folder). */
@@ -262,10 +254,11 @@ export class RunDir {
     const root = resolve(dir);
     const config = await readStoredConfig(join(root, RUN_FILES.config));
     // No folders are created here: `status` only reads.
-    return RunDir.#ready(root, config, configHash(config), options, false);
+    const identity = await readIdentity(root);
+    return RunDir.#ready(root, config, configHash(config), options, identity ? shardIdentityOf(identity) : null, false);
   }
 
-  static async #ready(root: string, config: RunConfig, hash: string, options: RunDirOptions, create = true): Promise<RunDir> {
+  static async #ready(root: string, config: RunConfig, hash: string, options: RunDirOptions, identity: ShardIdentity | null, create = true): Promise<RunDir> {
     if (create) for (const sub of [RUN_FILES.tables, RUN_FILES.manifest, RUN_FILES.claims]) await fs.mkdir(join(root, sub), { recursive: true });
     const clock = defaultClock({
       ...(options.now && { now: options.now }),
@@ -273,7 +266,7 @@ export class RunDir {
       ...(options.staleGraceMs !== undefined && { staleGraceMs: options.staleGraceMs }),
       ...(options.takeoverTimeoutMs !== undefined && { takeoverTimeoutMs: options.takeoverTimeoutMs }),
     });
-    return new RunDir(root, config, hash, clock);
+    return new RunDir(root, config, hash, clock, identity);
   }
 
   // -- paths ------------------------------------------------------------------------------------
@@ -318,12 +311,11 @@ export class RunDir {
    */
   async writePlan(plan: RunPlan): Promise<RunPlan> {
     const path = join(this.dir, RUN_FILES.plan);
-    const parsed = planSchema.safeParse(plan);
-    if (!parsed.success) throw new Error(`writePlan: invalid plan ${JSON.stringify(plan)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const bytes = formatRecord(plan, planSchema, 'plan');
     const expected = makePlan(plan.datasetSize, plan.limit, plan.shardSize);
     if (expected.shardCount !== plan.shardCount) throw new Error(`writePlan: shardCount ${plan.shardCount} does not match datasetSize/limit/shardSize (expected ${expected.shardCount}); build plans with makePlan`);
     if (plan.shardSize !== this.config.shardSize) throw new Error(`writePlan: shardSize ${plan.shardSize} differs from the config's shardSize ${this.config.shardSize}`);
-    if (await createFileExclusive(path, `${JSON.stringify(plan, null, 2)}\n`)) return plan;
+    if (await createFileExclusive(path, bytes)) return plan;
     const stored = await this.readPlan();
     if (stored === undefined) throw new Error(`${path}: vanished while being compared; run again`);
     const fields = (Object.keys(plan) as (keyof RunPlan)[]).filter((k) => stored[k] !== plan[k]);
@@ -333,18 +325,7 @@ export class RunDir {
 
   /** The recorded plan, or undefined before the runner wrote one. */
   async readPlan(): Promise<RunPlan | undefined> {
-    const path = join(this.dir, RUN_FILES.plan);
-    const bytes = await readIfExists(path);
-    if (bytes === undefined) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString());
-    } catch (err) {
-      throw new Error(`${path}: not valid JSON (${(err as Error).message}); delete it and run again to re-plan`);
-    }
-    const parsed = planSchema.safeParse(value);
-    if (!parsed.success) throw new Error(`${path}: not a plan (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); delete it and run again`);
-    return parsed.data;
+    return readPlan(this.dir);
   }
 
   // -- claims -----------------------------------------------------------------------------------
@@ -354,9 +335,9 @@ export class RunDir {
    * after winning (the shard may have finished in between), keep the lease alive with
    * `claim.keepAlive()` and stop working on the shard if it reports the lease lost.
    */
-  async claim(phase: string, shard: number, options: Partial<ClaimOptions> = {}): Promise<Claim | null> {
+  async claim(phase: string, shard: number, options: Partial<LeaseOptions> = {}): Promise<ShardLease | null> {
     const owner = options.owner ?? `${this.clock.host}:${process.pid}`;
-    const claim = await this.claims.claim(phase, shard, stem(phase, shard), { leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, owner });
+    const claim = await this.claims.claim(phase, shard, stem(phase, shard), { leaseMs: options.leaseMs ?? leaseMsFromEnv(), owner });
     if (claim) this.#held.set(stem(phase, shard), claim);
     return claim;
   }
@@ -365,6 +346,12 @@ export class RunDir {
   async running(phase: string): Promise<LiveLock[]> {
     checkPhase(phase);
     return this.claims.live(new RegExp(`^${phase}-\\d+\\.lock$`));
+  }
+
+  /** Every lease file of a phase with its state (live, expired, or stale: its holder here is gone). */
+  async leases(phase: string): Promise<LiveLock[]> {
+    checkPhase(phase);
+    return this.claims.leases(new RegExp(`^${phase}-\\d+\\.lock$`));
   }
 
   // -- manifest ---------------------------------------------------------------------------------
@@ -392,16 +379,14 @@ export class RunDir {
   }
 
   async #recordProblem(bytes: Buffer, phase: string, shard: number, verify: boolean): Promise<string | ManifestRecord> {
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString());
-    } catch {
-      return 'manifest is not valid JSON';
-    }
-    const parsed = manifestSchema.safeParse(value);
-    if (!parsed.success) return `manifest has a bad field (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`;
-    const record = parsed.data;
+    const record = parseRecord(bytes, manifestSchema, 'manifest');
+    if (typeof record === 'string') return record;
     if (record.phase !== phase || record.shard !== shard) return `manifest is for ${record.phase} shard ${record.shard}`;
+    // Made under another identity: never counted as done, and never silently redone either (that
+    // would delete another run's finished work): refuse, as RunDir.open does.
+    if (this.identity && identityDiff(record.identity, this.identity).length > 0) {
+      throw new RunIdentityError(`${this.manifestPath(phase, shard)}: ${phase} shard ${shard} was computed with other inputs (${identityDiff(record.identity, this.identity).join(', ')} differ); nothing was changed. Resume with the inputs it was made with, or pick a new output directory.`);
+    }
     for (const file of record.files) {
       let abs: string;
       try {
@@ -446,11 +431,13 @@ export class RunDir {
    * Record a finished shard: write its manifest atomically, clear any failure record, then
    * release the claim this RunDir handed out for it (or `claim`, when given).
    */
-  async markDone(phase: string, shard: number, input: DoneInput, claim?: Claim): Promise<ManifestRecord> {
+  async markDone(phase: string, shard: number, input: DoneInput, claim?: ShardLease): Promise<ManifestRecord> {
     const key = stem(phase, shard);
+    if (!this.identity) throw new Error(`markDone(${phase}, ${shard}): this run directory was opened read-only (openExisting); open it with RunDir.open to record shards`);
     const record: ManifestRecord = {
       phase,
       shard,
+      identity: this.identity,
       files: input.files.map((f) => ({
         table: f.table,
         path: this.relativePath(f.path),
@@ -476,9 +463,7 @@ export class RunDir {
       if (file.bytes >= 0 && file.bytes !== size) throw new Error(`markDone(${phase}, ${shard}): ${file.path} has ${size} bytes, expected ${file.bytes}`);
       file.bytes = size;
     }
-    const parsed = manifestSchema.safeParse(record);
-    if (!parsed.success) throw new Error(`markDone(${phase}, ${shard}): invalid record: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    await writeFileAtomic(this.manifestPath(phase, shard), `${JSON.stringify(record, null, 2)}\n`);
+    await writeRecord(this.manifestPath(phase, shard), record, manifestSchema, `manifest of ${phase} shard ${shard}`);
     await fs.rm(this.failurePath(phase, shard), { force: true });
     const held = claim ?? this.#held.get(key);
     this.#held.delete(key);
@@ -487,30 +472,23 @@ export class RunDir {
     return record;
   }
 
-  /** Manifests of a phase (parsed, not verified), in shard order; unreadable ones are skipped. */
-  async finished(phase: string): Promise<ManifestRecord[]> {
+  /**
+   * Manifests of a phase (parsed, not verified), in shard order; unreadable ones are skipped.
+   * With `shardCount`, only shards the plan has: a stray manifest outside it (copied in by hand,
+   * or left from a plan with more shards) never counts towards completion.
+   */
+  async finished(phase: string, shardCount?: number): Promise<ManifestRecord[]> {
     checkPhase(phase);
-    const dir = join(this.dir, RUN_FILES.manifest);
-    const pattern = new RegExp(`^${phase}-(\\d+)\\.json$`);
-    let names: string[];
-    try {
-      names = (await fs.readdir(dir)).filter((n) => pattern.test(n));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
     const records: ManifestRecord[] = [];
-    for (const name of names) {
-      const bytes = await readIfExists(join(dir, name));
-      if (bytes === undefined) continue;
-      try {
-        const parsed = manifestSchema.safeParse(JSON.parse(bytes.toString()));
-        if (parsed.success && parsed.data.phase === phase) records.push(parsed.data);
-      } catch {
-        // Left for checkDone to reject.
-      }
+    for (const m of await readManifests(this.dir, phase)) {
+      if ('record' in m && (shardCount === undefined || m.record.shard < shardCount)) records.push(m.record);
     }
     return records.sort((a, b) => a.shard - b.shard);
+  }
+
+  /** Manifest files of a phase whose shard the plan does not have (reported, never counted). */
+  async outsidePlan(phase: string, shardCount: number): Promise<string[]> {
+    return (await readManifests(this.dir, phase)).filter((m) => 'record' in m && m.record.shard >= shardCount).map((m) => m.name);
   }
 
   // -- failures ---------------------------------------------------------------------------------
@@ -528,7 +506,7 @@ export class RunDir {
       at: new Date(this.clock.now()).toISOString(),
       attempts: (previous?.attempts ?? 0) + 1,
     };
-    await writeFileAtomic(path, `${JSON.stringify(failure, null, 2)}\n`);
+    await writeRecord(path, failure, failureSchema, 'failure record');
     return failure;
   }
 
@@ -554,34 +532,20 @@ export class RunDir {
   async #readFailure(path: string): Promise<ShardFailure | undefined> {
     const bytes = await readIfExists(path);
     if (bytes === undefined) return undefined;
-    try {
-      return JSON.parse(bytes.toString()) as ShardFailure;
-    } catch {
-      return undefined;
-    }
+    const failure = parseRecord(bytes, failureSchema, 'failure record');
+    return typeof failure === 'string' ? undefined : failure;
   }
 }
 
-export interface ShardFailure {
-  phase: string;
-  shard: number;
-  host: string;
-  pid: number;
-  /** The error with its stack. */
-  message: string;
-  at: string;
-  /** How many attempts failed so far. */
-  attempts: number;
-}
-
-async function readStoredConfig(path: string): Promise<RunConfig> {
+/** The resolved config a run directory keeps (RUN_DIR/config.yaml), validated. */
+export async function readStoredConfig(path: string): Promise<RunConfig> {
   const bytes = await readIfExists(path);
   if (bytes === undefined) throw new Error(`${path} is missing: this is not an sglrp run directory (or it was created by a run that crashed at once; delete the folder and start again)`);
   let obj: unknown;
   try {
     obj = YAML.parse(bytes.toString());
   } catch (err) {
-    throw new Error(`${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`);
+    throw new RunFormatError(`${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`);
   }
   return parseConfig(obj, path);
 }

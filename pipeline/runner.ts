@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { TEMP_MARKER, type AtomicWriteHooks } from '../results/atomic-file.js';
 import { Piscina } from 'piscina';
 import { datasetFromConfig } from '../data/factory.js';
@@ -9,15 +9,21 @@ import { formatDatasetIssues } from '../data/issues.js';
 import { writeNpy } from '../io/npy.js';
 import { readTableRows, writeTableAtomic } from '../results/table-io.js';
 import { TABLES, type TableName } from '../results/schemas.js';
+import { mainPhaseTables } from '../metrics/registry.js';
 import { meanImage } from '../stages/stats.js';
 import type { ShardResult, ShardTask } from '../workers/shard-worker.js';
-import { ConfigError, type ModelConfig, type RunConfig } from './config.js';
+import type { RunConfig } from './config.js';
+import { formatImageErrors, summarizeImageErrors } from './image-errors.js';
 import { onInterrupt } from './interrupt.js';
+import { preflight } from './preflight.js';
 import { startProgress, type Progress } from './progress.js';
 import { failedImageCount, type ImageProgressMessage } from './progress-model.js';
-import { makePlan, planImages, RunDir, type Phase } from './run-dir.js';
+import { leaseMsFromEnv, makePlan, planImages, RunDir, staleGraceFor, type Phase } from './run-dir.js';
+import { runIdentity } from './run-identity.js';
+import type { LiveLock } from './claims.js';
 import { nodePart, phaseShards, STATS_BLOCK, workOrder, type Shard } from './shards.js';
 import { testHook } from './test-hooks.js';
+import { UsageError } from './usage-error.js';
 
 /**
  * Tables each phase writes for every shard (even when empty, so the manifest is complete). Table
@@ -27,10 +33,16 @@ import { testHook } from './test-hooks.js';
  */
 export const PHASE_TABLES: Record<Phase, TableName[]> = {
   stats: ['stats'],
-  main: ['forward', 'relevance', 'masking', 'pointing', 'pointing_game', 'errors'],
+  // forward, relevance, each registered metric's tables (metrics/registry.ts), errors.
+  main: mainPhaseTables() as TableName[],
 };
 
-/** Exit codes a scheduler can act on. */
+/**
+ * Exit codes a scheduler can act on (docs/PROTOCOL.md §9): 0 every shard of this node's part is
+ * done (by anyone); 1 an error that stopped the run (a full disk, a bug); 2 usage, config or
+ * setup error — rerunning the same command cannot help; 3 incomplete — some shards failed after
+ * their retries (a crash, out of memory), rerun the same command to finish them.
+ */
 export const EXIT = { ok: 0, failure: 1, usage: 2, incomplete: 3 } as const;
 
 export interface RunOptions {
@@ -38,6 +50,7 @@ export interface RunOptions {
   outDir: string;
   /** This node's part (from --shard-index/--shard-count or the scheduler's variables). */
   node: { index: number; count: number };
+  /** --limit: a positive integer (checked before anything is written), or null. */
   limit: number | null;
   /** Attempts per shard before it is recorded as failed. */
   attempts?: number;
@@ -55,6 +68,8 @@ export interface RunOutcome {
   /** True when every shard of the run (all nodes) is done. */
   complete: boolean;
   failedShards: number;
+  /** "4 images could not be evaluated: …", or '' when every image was. */
+  imageErrors: string;
 }
 
 /** The run cannot go on: the disk (or quota) is full. Finished shards stay valid. */
@@ -80,50 +95,6 @@ function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
   return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '') || /\b(ENOSPC|EDQUOT)\b/.test(String((err as Error)?.message ?? ''));
 }
 
-/**
- * Check, before any worker starts, that model.json and every weight file it lists exist: a missing
- * file is a setup error of the whole run, not of one shard (which would be retried per shard).
- */
-export async function checkModelFiles(modelPath: string): Promise<void> {
-  const problem = (message: string) => new ConfigError(modelPath, [{ path: 'model.path', message }]);
-  let json: { weightsManifest?: { paths?: unknown }[] };
-  try {
-    json = JSON.parse(await readFile(modelPath, 'utf8')) as typeof json;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw problem(code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${(err as Error).message})`);
-  }
-  if (!Array.isArray(json.weightsManifest)) throw problem(`${modelPath} has no weightsManifest: not a TF.js LayersModel (Keras .h5 / .keras files are read directly: give their path)`);
-  const missing: string[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) {
-      const file = resolve(dirname(modelPath), String(p));
-      try {
-        if (!(await stat(file)).isFile()) missing.push(String(p));
-      } catch {
-        missing.push(String(p));
-      }
-    }
-  }
-  if (missing.length > 0) throw problem(`weight file(s) ${missing.join(', ')} listed in ${modelPath} are missing; copy every weight file next to model.json`);
-}
-
-/**
- * The same check for any model source: a TF.js model.json and its weight files, or the one file
- * of another format (Keras .h5 / .keras) or of `arch` + `weights`.
- */
-export async function checkModelSourceFiles(model: ModelConfig): Promise<void> {
-  if (model.path !== undefined && model.path.toLowerCase().endsWith('.json')) return checkModelFiles(model.path);
-  const [field, file] = model.path !== undefined ? ['model.path', model.path] : ['model.weights', model.weights!];
-  let isFile = false;
-  try {
-    isFile = (await stat(file)).isFile();
-  } catch {
-    isFile = false;
-  }
-  if (!isFile) throw new ConfigError(file, [{ path: field, message: `${file} does not exist or is not a file` }]);
-}
-
 /** Worker threads: what the backend makes fastest. wasm and cpu run one thread per instance. */
 export function defaultWorkers(config: RunConfig): number {
   if (config.workers !== 'auto') return config.workers;
@@ -131,10 +102,34 @@ export function defaultWorkers(config: RunConfig): number {
   return Math.max(1, Math.min(availableParallelism(), 8));
 }
 
+/** `--limit` must be a positive integer: 0 would plan an empty run, and a fraction or NaN no run at all. */
+export function checkLimit(limit: number | null): void {
+  if (limit !== null && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new UsageError(`--limit ${String(limit)}: expected a positive integer (the number of images to evaluate), e.g. --limit 500`);
+  }
+}
+
+/** HH:MM:SS (UTC, as the log lines) of an epoch time. */
+function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
+/** "waiting for 2 shards leased by node07:4711 until 10:41:07" (holders as host:pid, latest expiry each). */
+export function waitingLine(phase: string, left: number, leases: readonly Pick<LiveLock, 'host' | 'pid' | 'expiresAt'>[]): string {
+  const until = new Map<string, number>();
+  for (const l of leases) until.set(`${l.host}:${l.pid}`, Math.max(until.get(`${l.host}:${l.pid}`) ?? 0, l.expiresAt));
+  const holders = [...until].map(([owner, t]) => `${owner} until ${clockTime(t)}`).join(', ');
+  return `${phase}: waiting for ${left} shard${left === 1 ? '' : 's'}${holders ? ` leased by ${holders}` : ' (their leases are being taken over)'}; a dead holder's shards are taken over when its lease ends`;
+}
+
 export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const { config, log } = opts;
-  await checkModelSourceFiles(config.model);
-  const runDir = await RunDir.open(opts.outDir, config);
+  // Everything that can be checked is checked before the run directory is created or touched.
+  checkLimit(opts.limit);
+  const leaseMs = leaseMsFromEnv();
+  await preflight(config, opts.limit);
+  const identity = await runIdentity(config);
+  const runDir = await RunDir.open(opts.outDir, config, { identity, staleGraceMs: staleGraceFor(leaseMs) });
   const dataset = datasetFromConfig(config);
   const size = dataset.size();
   // Problems with the dataset's files as a whole (bad annotation lines, a foreign class order).
@@ -144,7 +139,13 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const statsShards = phaseShards('stats', total, config.shardSize);
   const mine = nodePart(phaseShards('main', total, config.shardSize), opts.node.index, opts.node.count);
   const workers = defaultWorkers(config);
+  /** How often a process waiting for others' shards looks again. */
+  const pollMs = Math.max(100, Math.min(5000, Math.floor(leaseMs / 4)));
   log(`run ${config.name}: ${total} images in ${plan.shardCount} shards of ${config.shardSize}; node ${opts.node.index + 1}/${opts.node.count}; ${workers} worker thread(s); output ${runDir.dir}`);
+  for (const [phase, count] of [['stats', statsShards.length], ['main', plan.shardCount]] as const) {
+    const stray = await runDir.outsidePlan(phase, count);
+    if (stray.length > 0) log(`${phase}: ignoring ${stray.length} manifest file(s) outside the plan of ${count} shards (${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', …' : ''}); they are never counted or merged`);
+  }
 
   const pool = new Piscina({
     filename: new URL('../workers/shard-worker.js', import.meta.url).href,
@@ -164,30 +165,60 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     let meanPath: string | undefined;
     if (config.masking.fill !== 'zero') {
       // Stats: every node helps with every unfinished stats shard (the mean needs them all).
-      // Shards other nodes hold are waited for; a dead node's lease expires and is taken over.
-      for (;;) {
-        failed += await runPhase('stats', workOrder(statsShards, opts.node.index, opts.node.count), undefined);
-        meanPath = await writeMeanImage(runDir, statsShards.length);
-        if (meanPath || failed > 0 || stop) break;
-        log('stats: waiting for stats shards held by other nodes');
-        await new Promise((r) => setTimeout(r, 5000));
-      }
+      failed += await completePhase('stats', workOrder(statsShards, opts.node.index, opts.node.count), undefined);
       if (stop) throw stop;
+      meanPath = failed === 0 ? await writeMeanImage(runDir, statsShards.length) : undefined;
       if (!meanPath) {
         log('stats: some stats shards failed; the main phase needs the mean image, stopping (rerun to retry them)');
-        return { exitCode: EXIT.incomplete, runDir: runDir.dir, complete: false, failedShards: failed };
+        return { exitCode: EXIT.incomplete, runDir: runDir.dir, complete: false, failedShards: failed, imageErrors: '' };
       }
     }
-    failed += await runPhase('main', mine, meanPath);
+    failed += await completePhase('main', mine, meanPath);
   } finally {
     stopOnSignal();
     await pool.destroy();
   }
   if (stop) throw stop;
-  const done = (await runDir.finished('main')).length;
-  const complete = done === plan.shardCount;
-  log(`main: ${done}/${plan.shardCount} shards done${failed ? `, ${failed} failed this run` : ''}`);
-  return { exitCode: failed > 0 ? EXIT.incomplete : EXIT.ok, runDir: runDir.dir, complete, failedShards: failed };
+  const records = await runDir.finished('main', plan.shardCount);
+  const doneShards = new Set(records.map((r) => r.shard));
+  const complete = records.length === plan.shardCount;
+  const partDone = mine.every((s) => doneShards.has(s.index));
+  log(`main: ${records.length}/${plan.shardCount} shards done${failed ? `, ${failed} failed this run` : ''}`);
+  const imageErrors = formatImageErrors(await summarizeImageErrors(records, (p) => runDir.resolvePath(p)));
+  // Exit 0 only when every shard of this node's part is done, by this process or another.
+  return { exitCode: failed > 0 || !partDone ? EXIT.incomplete : EXIT.ok, runDir: runDir.dir, complete, failedShards: failed, imageErrors };
+
+  /**
+   * Runs the phase's shards until each is done (by anyone) or failed here. Shards that another
+   * process holds are waited for: its lease is renewed while it works, and when it dies (or
+   * stops) the lease runs out and the shard is taken over here, so a dead node's shards are
+   * computed within about one lease time.
+   */
+  async function completePhase(phase: Phase, list: Shard[], mean: string | undefined): Promise<number> {
+    let lastLine = '';
+    let todo = list;
+    /** Shards not seen done yet (a done shard stays done: it is not looked at again). */
+    let remaining = list;
+    for (;;) {
+      if (todo.length > 0) {
+        const failures = await runPhase(phase, todo, mean);
+        if (failures > 0 || stop) return failures;
+      }
+      const left: Shard[] = [];
+      for (const s of remaining) if (!(await runDir.isDone(phase, s.index))) left.push(s);
+      if (left.length === 0) return 0;
+      remaining = left;
+      const held = (await runDir.running(phase)).filter((l) => left.some((s) => s.index === l.shard));
+      const line = waitingLine(phase, left.length, held);
+      if (line !== lastLine) log(line);
+      lastLine = line;
+      await new Promise((r) => setTimeout(r, pollMs));
+      // Next round: only what nobody holds now (a lease ran out, its holder died here, or it was
+      // released unfinished), so waiting neither re-verifies finished shards nor spams progress.
+      const heldNow = new Set((await runDir.running(phase)).map((l) => l.shard));
+      todo = left.filter((s) => !heldNow.has(s.index));
+    }
+  }
 
   async function runPhase(phase: Phase, list: Shard[], mean: string | undefined): Promise<number> {
     const todo: Shard[] = [];
@@ -214,9 +245,9 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     return failures;
   }
 
-  /** Claims, computes, writes and records one shard; null when another process holds it. */
+  /** Claims, computes, writes and records one shard; null when another process holds it (or took it over). */
   async function runShard(phase: Phase, shard: Shard, mean: string | undefined): Promise<boolean | null> {
-    const claim = await runDir.claim(phase, shard.index);
+    const claim = await runDir.claim(phase, shard.index, { leaseMs });
     if (!claim) return null;
     const stopKeepAlive = claim.keepAlive();
     try {
@@ -230,6 +261,12 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
         try {
           const task: ShardTask = { phase, shard, config, runDir: runDir.dir, meanPath: mean, batchSize: config.batchSize === 'auto' ? 0 : config.batchSize };
           const result = await runOnWorker(pool, task, (m) => progress?.images(m));
+          // Stopped or stalled past the lease (SIGSTOP, a frozen VM): another process may own the
+          // shard now; leave it to them rather than write under a lease that is not ours.
+          if (!(await claim.renew())) {
+            log(`${phase} shard ${shard.index}: this process's lease ran out while it worked (stopped or stalled?); leaving the shard to the process that took it over`);
+            return null;
+          }
           const files = [];
           for (const table of PHASE_TABLES[phase]) {
             // (test hook: pauses while the second table's temp file is complete, before its rename)
@@ -311,7 +348,7 @@ async function removeTempFiles(runDir: RunDir, phase: Phase, shard: number): Pro
 
 /** Averages every finished stats shard into RUN_DIR/stats/mean.npy; undefined while some are missing. */
 async function writeMeanImage(runDir: RunDir, shardCount: number): Promise<string | undefined> {
-  const records = await runDir.finished('stats');
+  const records = await runDir.finished('stats', shardCount);
   if (records.length < shardCount) return undefined;
   const rows = [];
   // Summed in block order (finished() lists shards in order), so the mean does not depend on

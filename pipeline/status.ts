@@ -19,6 +19,13 @@ export interface PhaseStatus {
   running: number;
   /** Owners of the live leases, for "who is working on what". */
   runners: { shard: number; owner: string; host: string; expiresAt: number }[];
+  /**
+   * Leases whose holder ran on this machine and is gone (killed): not running, whatever their
+   * expiry says; the next run takes them over at once.
+   */
+  stale: { shard: number; owner: string; host: string }[];
+  /** Manifest files of shards the plan does not have: ignored (never counted or merged). */
+  outsidePlan: string[];
 }
 
 export interface RunStatus {
@@ -53,7 +60,8 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
   let imagesDone = 0;
   const damaged: RunStatus['damaged'] = [];
   for (const phase of phasesFor(run.config)) {
-    const records = await run.finished(phase);
+    const total = plan ? phaseTotal(plan, phase) : null;
+    const records = await run.finished(phase, total ?? undefined);
     for (const record of records) {
       for (const file of record.files) {
         if (file.table === 'errors') errors += file.rows;
@@ -68,16 +76,19 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
     }
     const doneShards = new Set(records.map((r) => r.shard));
     const failures = (await run.failures(phase)).filter((f) => !doneShards.has(f.shard));
-    const live = (await run.running(phase)).filter((l) => !doneShards.has(l.shard));
+    const leases = (await run.leases(phase)).filter((l) => !doneShards.has(l.shard));
+    const live = leases.filter((l) => l.state === 'live');
+    const stale = leases.filter((l) => l.state === 'stale');
     imagesDone = records.reduce((sum, r) => sum + r.imageCount, 0);
-    const total = plan ? phaseTotal(plan, phase) : null;
     phases.push({
       phase,
-      done: total === null ? records.length : records.filter((r) => r.shard < total).length,
+      done: records.length,
       total,
       failed: failures.length,
       running: live.length,
       runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
+      stale: stale.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host })).sort((a, b) => a.shard - b.shard),
+      outsidePlan: total === null ? [] : await run.outsidePlan(phase, total),
     });
   }
   return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone, damaged };
@@ -102,13 +113,21 @@ export function formatStatus(status: RunStatus, options: { verbose?: boolean; no
   const width = Math.max(...status.phases.map((p) => p.phase.length));
   for (const p of status.phases) {
     const progress = p.total === null ? `${p.done} shards done` : `${p.done}/${p.total} shards done (${percent(p.done, p.total)})`;
-    const extra = [p.running > 0 ? `${p.running} running` : '', p.failed > 0 ? `${p.failed} failed (will be retried)` : ''].filter(Boolean);
+    const stale = p.stale ?? [];
+    const extra = [
+      p.running > 0 ? `${p.running} running` : '',
+      stale.length > 0 ? `${stale.length} stale (holder gone; the next run takes ${stale.length === 1 ? 'it' : 'them'} over)` : '',
+      p.failed > 0 ? `${p.failed} failed (will be retried)` : '',
+    ].filter(Boolean);
     const complete = p.total !== null && p.done >= p.total ? ', complete' : '';
     lines.push(`  ${p.phase.padEnd(width)}  ${progress}${extra.length ? `, ${extra.join(', ')}` : ''}${complete}`);
     if (options.verbose) {
       const now = options.now ?? Date.now();
       for (const r of p.runners) lines.push(`      shard ${r.shard}: ${r.owner} on ${r.host}, lease ends in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s`);
+      for (const r of stale) lines.push(`      shard ${r.shard}: stale, ${r.owner} on ${r.host} is gone`);
     }
+    const outside = p.outsidePlan ?? [];
+    if (outside.length > 0) lines.push(`      ignored: ${outside.join(', ')} (outside the plan of ${p.total} shards)`);
   }
   for (const d of status.damaged ?? []) lines.push(`damaged: ${d.phase} shard ${d.shard}: ${d.file} is ${d.reason === 'missing' ? 'missing' : `truncated or rewritten (${d.reason})`}; the next run recomputes the shard`);
   lines.push(status.errors === 0 ? 'errors: none' : `errors: ${status.errors} image(s) could not be processed (see the errors table: tables/errors/)`);

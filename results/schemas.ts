@@ -9,12 +9,13 @@ export type ColumnType = 'utf8' | 'int32' | 'float32' | 'float64' | 'bool' | 'fl
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
-  /** What the number means (SPEC.md section), shown in report appendices. */
+  /** What the number means (docs/PROTOCOL.md section), shown in report appendices. */
   doc: string;
 }
 
 export interface TableSpec {
-  name: TableName;
+  /** A TableName, or the name of a table a registered metric declares (metrics/metric.ts). */
+  name: string;
   columns: ColumnSpec[];
 }
 
@@ -83,7 +84,7 @@ export const TABLES: Record<TableName, TableSpec> = {
       c('center_col', 'int32', ''),
       c('y_before', 'float32', 'softmax probability of the target on the unmodified input'),
       c('y_after', 'float32', 'same after masking'),
-      c('drop', 'float32', 'y_before − y_after (higher = better method), SPEC §4'),
+      c('drop', 'float32', 'y_before − y_after (higher = better method), docs/PROTOCOL.md §4'),
     ],
   },
   pointing: {
@@ -96,7 +97,7 @@ export const TABLES: Record<TableName, TableSpec> = {
       c('hits', 'int32', 'selected pixels inside the box union'),
       c('misses', 'int32', 'selected pixels outside'),
       c('accuracy', 'float32', 'hits/(hits+misses); 0 when no positive relevance'),
-      c('empty', 'bool', 'true when the map has no positive value (flagged, SPEC §5)'),
+      c('empty', 'bool', 'true when the map has no positive value (flagged, docs/PROTOCOL.md §5)'),
       c('box_clipped', 'bool', 'a ground-truth box of this image reached outside the image and was clipped to it (docs/PROTOCOL.md §6)'),
     ],
   },

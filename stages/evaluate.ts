@@ -1,13 +1,12 @@
 import type { ExplainGroup, Explainer } from '../engine/explainer.js';
 import { runAsync, runSync, type Reads } from '../engine/reads.js';
-import type { Row } from '../results/schemas.js';
 import type { Explanation, MethodName, Variant } from '../engine/types.js';
 import type { Sample } from '../data/types.js';
+import type { AnyMetric, MaskedInput, MetricItem } from '../metrics/metric.js';
+import { registeredMetrics, type MetricConfigs } from '../metrics/registry.js';
 import { forwardRow, runTargets, type RunTargetKind } from './forward.js';
-import { finishMasking, planMasking } from './masking.js';
-import { pointingRows } from './pointing.js';
 import { relevanceRow } from './relevance.js';
-import { pushRows, type TableRows } from './rows.js';
+import { mergeRows, pushRows, type TableRows } from './rows.js';
 
 export interface EvaluateOptions {
   methods: MethodName[];
@@ -15,11 +14,12 @@ export interface EvaluateOptions {
   targets: RunTargetKind[];
   seed: number;
   gradcamLayer?: string;
-  patchSizes: number[];
-  energies: number[];
-  tolerance: number;
-  /** Masking fill image (H×W×C, preprocessed space). */
+  /** Each metric's config slice under its key (RunConfig's `masking`, `pointing`, …; metrics/registry.ts). */
+  metricConfigs: MetricConfigs;
+  /** The image masked regions are filled from (H×W×C, preprocessed space). */
   fill: Float32Array;
+  /** The metrics to compute; default: every registered metric. */
+  metrics?: readonly AnyMetric[];
 }
 
 export interface BatchResult {
@@ -30,7 +30,9 @@ export interface BatchResult {
 
 /**
  * The main phase for one batch, as data flows: forward → relevance (all methods × targets in one
- * shared pass) → masking (deduplicated masked inputs, re-classified as batches) → pointing.
+ * shared pass) → each registered metric (metrics/registry.ts): its `onGroup` stage inside the
+ * relevance pass, on the forward cache of each micro-batch (masking: deduplicated masked inputs,
+ * re-classified incrementally), then its `onBatch` stage on the finished maps (pointing).
  * Pure apart from the engine calls; rows go back to the writers. Sync: host backends only (wasm,
  * cpu, tensorflow); evaluateBatchAsync runs on every backend (webgpu under Node cannot read
  * tensors synchronously; see engine/reads.ts).
@@ -73,7 +75,7 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
   return { rows, explanations };
 }
 
-/** Forward, maps, masking and pointing of images that share one target list; rows are added to `rows`. */
+/** Forward, maps and every metric of images that share one target list; rows are added to `rows`. */
 function* evaluateGroup(
   explainer: Explainer,
   evaluable: Sample[],
@@ -82,17 +84,21 @@ function* evaluateGroup(
   rows: TableRows,
   explanations: Map<string, Explanation[]>,
 ): Reads<void> {
-  // Masking runs per micro-batch inside `explain`, on the forward cache the maps came from.
-  const masking: Row[] = [];
-  const maskGroup = function* (g: ExplainGroup): Reads<void> {
-    if (opts.patchSizes.length === 0) return;
-    const items = evaluable.slice(g.offset, g.offset + g.count).map((sample, i) => ({
+  const metrics = opts.metrics ?? registeredMetrics();
+  const metricConfig = (m: AnyMetric) => (opts.metricConfigs as Record<string, unknown>)[m.config.key];
+  // Metrics with a group stage run per micro-batch inside `explain`, on the forward cache the maps came from.
+  const groupRows: TableRows = {};
+  const onGroup = function* (g: ExplainGroup): Reads<void> {
+    const items: MetricItem[] = evaluable.slice(g.offset, g.offset + g.count).map((sample, i) => ({
       sample,
       explanations: g.explanations.filter((e) => e.imageIndex === g.offset + i),
       probs: g.probs[i]!,
     }));
-    const plan = planMasking(items, opts.patchSizes);
-    masking.push(...finishMasking(plan, yield* explainer.classifyMaskedSteps(g.cache, plan.masks, opts.fill)));
+    const classifyMasked = (masks: readonly MaskedInput[]) => explainer.classifyMaskedSteps(g.cache, [...masks], opts.fill);
+    for (const m of metrics) {
+      if (!m.stage.onGroup) continue;
+      mergeRows(groupRows, yield* m.stage.onGroup({ items, config: metricConfig(m), classifyMasked }));
+    }
   };
   const res = yield* explainer.explainSteps(
     evaluable.map((s) => s.input),
@@ -101,7 +107,7 @@ function* evaluateGroup(
       if (typeof t === 'string') throw new Error(`internal: ${t}`); // split by label above
       return t;
     },
-    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup: maskGroup },
+    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup },
   );
   evaluable.forEach((s, i) => {
     pushRows(rows, 'forward', [forwardRow(s, res.forward.logits[i]!, res.forward.probs[i]!)]);
@@ -109,13 +115,9 @@ function* evaluateGroup(
   });
   for (const e of res.explanations) explanations.get(evaluable[e.imageIndex]!.id)!.push(e);
 
-  const items = evaluable.map((s, i) => ({ sample: s, explanations: explanations.get(s.id)!, probs: res.forward.probs[i]! }));
+  const items: MetricItem[] = evaluable.map((s, i) => ({ sample: s, explanations: explanations.get(s.id)!, probs: res.forward.probs[i]! }));
   for (const it of items) pushRows(rows, 'relevance', it.explanations.map((e) => relevanceRow(it.sample, e)));
 
-  pushRows(rows, 'masking', masking);
-  for (const it of items) {
-    const p = pointingRows(it.sample, it.explanations, opts.energies, opts.tolerance);
-    pushRows(rows, 'pointing', p.pointing);
-    pushRows(rows, 'pointing_game', p.pointing_game);
-  }
+  mergeRows(rows, groupRows);
+  for (const m of metrics) if (m.stage.onBatch) mergeRows(rows, m.stage.onBatch({ items, config: metricConfig(m) }));
 }

@@ -11,6 +11,7 @@ import { modelSourceOf, type RunConfig } from '../pipeline/config.js';
 import { failedImageCount, type ImageProgressMessage } from '../pipeline/progress-model.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
+import { metricConfigsOf } from '../metrics/registry.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
 import { statsRow } from '../stages/stats.js';
@@ -158,9 +159,7 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
       targets: c.targets,
       seed: c.seed,
       gradcamLayer: c.model.gradcamLayer,
-      patchSizes: c.masking.patchSizes,
-      energies: c.pointing.energies,
-      tolerance: c.pointing.tolerance,
+      metricConfigs: metricConfigsOf(c),
       fill: fill!,
     });
     explainAnnotationErrors(res.rows, samples);

@@ -1,98 +1,37 @@
 /**
- * Turns merged table rows into the report's curves: Fig. 11a/b (mean drop vs patch size per
- * method and target kind), Fig. 13 (mean pointing accuracy vs energy per method, plus the pooled
- * ratio), the original pointing game rates, and error counts. Rows arrive shard by shard (see
- * load-runs.ts), so only the per-group values are kept, never whole tables.
+ * Turns merged table rows into the report's numbers: each registered metric folds its own tables
+ * (metrics/registry.ts; masking → Fig. 11a/b, pointing → Fig. 13 and the original pointing game),
+ * and the errors table is counted here. Rows arrive shard by shard (see load-runs.ts), so only
+ * the per-group values are kept, never whole tables.
  */
 import type { TableColumns } from '../../results/table-io.js';
-import type { TableName } from '../../results/schemas.js';
-import { meanCI95, pooledRatio } from '../statistics.js';
-import { compareMethods, compareTargetKinds } from './method-order.js';
-import type { ErrorCount, MaskingPoint, MethodSummary, PointingGameRate, PointingPoint } from './types.js';
+import type { AnyMetric, MetricAggregator } from '../../metrics/metric.js';
+import { registeredMetrics, type MetricAggregates } from '../../metrics/registry.js';
+import type { ErrorCount, MethodSummary } from './types.js';
 
-/** Energies are stored as float32 (0.05 → 0.0500000007); group and print them at 1e-6. */
-export function energyKey(e: number): number {
-  return Math.round(e * 1e6) / 1e6;
-}
-
-interface PointingGroup {
-  accuracy: number[];
-  /** Only sums are needed for the pooled ratio; keeping per-image counts would triple memory at 50k images. */
-  hits: number;
-  misses: number;
-  empty: number;
-}
+export { energyKey } from '../../metrics/pointing.js';
 
 /** Distinct error reasons kept per stage; beyond it, reasons are lumped (counts stay exact). */
 const MAX_REASONS = 500;
 
-export interface Aggregates {
-  masking: MaskingPoint[];
-  pointing: PointingPoint[];
-  pointingGame: PointingGameRate[];
-  errorsByStage: ErrorCount[];
-}
+/** Every metric's aggregates (merged under their own keys) and the error counts. */
+export type Aggregates = MetricAggregates & { errorsByStage: ErrorCount[] };
 
 export class Accumulator {
-  private readonly drops = new Map<string, { kind: string; method: string; p: number; values: number[] }>();
-  private readonly pointingGroups = new Map<string, { method: string; energy: number; g: PointingGroup }>();
-  private readonly games = new Map<string, { hit: number[]; tol: number[] }>();
+  private readonly metrics: { metric: AnyMetric; aggregator: MetricAggregator<object> }[];
   private readonly errors = new Map<string, { count: number; reasons: Map<string, number> }>();
 
+  constructor(metrics: readonly AnyMetric[] = registeredMetrics()) {
+    this.metrics = metrics.map((metric) => ({ metric, aggregator: metric.aggregator() }));
+  }
+
   /** A ShardSink: add the rows `rows` of one shard of `table`. */
-  readonly add = (table: TableName, columns: TableColumns['columns'], rows: readonly number[]): void => {
-    if (table === 'masking') this.addMasking(columns, rows);
-    else if (table === 'pointing') this.addPointing(columns, rows);
-    else if (table === 'pointing_game') this.addPointingGame(columns, rows);
-    else if (table === 'errors') this.addErrors(columns, rows);
+  readonly add = (table: string, columns: TableColumns['columns'], rows: readonly number[]): void => {
+    if (table === 'errors') return this.addErrors(columns, rows);
+    for (const { metric, aggregator } of this.metrics) {
+      if (metric.tables.some((t) => t.name === table)) aggregator.add({ table, columns, rows });
+    }
   };
-
-  private addMasking(col: TableColumns['columns'], rows: readonly number[]): void {
-    const kind = col.target_kind as string[];
-    const method = col.method as string[];
-    const p = col.patch_size as Int32Array;
-    const drop = col.drop as Float32Array;
-    for (const i of rows) {
-      const key = `${kind[i]}\u0000${method[i]}\u0000${p[i]}`;
-      let g = this.drops.get(key);
-      if (!g) this.drops.set(key, (g = { kind: kind[i]!, method: method[i]!, p: p[i]!, values: [] }));
-      g.values.push(drop[i]!);
-    }
-  }
-
-  private addPointing(col: TableColumns['columns'], rows: readonly number[]): void {
-    const method = col.method as string[];
-    const energy = col.energy as Float32Array;
-    const hits = col.hits as Int32Array;
-    const misses = col.misses as Int32Array;
-    const accuracy = col.accuracy as Float32Array;
-    const empty = col.empty as boolean[];
-    for (const i of rows) {
-      const e = energyKey(energy[i]!);
-      const key = `${method[i]}\u0000${e}`;
-      let entry = this.pointingGroups.get(key);
-      if (!entry) {
-        entry = { method: method[i]!, energy: e, g: { accuracy: [], hits: 0, misses: 0, empty: 0 } };
-        this.pointingGroups.set(key, entry);
-      }
-      entry.g.accuracy.push(accuracy[i]!);
-      entry.g.hits += hits[i]!;
-      entry.g.misses += misses[i]!;
-      if (empty[i]) entry.g.empty++;
-    }
-  }
-
-  private addPointingGame(col: TableColumns['columns'], rows: readonly number[]): void {
-    const method = col.method as string[];
-    const hit = col.hit as boolean[];
-    const tol = col.hit_tolerance as boolean[];
-    for (const i of rows) {
-      let g = this.games.get(method[i]!);
-      if (!g) this.games.set(method[i]!, (g = { hit: [], tol: [] }));
-      g.hit.push(hit[i] ? 1 : 0);
-      g.tol.push(tol[i] ? 1 : 0);
-    }
-  }
 
   private addErrors(col: TableColumns['columns'], rows: readonly number[]): void {
     const stage = col.stage as string[];
@@ -107,28 +46,7 @@ export class Accumulator {
   }
 
   finish(): Aggregates {
-    const masking: MaskingPoint[] = [...this.drops.values()]
-      .map(({ kind, method, p, values }) => ({ targetKind: kind, method, patchSize: p, ...meanCI95(values) }))
-      .sort((a, b) => compareTargetKinds(a.targetKind, b.targetKind) || compareMethods(a.method, b.method) || a.patchSize - b.patchSize);
-    const pointing: PointingPoint[] = [...this.pointingGroups.values()]
-      .map(({ method, energy, g }) => ({
-        method,
-        energy,
-        ...meanCI95(g.accuracy),
-        pooled: pooledRatio([g.hits], [g.misses]),
-        hits: g.hits,
-        misses: g.misses,
-        empty: g.empty,
-      }))
-      .sort((a, b) => compareMethods(a.method, b.method) || a.energy - b.energy);
-    const pointingGame: PointingGameRate[] = [...this.games.entries()]
-      .map(([method, g]) => {
-        // A t interval on 0/1 values can leave [0, 1] for small n; a rate's interval cannot.
-        const hit = meanCI95(g.hit);
-        const tol = meanCI95(g.tol);
-        return { method, n: hit.n, hitRate: hit.mean, hitLo: clip01(hit.lo), hitHi: clip01(hit.hi), toleranceRate: tol.mean, toleranceLo: clip01(tol.lo), toleranceHi: clip01(tol.hi) };
-      })
-      .sort((a, b) => compareMethods(a.method, b.method));
+    const merged = Object.assign({}, ...this.metrics.map(({ aggregator }) => aggregator.finish())) as MetricAggregates;
     const errorsByStage: ErrorCount[] = [...this.errors.entries()]
       .map(([stage, g]) => ({
         stage,
@@ -136,35 +54,22 @@ export class Accumulator {
         reasons: [...g.reasons.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
       }))
       .sort((a, b) => b.count - a.count || a.stage.localeCompare(b.stage));
-    return { masking, pointing, pointingGame, errorsByStage };
+    return { ...merged, errorsByStage };
   }
 }
 
-function clip01(v: number): number {
-  return Number.isNaN(v) ? v : Math.min(1, Math.max(0, v));
+/**
+ * One row per method condensing every figure: each metric's summary columns, in registry order
+ * (averages over patch sizes / energies are unweighted).
+ */
+export function methodSummaries(a: Aggregates, methods: readonly string[], metrics: readonly AnyMetric[] = registeredMetrics()): MethodSummary[] {
+  return methods.map((method) => ({
+    method,
+    values: Object.fromEntries(metrics.flatMap((m) => m.summary.map((col) => [col.name, col.value(a, method)]))),
+  }));
 }
 
-/** Mean of the finite values (NaN when there are none). */
-function average(values: number[]): number {
-  return meanCI95(values).mean;
-}
-
-/** One row per method condensing every figure (unweighted averages over patch sizes / energies). */
-export function methodSummaries(a: Aggregates, methods: readonly string[]): MethodSummary[] {
-  return methods.map((method) => {
-    const gt = a.masking.filter((m) => m.method === method && m.targetKind === 'gt');
-    const top2 = a.masking.filter((m) => m.method === method && m.targetKind === 'top2');
-    const pts = a.pointing.filter((p) => p.method === method);
-    const game = a.pointingGame.find((g) => g.method === method);
-    return {
-      method,
-      imagesMasking: gt.length ? gt[0]!.n : 0,
-      meanDropGt: average(gt.map((m) => m.mean)),
-      meanDropTop2: average(top2.map((m) => m.mean)),
-      meanPointingAccuracy: average(pts.map((p) => p.mean)),
-      pooledPointing: pooledRatio(pts.map((p) => p.hits), pts.map((p) => p.misses)),
-      pointingGameHitRate: game?.hitRate ?? NaN,
-      pointingGameToleranceRate: game?.toleranceRate ?? NaN,
-    };
-  });
+/** Methods with any aggregated number, by each metric's own account. */
+export function methodsIn(a: Aggregates, metrics: readonly AnyMetric[] = registeredMetrics()): string[] {
+  return metrics.flatMap((m) => m.methodsIn(a));
 }

@@ -1,21 +1,23 @@
 /**
- * `buildReport`: merge the verified shard tables of one or more run directories, aggregate the
- * paper's figures (11a, 11b, 13 and the original pointing game), check the paper's claims, and
+ * `buildReport`: merge the verified shard tables of one or more run directories, aggregate every
+ * registered metric (metrics/registry.ts: the paper's figures 11a, 11b, 13 and the original
+ * pointing game), check the paper's claims, and
  * write report.html (self-contained), report.md, the figures as SVG + PNG, and every curve and
  * summary as CSV + Arrow into the report folder.
  */
 import { promises as fs } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../../results/atomic-file.js';
-import { Accumulator, methodSummaries, type Aggregates } from './aggregate.js';
-import { renderChart, type CurveDatum } from './charts.js';
+import { registeredMetrics } from '../../metrics/registry.js';
+import { Accumulator, methodSummaries, methodsIn, type Aggregates } from './aggregate.js';
+import { renderChart } from './charts.js';
 import { evaluateClaims } from './claims.js';
 import { exampleColumns, findExamples } from './examples.js';
 import { renderHtml } from './html.js';
 import { loadRuns } from './load-runs.js';
 import { renderMarkdown } from './markdown.js';
 import { sortMethods } from './method-order.js';
-import { buildNotices, type Figure, type FigureId, type ReportModel } from './model.js';
+import { buildNotices, type Figure, type ReportModel } from './model.js';
 import { writeReportTable, type ReportTable } from './report-tables.js';
 import { reportBlocks } from './sections.js';
 import type { Claim, Counts } from './types.js';
@@ -37,104 +39,17 @@ export interface BuildReportResult {
 
 const TITLE = 'SGLRP evaluation report';
 
-const FIGURES: { id: FigureId; title: string; caption: string; xTitle: string; yTitle: string }[] = [
-  {
-    id: 'fig11a',
-    title: 'Fig. 11a — maximal patch masking, ground-truth target',
-    caption: 'Mean drop y_t(before) − y_t(after) when the p×p patch around the map maximum is replaced by the dataset mean (95% CI band). Higher is better (the paper plots the change, where lower is better).',
-    xTitle: 'patch size p',
-    yTitle: 'mean drop of y_t',
-  },
-  {
-    id: 'fig11b',
-    title: 'Fig. 11b — maximal patch masking, 2nd most probable class',
-    caption: 'As Fig. 11a, targeting the second most probable class. A negative drop means masking increased y_t.',
-    xTitle: 'patch size p',
-    yTitle: 'mean drop of y_t',
-  },
-  {
-    id: 'fig13',
-    title: 'Fig. 13 — extended pointing game',
-    caption: 'Mean per-image pointing accuracy hits / (hits + misses) of the pixels holding the top E share of the positive relevance (95% CI band). Higher is better.',
-    xTitle: 'energy E',
-    yTitle: 'pointing accuracy',
-  },
-];
-
-function curveData(a: Aggregates, id: FigureId): CurveDatum[] {
-  if (id === 'fig13') return a.pointing.map((p) => ({ method: p.method, x: p.energy, mean: p.mean, lo: p.lo, hi: p.hi }));
-  const kind = id === 'fig11a' ? 'gt' : 'top2';
-  return a.masking.filter((m) => m.targetKind === kind).map((m) => ({ method: m.method, x: m.patchSize, mean: m.mean, lo: m.lo, hi: m.hi }));
-}
-
-const CI_COLUMNS = [
-  { name: 'n', type: 'int' },
-  { name: 'mean', type: 'number' },
-  { name: 'lo', type: 'number' },
-  { name: 'hi', type: 'number' },
-  { name: 'sd', type: 'number' },
-  { name: 'ignored', type: 'int' },
-] as const;
-
-function reportTables(a: Aggregates, model: Pick<ReportModel, 'summaries' | 'counts' | 'runs' | 'claims'>): ReportTable[] {
-  const masking = (name: string, kind: string): ReportTable => ({
-    name,
-    columns: [{ name: 'target_kind', type: 'string' }, { name: 'method', type: 'string' }, { name: 'patch_size', type: 'int' }, ...CI_COLUMNS],
-    rows: a.masking.filter((m) => m.targetKind === kind).map((m) => ({ target_kind: m.targetKind, method: m.method, patch_size: m.patchSize, n: m.n, mean: m.mean, lo: m.lo, hi: m.hi, sd: m.sd, ignored: m.ignored })),
-  });
+/** CSV + Arrow tables beside the report: the metrics' own, then the per-method summary, counts and claims. */
+export function reportTables(a: Aggregates, model: Pick<ReportModel, 'summaries' | 'counts' | 'runs' | 'claims'>): ReportTable[] {
   const c: Counts = model.counts;
+  const summaryColumns = registeredMetrics().flatMap((m) => m.summary);
   return [
-    masking('fig11a', 'gt'),
-    masking('fig11b', 'top2'),
-    {
-      name: 'fig13',
-      columns: [
-        { name: 'method', type: 'string' },
-        { name: 'energy', type: 'number' },
-        ...CI_COLUMNS,
-        { name: 'pooled', type: 'number' },
-        { name: 'hits', type: 'number' },
-        { name: 'misses', type: 'number' },
-        { name: 'empty', type: 'int' },
-      ],
-      rows: a.pointing.map((p) => ({ method: p.method, energy: p.energy, n: p.n, mean: p.mean, lo: p.lo, hi: p.hi, sd: p.sd, ignored: p.ignored, pooled: p.pooled, hits: p.hits, misses: p.misses, empty: p.empty })),
-    },
-    {
-      name: 'pointing-game',
-      columns: [
-        { name: 'method', type: 'string' },
-        { name: 'n', type: 'int' },
-        { name: 'hit_rate', type: 'number' },
-        { name: 'hit_lo', type: 'number' },
-        { name: 'hit_hi', type: 'number' },
-        { name: 'tolerance_rate', type: 'number' },
-        { name: 'tolerance_lo', type: 'number' },
-        { name: 'tolerance_hi', type: 'number' },
-      ],
-      rows: a.pointingGame.map((g) => ({ method: g.method, n: g.n, hit_rate: g.hitRate, hit_lo: g.hitLo, hit_hi: g.hitHi, tolerance_rate: g.toleranceRate, tolerance_lo: g.toleranceLo, tolerance_hi: g.toleranceHi })),
-    },
+    // Each metric's curves and rates, in registry order.
+    ...registeredMetrics().flatMap((m) => m.reportTables(a)),
     {
       name: 'methods',
-      columns: [
-        { name: 'method', type: 'string' },
-        { name: 'images_masking_gt', type: 'int' },
-        { name: 'mean_drop_gt', type: 'number' },
-        { name: 'mean_drop_top2', type: 'number' },
-        { name: 'mean_pointing_accuracy', type: 'number' },
-        { name: 'pooled_pointing', type: 'number' },
-        { name: 'pointing_game_hit_rate', type: 'number' },
-        { name: 'pointing_game_tolerance_rate', type: 'number' },
-      ],
-      rows: model.summaries.map((s) => ({
-        method: s.method,
-        images_masking_gt: s.imagesMasking,
-        mean_drop_gt: s.meanDropGt,
-        mean_drop_top2: s.meanDropTop2,
-        mean_pointing_accuracy: s.meanPointingAccuracy,
-        pooled_pointing: s.pooledPointing,
-        pointing_game_hit_rate: s.pointingGameHitRate,
-        pointing_game_tolerance_rate: s.pointingGameToleranceRate,
-      })),
+      columns: [{ name: 'method', type: 'string' }, ...summaryColumns.map((col) => ({ name: col.name, type: col.type }))],
+      rows: model.summaries.map((s) => ({ method: s.method, ...s.values })),
     },
     {
       name: 'counts',
@@ -176,6 +91,28 @@ function linkFrom(outDir: string, path: string): string {
   return relative(outDir, path).split(sep).join('/');
 }
 
+/**
+ * Every registered metric's figures: SVG + PNG into `outDir` for those with data, and each with
+ * the blocks (the curve's numbers) shown under it. Returns them and the files written.
+ */
+export async function renderFigures(aggregates: Aggregates, methods: readonly string[], outDir: string): Promise<{ figures: Figure[]; dataFiles: string[] }> {
+  const figures: Figure[] = [];
+  const dataFiles: string[] = [];
+  for (const f of registeredMetrics().flatMap((m) => m.figures)) {
+    const data = f.curve(aggregates);
+    if (!data.some((d) => Number.isFinite(d.mean))) {
+      figures.push({ id: f.id, title: f.title, caption: f.caption, svg: '', png: null, blocks: [] });
+      continue;
+    }
+    const chart = await renderChart(data, { title: f.title, ...f.chart });
+    await writeFileAtomic(join(outDir, `${f.id}.svg`), chart.svg);
+    await writeFileAtomic(join(outDir, `${f.id}.png`), chart.png);
+    dataFiles.push(`${f.id}.svg`, `${f.id}.png`);
+    figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png`, blocks: f.blocks(aggregates, methods) });
+  }
+  return { figures, dataFiles };
+}
+
 export async function buildReport(runDirs: string[], opts: BuildReportOptions = {}): Promise<BuildReportResult> {
   if (runDirs.length === 0) throw new Error('buildReport needs at least one run directory');
   const dirs = runDirs.map((d) => resolve(d));
@@ -196,31 +133,11 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     errorsByStage: aggregates.errorsByStage,
     errorImages: loaded.imagesByTable.errors ?? 0,
   };
-  const methods = sortMethods([...aggregates.masking, ...aggregates.pointing, ...aggregates.pointingGame].map((p) => p.method));
+  const methods = sortMethods(methodsIn(aggregates));
   const claims = evaluateClaims(aggregates);
   const summaries = methodSummaries(aggregates, methods);
 
-  const figures: Figure[] = [];
-  const dataFiles: string[] = [];
-  for (const f of FIGURES) {
-    const data = curveData(aggregates, f.id);
-    if (!data.some((d) => Number.isFinite(d.mean))) {
-      figures.push({ id: f.id, title: f.title, caption: f.caption, svg: '', png: null });
-      continue;
-    }
-    const chart = await renderChart(data, {
-      title: f.title,
-      xTitle: f.xTitle,
-      yTitle: f.yTitle,
-      zeroRule: f.id !== 'fig13',
-      yDomain: f.id === 'fig13' ? [0, 1] : undefined,
-      tickAtData: f.id !== 'fig13',
-    });
-    await writeFileAtomic(join(outDir, `${f.id}.svg`), chart.svg);
-    await writeFileAtomic(join(outDir, `${f.id}.png`), chart.png);
-    dataFiles.push(`${f.id}.svg`, `${f.id}.png`);
-    figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png` });
-  }
+  const { figures, dataFiles } = await renderFigures(aggregates, methods, outDir);
 
   const runsInfo = loaded.runs;
   for (const t of reportTables(aggregates, { summaries, counts, runs: runsInfo, claims })) {

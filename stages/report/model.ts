@@ -4,9 +4,11 @@
  * were not merged).
  */
 import type { Aggregates } from './aggregate.js';
+import type { Block } from './sections.js';
 import type { Claim, Counts, ExampleRow, MethodSummary, Problem, RunInfo } from './types.js';
 
-export type FigureId = 'fig11a' | 'fig11b' | 'fig13';
+/** A figure's id: declared by its metric (metrics/*.ts `figures`), e.g. `fig11a`; names its files and anchor. */
+export type FigureId = string;
 
 export interface Figure {
   id: FigureId;
@@ -16,6 +18,8 @@ export interface Figure {
   svg: string;
   /** PNG file name inside the report folder (absent when there is no data). */
   png: string | null;
+  /** The curve's numbers shown under it (empty when there is no data). */
+  blocks: Block[];
 }
 
 export interface ReportModel {

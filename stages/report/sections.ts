@@ -3,7 +3,9 @@
  * HTML and Markdown renderers only differ in syntax.
  */
 import { TABLES } from '../../results/schemas.js';
-import { curveGrid, fmt, fmtCI, fmtPct } from './format.js';
+import type { AnyMetric, SummaryColumn } from '../../metrics/metric.js';
+import { registeredMetrics } from '../../metrics/registry.js';
+import { fmt, fmtPct } from './format.js';
 import { columnTitle } from './examples.js';
 import { methodLabel } from './method-order.js';
 import { plannedImages, type Figure, type ReportModel } from './model.js';
@@ -19,29 +21,22 @@ export type Block =
 
 export const VERDICT_TEXT: Record<Verdict, string> = { yes: 'yes', no: 'no', partly: 'partly', 'not-measured': 'not measured' };
 
-function figureBlocks(model: ReportModel, fig: Figure): Block[] {
+function figureBlocks(fig: Figure): Block[] {
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: fig.title, anchor: fig.id }, { kind: 'paragraph', text: fig.caption }];
   if (!fig.png) return [...blocks, { kind: 'paragraph', text: 'No data for this figure in this run.' }];
-  blocks.push({ kind: 'figure', figure: fig });
-  if (fig.id === 'fig13') {
-    const pts = model.aggregates.pointing;
-    const methods = model.methods.filter((m) => pts.some((p) => p.method === m));
-    const grid = curveGrid(pts, (p) => p.energy, methods);
-    blocks.push({ kind: 'table', header: ['E', ...methods.map(methodLabel)], rows: grid.xs.map((x, i) => [String(x), ...grid.cells[i]!]) });
-    blocks.push({ kind: 'paragraph', text: 'Pooled ratio Σhits / Σ(hits + misses) per energy level:' });
-    blocks.push({
-      kind: 'table',
-      header: ['E', ...methods.map(methodLabel)],
-      rows: grid.xs.map((x) => [String(x), ...methods.map((m) => fmt(pts.find((p) => p.method === m && p.energy === x)?.pooled ?? NaN))]),
-    });
-  } else {
-    const kind = fig.id === 'fig11a' ? 'gt' : 'top2';
-    const pts = model.aggregates.masking.filter((m) => m.targetKind === kind);
-    const methods = model.methods.filter((m) => pts.some((p) => p.method === m));
-    const grid = curveGrid(pts, (p) => p.patchSize, methods);
-    blocks.push({ kind: 'table', header: ['p', ...methods.map(methodLabel)], rows: grid.xs.map((x, i) => [String(x), ...grid.cells[i]!]) });
-  }
-  return blocks;
+  return [...blocks, { kind: 'figure', figure: fig }, ...fig.blocks];
+}
+
+/** "target gt, images with a label and boxes" from a metric's `appliesTo`. */
+function appliesText(m: AnyMetric): string {
+  const { targetKinds, needs } = m.appliesTo;
+  const targets = targetKinds === 'all' ? 'every target' : `target ${targetKinds.join(', ')}`;
+  return needs.length === 0 ? `${targets}, every image` : `${targets}, images with ${needs.map((n) => (n === 'label' ? 'a label' : n)).join(' and ')}`;
+}
+
+/** A summary value as its column's format says. */
+function summaryCell(value: number, format: SummaryColumn<object>['format']): string {
+  return format === 'count' ? String(value) : format === 'percent' ? fmtPct(value) : fmt(value);
 }
 
 export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => string): Block[] {
@@ -92,33 +87,22 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   b.push({ kind: 'paragraph', text: 'Seconds are summed over shards as their manifest records them; with several workers in parallel the wall-clock throughput is higher.' });
 
   b.push({ kind: 'heading', level: 2, text: 'Figures', anchor: 'figures' });
-  for (const fig of model.figures) b.push(...figureBlocks(model, fig));
-
-  b.push({ kind: 'heading', level: 2, text: 'Original pointing game', anchor: 'pointing-game' });
-  if (model.aggregates.pointingGame.length === 0) b.push({ kind: 'paragraph', text: 'No pointing_game rows in this run.' });
-  else {
-    b.push({ kind: 'paragraph', text: "Share of images whose map's arg-max lies inside the ground-truth box union (95% CI), and within the tolerance of it." });
-    b.push({
-      kind: 'table',
-      header: ['method', 'images', 'hit rate', 'hit rate with tolerance'],
-      rows: model.aggregates.pointingGame.map((g) => [methodLabel(g.method), String(g.n), fmtCI(g.hitRate, g.hitLo, g.hitHi), fmtCI(g.toleranceRate, g.toleranceLo, g.toleranceHi)]),
-    });
-  }
-
-  b.push({ kind: 'heading', level: 2, text: 'Per-method summary', anchor: 'methods' });
   b.push({
     kind: 'table',
-    header: ['method', 'images (masking gt)', 'mean drop gt (avg over p)', 'mean drop top2 (avg over p)', 'pointing accuracy (avg over E)', 'pooled pointing (all E)', 'pointing game', 'pointing game (tolerance)'],
-    rows: model.summaries.map((s) => [
-      methodLabel(s.method),
-      String(s.imagesMasking),
-      fmt(s.meanDropGt),
-      fmt(s.meanDropTop2),
-      fmt(s.meanPointingAccuracy),
-      fmt(s.pooledPointing),
-      fmtPct(s.pointingGameHitRate),
-      fmtPct(s.pointingGameToleranceRate),
-    ]),
+    header: ['metric', 'better', 'computed for', 'defined in'],
+    rows: registeredMetrics().map((m) => [m.title, m.direction === 'higher-is-better' ? 'higher' : 'lower', appliesText(m), m.protocol]),
+  });
+  for (const fig of model.figures) b.push(...figureBlocks(fig));
+
+  // Sections a metric adds after the figures (the original pointing game).
+  for (const m of registeredMetrics()) b.push(...(m.sections?.(model.aggregates, model.methods) ?? []));
+
+  b.push({ kind: 'heading', level: 2, text: 'Per-method summary', anchor: 'methods' });
+  const columns = registeredMetrics().flatMap((m) => m.summary);
+  b.push({
+    kind: 'table',
+    header: ['method', ...columns.map((col) => col.title)],
+    rows: model.summaries.map((s) => [methodLabel(s.method), ...columns.map((col) => summaryCell(s.values[col.name] ?? NaN, col.format))]),
   });
 
   b.push({ kind: 'heading', level: 2, text: 'Example heatmaps', anchor: 'examples' });
@@ -143,7 +127,7 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   b.push({
     kind: 'table',
     header: ['table', 'column', 'meaning'],
-    rows: (['masking', 'pointing', 'pointing_game', 'errors'] as const).flatMap((t) => TABLES[t].columns.filter((col) => col.doc).map((col) => [t, col.name, col.doc])),
+    rows: [...registeredMetrics().flatMap((m) => m.tables), TABLES.errors].flatMap((t) => t.columns.filter((col) => col.doc).map((col) => [t.name, col.name, col.doc])),
   });
   return b;
 }

@@ -36,19 +36,13 @@ export interface PointingGameRate {
   toleranceHi: number;
 }
 
-/** One line per method, condensing every figure (averages over the x axis are unweighted). */
+/**
+ * One line per method, condensing every figure: values by summary column name (each metric's
+ * `summary` columns, e.g. `mean_drop_gt`, `pointing_game_hit_rate`; metrics/metric.ts).
+ */
 export interface MethodSummary {
   method: string;
-  /** Images in the gt masking curve at its smallest patch size. */
-  imagesMasking: number;
-  meanDropGt: number;
-  meanDropTop2: number;
-  /** Mean over energy levels of the Fig. 13 curve (an area-under-curve proxy). */
-  meanPointingAccuracy: number;
-  /** Pooled ratio over all energy levels together. */
-  pooledPointing: number;
-  pointingGameHitRate: number;
-  pointingGameToleranceRate: number;
+  values: Record<string, number>;
 }
 
 export type Verdict = 'yes' | 'no' | 'partly' | 'not-measured';

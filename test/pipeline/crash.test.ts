@@ -5,65 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
-import { CLI, mergedTables, saveDigitsLikeModel, writeRunConfig } from '../util/run-fixture.js';
+import { mergedTables, saveDigitsLikeModel, writeRunConfig } from '../util/run-fixture.js';
+import { cli, killAt } from './cli-child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sglrp-crash-'));
 let modelPath = '';
 let cfg = '';
 let baseline: Record<string, string[]> = {};
-
-/** The hook variables, cleared for every child unless a test sets them. */
-const HOOK_VARS = ['SGLRP_TEST_DELAY_AT', 'SGLRP_TEST_DELAY_MS', 'SGLRP_TEST_TRACE', 'SGLRP_TEST_FAIL', 'SGLRP_TEST_FAIL_COUNTER', 'SGLRP_TEST_ENOSPC'];
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
-  for (const k of HOOK_VARS) delete env[k];
-  return { ...env, ...extra };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to its end (asynchronously, so several can run at once). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Starts the CLI and SIGKILLs it as soon as stderr shows `pattern`; fails if it ends first. */
-function killAt(args: string[], env: Record<string, string>, pattern: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
-    let stderr = '';
-    let killed = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!killed && pattern.test(stderr)) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.on('close', (_code, signal) => {
-      if (killed && signal === 'SIGKILL') resolve(stderr);
-      else reject(new Error(`the run ended (signal ${signal}) before ${pattern} appeared:\n${stderr}`));
-    });
-  });
-}
 
 const manifests = (out: string, phase = 'main') => readdirSync(join(out, 'manifest')).filter((f) => f.startsWith(`${phase}-`)).sort();
 

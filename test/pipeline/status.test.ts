@@ -13,8 +13,11 @@ import { writeTableAtomic } from '../../results/table-io.js';
 const tmp = await mkdtemp(join(tmpdir(), 'status-'));
 after(() => fs.rm(tmp, { recursive: true, force: true }));
 
+const MODEL_PATH = join(tmp, 'model.json');
+await fs.writeFile(MODEL_PATH, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
+
 const config = (fill: 'dataset-mean' | 'zero') =>
-  parseConfig({ name: 'demo', dataset: { kind: 'digits-pair', count: 45 }, model: { path: '/m.json', preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10, masking: { fill } }, 'test');
+  parseConfig({ name: 'demo', dataset: { kind: 'digits-pair', count: 45 }, model: { path: MODEL_PATH, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10, masking: { fill } }, 'test');
 
 async function finish(run: RunDir, phase: string, shard: number, errorRows: number) {
   const rows = Array.from({ length: errorRows }, (_, i) => ({ image_id: `i${i}`, image_index: i, stage: 'read', reason: 'bad' }));
@@ -43,8 +46,8 @@ describe('runStatus', () => {
     status = await runStatus(dir);
     assert.deepEqual(status.plan, { datasetSize: 45, limit: null, shardSize: 10, shardCount: 5 });
     const [stats, main] = status.phases;
-    assert.deepEqual({ ...stats, runners: undefined }, { phase: 'stats', done: 1, total: 1, failed: 0, running: 0, runners: undefined });
-    assert.deepEqual({ ...main, runners: undefined }, { phase: 'main', done: 2, total: 5, failed: 1, running: 2, runners: undefined });
+    assert.deepEqual({ ...stats, runners: undefined }, { phase: 'stats', done: 1, total: 1, failed: 0, running: 0, runners: undefined, stale: [], outsidePlan: [] });
+    assert.deepEqual({ ...main, runners: undefined }, { phase: 'main', done: 2, total: 5, failed: 1, running: 2, runners: undefined, stale: [], outsidePlan: [] });
     assert.deepEqual(main!.runners.map((r) => [r.shard, r.owner]), [[1, 'worker-1'], [2, 'worker-2']]);
     assert.equal(status.errors, 3);
     assert.equal(status.imagesDone, 15);

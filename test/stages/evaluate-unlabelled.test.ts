@@ -19,9 +19,7 @@ const OPTS: EvaluateOptions = {
   variant: 'paper',
   targets: ['gt', 'top2'],
   seed: 0,
-  patchSizes: [1, 3],
-  energies: [0.5, 1],
-  tolerance: 2,
+  metricConfigs: { masking: { patchSizes: [1, 3], fill: 'zero' }, pointing: { energies: [0.5, 1], tolerance: 2 } },
   fill: new Float32Array(192),
 };
 

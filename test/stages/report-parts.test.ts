@@ -7,6 +7,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { Accumulator, energyKey, type Aggregates } from '../../stages/report/aggregate.js';
 import { compactList, evaluateClaims } from '../../stages/report/claims.js';
 import { readRunManifest, unlistedTableFiles } from '../../stages/report/manifest.js';
+import { formatRecord, manifestSchema, type ManifestRecord } from '../../results/run-format.js';
 import { toArrow, toCsv } from '../../stages/report/report-tables.js';
 import type { MaskingPoint, PointingPoint } from '../../stages/report/types.js';
 
@@ -153,43 +154,46 @@ after(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-test('manifest variants: files keyed by table, absolute paths re-rooted, broken records reported', async () => {
+test('manifests are read with the run format\'s one schema: a written record is merged, variants no writer produces and records outside the plan are problems', async () => {
   const run = await fs.mkdtemp(join(tmpdir(), 'report-manifest-'));
   dirs.push(run);
   await fs.mkdir(join(run, 'manifest'));
   await fs.mkdir(join(run, 'tables', 'masking'), { recursive: true });
+  const good: ManifestRecord = {
+    phase: 'main',
+    shard: 1,
+    identity: { configHash: 'c'.repeat(64), model: 'a'.repeat(64), annotations: null },
+    files: [{ table: 'masking', path: 'tables/masking/shard-00001.arrow', rows: 10, sha256: 'ab'.repeat(32), bytes: 1 }],
+    imageCount: 64,
+    backend: 'webgpu',
+    seconds: 12.5,
+    finishedAt: '2026-01-01T00:00:00.000Z',
+    host: 'n1',
+  };
+  await fs.writeFile(join(run, 'manifest', 'main-00001.json'), formatRecord(good, manifestSchema, 'manifest'));
+  // The old tolerated variant: files keyed by table, `file` instead of `path`, an absolute path.
   await fs.writeFile(
-    join(run, 'manifest', 'main-00007.json'),
-    JSON.stringify({
-      backend: 'webgpu',
-      seconds: 12.5,
-      imageCount: 64,
-      files: {
-        masking: { file: '/some/other/mount/run/tables/masking/shard-00007.arrow', rows: 10, sha256: 'ab' },
-        pointing: { path: 'tables/pointing/shard-00007.arrow', sha256: 'cd' },
-        bogus: { path: 'tables/bogus/shard-00007.arrow', sha256: 'ef' },
-        errors: { path: 'tables/errors/shard-00007.arrow' },
-      },
-    }),
+    join(run, 'manifest', 'main-00000.json'),
+    JSON.stringify({ ...good, shard: 0, files: { masking: { file: '/some/other/mount/run/tables/masking/shard-00000.arrow', rows: 10, sha256: 'ab'.repeat(32) } } }),
   );
   await fs.writeFile(join(run, 'manifest', 'main-00008.json'), '{ not json');
+  await fs.writeFile(join(run, 'manifest', 'main-00007.json'), formatRecord({ ...good, shard: 7 }, manifestSchema, 'manifest'));
   await fs.writeFile(join(run, 'plan.json'), JSON.stringify({ datasetSize: 1000, limit: 100, shardSize: 64, shardCount: 2 }));
   const m = await readRunManifest(run);
   assert.equal(m.records.length, 1);
   const r = m.records[0]!;
-  assert.deepEqual([r.phase, r.shard, r.backend, r.seconds, r.imageCount], ['main', 7, 'webgpu', 12.5, 64]);
-  assert.deepEqual(
-    r.files.map((f) => [f.table, f.path, f.rows, f.sha256]),
-    [
-      ['masking', join(run, 'tables', 'masking', 'shard-00007.arrow'), 10, 'ab'],
-      ['pointing', join(run, 'tables', 'pointing', 'shard-00007.arrow'), null, 'cd'],
-    ],
-  );
+  assert.deepEqual([r.phase, r.shard, r.backend, r.seconds, r.imageCount], ['main', 1, 'webgpu', 12.5, 64]);
+  assert.deepEqual(r.files.map((f) => [f.table, f.path, f.rows]), [['masking', join(run, 'tables', 'masking', 'shard-00001.arrow'), 10]]);
   assert.deepEqual(m.plan, { datasetSize: 1000, limit: 100, shardSize: 64, shardCount: 2 });
-  assert.deepEqual(m.problems.map((p) => p.kind).sort(), ['bad-manifest', 'bad-manifest', 'unknown-table']);
+  assert.deepEqual(m.problems.map((p) => [p.kind, p.file.slice(run.length + 1)]), [
+    ['bad-manifest', join('manifest', 'main-00000.json')],
+    ['bad-manifest', join('manifest', 'main-00007.json')],
+    ['bad-manifest', join('manifest', 'main-00008.json')],
+  ]);
+  assert.match(m.problems[1]!.detail, /outside the plan of 2 shards/);
 
   // Unlisted detection skips in-progress temp files of atomic writes.
-  await fs.writeFile(join(run, 'tables', 'masking', 'shard-00007.arrow'), 'x');
+  await fs.writeFile(join(run, 'tables', 'masking', 'shard-00001.arrow'), 'x');
   await fs.writeFile(join(run, 'tables', 'masking', 'shard-00009.arrow'), 'x');
   await fs.writeFile(join(run, 'tables', 'masking', '.shard-00010.arrow.tmp-host-1-abcdef'), 'x');
   const unlisted = await unlistedTableFiles(run, new Set(r.files.map((f) => f.path)));

@@ -8,6 +8,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { writeTableAtomic } from '../../results/table-io.js';
 import { TABLES, type Row, type TableName } from '../../results/schemas.js';
 import { shardTag } from '../../pipeline/run-dir.js';
+import { formatRecord, manifestSchema, type ManifestRecord } from '../../results/run-format.js';
 import { buildReport } from '../../stages/report/index.js';
 
 // ---------- fixtures: a hand-made run directory ----------
@@ -89,11 +90,13 @@ async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
     const files = [];
     for (const [table, rows] of Object.entries(tableRows(spec, idx)) as [TableName, Row[]][]) {
       const w = await writeTableAtomic(join(runDir, 'tables', table, name), TABLES[table], rows);
-      files.push({ table, path: `tables/${table}/${name}`, rows: w.rows, sha256: w.sha256 });
+      files.push({ table, path: `tables/${table}/${name}`, rows: w.rows, sha256: w.sha256, bytes: w.bytes });
     }
-    const manifest = { phase: 'main', shard: s, backend: 'cpu', seconds: 2, imageCount: idx.length, files };
+    // A record as `sglrp run` writes it (results/run-format.ts), under a fixed made-up identity.
+    const identity = { configHash: 'c'.repeat(64), model: 'a'.repeat(64), annotations: null };
+    const manifest: ManifestRecord = { phase: 'main', shard: s, identity, backend: 'cpu', seconds: 2, imageCount: idx.length, files, finishedAt: '2026-01-01T00:00:00.000Z', host: 'test' };
     await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
-    await fs.writeFile(join(runDir, 'manifest', `main-${shardTag(s)}.json`), JSON.stringify(manifest));
+    await fs.writeFile(join(runDir, 'manifest', `main-${shardTag(s)}.json`), formatRecord(manifest, manifestSchema, 'manifest'));
     if (spec.corruptMasking?.includes(s)) {
       const path = join(runDir, 'tables', 'masking', name);
       const bytes = await fs.readFile(path);
