@@ -6,6 +6,7 @@ import { propagateGradient } from './gradient.js';
 import { contrast, positiveChannelSum, relevanceMap } from './maps.js';
 import { incrementalSteps, type Box } from './incremental.js';
 import { loadGraph } from './model-loader.js';
+import type { ModelSource } from '../formats/index.js';
 import { randomMap } from './random.js';
 import { isReads, read, runAsync, runSync, wait, type Reads } from './reads.js';
 import { propagateRelevance } from './relevance.js';
@@ -95,7 +96,7 @@ export class Explainer {
     this.bindingLimitBytes = options.bindingLimitBytes !== undefined ? options.bindingLimitBytes : maxStorageBindingBytes();
   }
 
-  static async load(modelPath: string, options: ExplainerOptions): Promise<Explainer> {
+  static async load(modelPath: string | ModelSource, options: ExplainerOptions): Promise<Explainer> {
     const backend = await initBackend(options.backend ?? 'auto');
     const graph = await loadGraph(modelPath);
     return new Explainer(graph, backend, options);

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { extname } from 'node:path';
 import { loadLayersModelFromFile } from '../engine/model-loader.js';
 import { ONNX_FORMAT } from './onnx/index.js';
+import { KERAS_H5, KERAS_V3, loadApplicationWeights } from './keras/index.js';
 
 /**
  * Where a model comes from. Every model format is turned into a TF.js LayersModel (NHWC, Keras
@@ -26,7 +27,7 @@ export interface ModelFormat {
 const TFJS: ModelFormat = { name: 'tfjs', extensions: ['.json'], load: loadLayersModelFromFile };
 
 /** Registered formats; a new format is one module plus one line here. */
-export const MODEL_FORMATS: readonly ModelFormat[] = [TFJS, ONNX_FORMAT];
+export const MODEL_FORMATS: readonly ModelFormat[] = [TFJS, ONNX_FORMAT, KERAS_H5, KERAS_V3];
 
 /** The format that reads `path`, by extension (TF.js for anything unknown, which then says what it expected). */
 export function formatOf(path: string): ModelFormat {
@@ -37,8 +38,6 @@ export function formatOf(path: string): ModelFormat {
 /** Loads any supported model as a LayersModel. */
 export async function loadModelSource(source: ModelSource | string): Promise<tf.LayersModel> {
   const s = typeof source === 'string' ? { path: source } : source;
-  if ('arch' in s) {
-    throw new Error(`model {arch: ${s.arch}, weights: ${s.weights}}: loading architecture builders from weight files is not available yet`);
-  }
+  if ('arch' in s) return loadApplicationWeights(s.arch, s.weights);
   return formatOf(s.path).load(s.path);
 }

@@ -8,6 +8,7 @@ import { buildReport } from '../stages/report/build-report.js';
 import { checkReportInputs, ReportInputError } from '../stages/report/load-runs.js';
 import { BACKENDS, ConfigError, loadConfig, parseOverride, type ConfigOverrides } from './config.js';
 import { EXPLAIN_COMMAND, explainCommandOptions, ExplainUsageError, runExplain } from './explain-command.js';
+import { CONVERT_COMMAND, convertCommandOptions, runConvert } from './convert-command.js';
 import { PreflightError } from './preflight.js';
 import { checkLimit, EXIT, runBenchmark } from './runner.js';
 import { ConfigMismatchError, PlanMismatchError } from './run-dir.js';
@@ -134,6 +135,11 @@ async function main(): Promise<number> {
     )
     .command(EXPLAIN_COMMAND, 'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid', explainCommandOptions, async (argv) => {
       if ((await runExplain(argv)).failed) code = EXIT.failure;
+    })
+    .command(CONVERT_COMMAND, 'write a model file (Keras .h5 / .keras, or --arch NAME with a Keras application weight file) as a TF.js LayersModel', convertCommandOptions, async (argv) => {
+      const r = await runConvert(argv);
+      process.stderr.write(`convert: ${r.format} model, ${r.layers} layers, ${r.parameters.toLocaleString('en')} parameters\n`);
+      process.stdout.write(`${r.modelJson}\n`);
     })
     .demandCommand(1)
     .strict()

@@ -8,6 +8,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { sha256Hex } from '../results/checksum.js';
+import { ARCHITECTURE_NAMES } from '../architectures/names.js';
+import type { ModelSource } from '../formats/index.js';
 import { BUILT_IN_CLASS_LISTS } from '../data/class-file.js';
 import type { AnnotationsSpec, DatasetSpec } from '../data/spec.js';
 import { DEFAULT_MAX_PIXELS, INTERPOLATIONS, type Interpolation } from '../io/image.js';
@@ -33,8 +35,15 @@ export type AnnotationsConfig = AnnotationsSpec;
 export type DatasetConfig = DatasetSpec;
 
 export interface ModelConfig {
-  /** Absolute path of the TF.js `model.json`. */
-  path: string;
+  /**
+   * Absolute path of the model file (TF.js `model.json`, Keras `.h5` / `.keras`, …). Exactly one
+   * of `path` and `arch` + `weights` is set.
+   */
+  path?: string;
+  /** One of the project's architectures (ARCHITECTURE_NAMES), filled from `weights`. */
+  arch?: string;
+  /** Absolute path of a Keras application weight file (e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5), with `arch`. */
+  weights?: string;
   preprocess: Preprocess;
   geometry: (typeof GEOMETRIES)[number];
   /** Input side in pixels (square inputs). */
@@ -89,7 +98,7 @@ export interface RunConfig extends MetricConfigs {
 export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'passBudgetMB', 'backend', 'examples', 'keepMaps'] as const;
 
 /** Fields whose values are file paths: relative ones resolve against the config file's folder. */
-export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.classes'] as const;
+export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.weights', 'model.classes'] as const;
 
 /** Default [low, high] of one preprocessed pixel per preset (SPEC §1, §6): pixel 0 and 255 mapped. */
 export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
@@ -158,7 +167,9 @@ const datasetSchema = z.discriminatedUnion(
 );
 
 const modelSchema = z.strictObject({
-  path: path(),
+  path: path().optional(),
+  arch: oneOf(ARCHITECTURE_NAMES).optional(),
+  weights: path().optional(),
   preprocess: oneOf(PREPROCESS),
   geometry: oneOf(GEOMETRIES),
   size: posInt('the input side in pixels (a positive integer)'),
@@ -170,7 +181,7 @@ const modelSchema = z.strictObject({
   classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
   interpolation: oneOf(INTERPOLATIONS).default('bilinear'),
   antialias: z.boolean({ error: 'expected true or false' }).default(true),
-}, { error: 'expected a mapping {path, preprocess, geometry, size, …}' });
+}, { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' });
 
 const coreSchema = z.strictObject({
   name: z.string({ error: 'expected a run name (string)' }).min(1, 'expected a non-empty run name'),
@@ -283,6 +294,20 @@ function resolvePath(field: string, value: string, options: ParseOptions): strin
 
 function crossFieldProblems(raw: RawConfig): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
+  const m = raw.model;
+  if (m.path !== undefined && (m.arch !== undefined || m.weights !== undefined)) {
+    problems.push({ path: 'model', message: 'give either path (a model file) or arch + weights (a Keras application weight file), not both' });
+  } else if (m.path === undefined && (m.arch === undefined || m.weights === undefined)) {
+    problems.push({
+      path: m.arch === undefined && m.weights === undefined ? 'model.path' : m.arch === undefined ? 'model.arch' : 'model.weights',
+      message:
+        m.arch === undefined && m.weights === undefined
+          ? 'required field is missing (a model file, or arch + weights)'
+          : m.arch === undefined
+            ? `weights need arch: one of ${ARCHITECTURE_NAMES.join(', ')}`
+            : 'arch needs weights: the path of a Keras application weight file',
+    });
+  }
   for (const m of registeredMetrics()) problems.push(...(m.config.check?.(raw[m.config.key], raw) ?? []));
   return problems;
 }
@@ -319,7 +344,9 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
 
   const classes = raw.model.classes ?? (raw.dataset.kind === 'digits-pair' ? 'digits' : 'imagenet');
   const model: ModelConfig = {
-    path: p('model.path', raw.model.path),
+    ...(raw.model.path !== undefined && { path: p('model.path', raw.model.path) }),
+    ...(raw.model.arch !== undefined && { arch: raw.model.arch }),
+    ...(raw.model.weights !== undefined && { weights: p('model.weights', raw.model.weights) }),
     preprocess: raw.model.preprocess,
     geometry: raw.model.geometry,
     size: raw.model.size,
@@ -349,6 +376,12 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     examples: raw.examples,
     keepMaps: raw.keepMaps,
   };
+}
+
+/** Where a validated config's model comes from (for formats/index.ts loadModelSource). */
+export function modelSourceOf(model: ModelConfig): ModelSource {
+  if (model.path !== undefined) return { path: model.path };
+  return { arch: model.arch!, weights: model.weights! };
 }
 
 /** Field path → value, e.g. {'masking.fill': 'zero', workers: 2} (from `--set field=value`). */
@@ -395,7 +428,19 @@ export async function loadConfig(file: string, overrides: ConfigOverrides = {}, 
     throw new ConfigError(file, [{ path: '', message: 'expected a YAML mapping with name, dataset, model, …' }]);
   }
   const merged = structuredClone(obj) as Record<string, unknown>;
-  for (const [field, value] of Object.entries(overrides)) setPath(merged, field, value);
+  for (const [field, value] of Object.entries(overrides)) {
+    // The model comes from a path or from arch + weights: overriding one form replaces the other.
+    const model = merged['model'];
+    if (model !== null && typeof model === 'object') {
+      const m = model as Record<string, unknown>;
+      if (field === 'model.path') {
+        delete m['arch'];
+        delete m['weights'];
+      }
+      if (field === 'model.arch' || field === 'model.weights') delete m['path'];
+    }
+    setPath(merged, field, value);
+  }
   const overridden = Object.keys(overrides);
   return parseConfig(merged, file, {
     baseDir: dirname(resolve(file)),

@@ -100,7 +100,7 @@ function modelJsonPath(path: string): string {
   let p = path;
   if (existsSync(p) && statSync(p).isDirectory()) p = join(p, 'model.json');
   if (!existsSync(p)) {
-    throw new ExplainUsageError(`--model ${path}: no such file; give the model.json of a TF.js LayersModel or an .onnx file (convert Keras models with tensorflowjs_converter)`);
+    throw new ExplainUsageError(`--model ${path}: no such file; give a model file (a TF.js model.json or its folder, an .onnx file, Keras .h5 or .keras), or --arch NAME --weights FILE`);
   }
   return p;
 }
@@ -169,7 +169,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (argv['list-layers'] ?? argv.listLayers) return listLayers(argv, options.print ?? ((line) => process.stdout.write(`${line}\n`)));
   const parsed = parseExplainArgs(argv);
-  const model = modelJsonPath(parsed.model);
+  const model = parsed.arch ? parsed.model : modelJsonPath(parsed.model);
   const info = readModelInfo(model);
   const cfg = withModelDefaults(parsed, info);
   log(
@@ -180,7 +180,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
   // The bounds only enter the relevance rules, which run after loading; RGB bounds are what
   // caffe/torch give, and tf/unit give the same bounds for 1 and 3 channels, so 3 is safe here
   // and re-checked against the model's real channel count below.
-  const explainer = await Explainer.load(model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
+  const explainer = await Explainer.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
   try {
     const [h, w, c] = explainer.inputShape;
     const bounds = boundsFor(cfg, c);

@@ -10,6 +10,7 @@ import type { Argv } from 'yargs';
 import { BACKEND_NAMES, METHOD_NAMES, type BackendName, type MethodName, type Variant } from '../engine/types.js';
 import { GEOMETRIES, INTERPOLATIONS, type Geometry, type Interpolation } from '../io/image.js';
 import { PRESETS, type PreprocessPreset } from '../io/preprocess.js';
+import { ARCHITECTURE_NAMES } from '../architectures/names.js';
 
 /** The command string the CLI registers this builder under. */
 export const EXPLAIN_COMMAND = 'explain [inputs..]';
@@ -19,7 +20,10 @@ export interface ExplainArgs {
   /** The positional INPUT... (`inputs` under EXPLAIN_COMMAND; `input` is accepted too). */
   inputs?: string | string[];
   input?: string | string[];
-  model: string;
+  model?: string;
+  /** With `weights`, instead of `model`: one of ARCHITECTURE_NAMES filled from a Keras application weight file. */
+  arch?: string;
+  weights?: string;
   out: string;
   methods?: string | string[];
   target?: string | string[];
@@ -44,7 +48,10 @@ export interface ExplainArgs {
 /** Everything `runExplain` needs, validated, with defaults applied. Paths are absolute. */
 export interface ExplainConfig {
   inputs: string[];
+  /** The model file (`--model`), or with `arch` the weight file (`--weights`). */
   model: string;
+  /** Set with `--arch NAME --weights FILE`: `model` is then the weight file loaded into that architecture. */
+  arch?: string;
   out: string;
   methods: MethodName[];
   /** Target specs as given (deduplicated, order kept): top1, top2, gt, an index, a wnid or a class name. */
@@ -96,7 +103,9 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
       type: 'string',
       array: true,
     })
-    .option('model', { describe: "path of the model: a TF.js LayersModel's model.json (or its folder), or an .onnx file", type: 'string', demandOption: true })
+    .option('model', { describe: "model file: a TF.js LayersModel's model.json (or its folder), an .onnx file, Keras .h5 or .keras", type: 'string' })
+    .option('arch', { describe: `with --weights instead of --model: ${ARCHITECTURE_NAMES.join(' | ')}`, type: 'string' })
+    .option('weights', { describe: 'with --arch: a Keras application weight file, e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5', type: 'string' })
     .option('out', { describe: 'output folder (created if missing; required unless --list-layers)', type: 'string' })
     .option('methods', { describe: `comma list of methods (default all: ${METHOD_NAMES.join(',')})`, type: 'string' })
     .option('target', {
@@ -138,7 +147,10 @@ export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
     .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' })
     .option('list-layers', { describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit', type: 'boolean' })
     // Inputs and --out are required unless --list-layers (which only reads the model).
+    // One of the two model forms is required (parseExplainArgs checks the combination); inputs
+    // and --out are required unless --list-layers (which only reads the model).
     .check((argv) => {
+      if (!argv['model'] && !argv['arch'] && !argv['weights']) throw new Error('Missing required argument: model (or --arch NAME --weights FILE)');
       if (argv['list-layers']) return true;
       if (!argv['out']) throw new Error('Missing required argument: out');
       const inputs = argv['inputs'];
@@ -167,7 +179,7 @@ function parseBounds(value: string | readonly (string | number)[] | undefined): 
 export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
   const inputs = splitListKeepCommas(argv.inputs ?? argv.input);
   if (inputs.length === 0) throw new ExplainUsageError('explain: give at least one input file (image or .npy)');
-  if (!argv.model) throw new ExplainUsageError('explain: --model is required (the model.json of a TF.js LayersModel)');
+  const model = modelArgs(argv);
   if (!argv.out) throw new ExplainUsageError('explain: --out is required (the folder for the maps and pictures)');
 
   const methodList = argv.methods === undefined ? [...METHOD_NAMES] : splitList(argv.methods);
@@ -200,7 +212,7 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
   if (typeof antialias !== 'boolean') throw new ExplainUsageError(`--antialias ${String(antialias)}: expected true or false (or --no-antialias)`);
   return {
     inputs: inputs.map((p) => resolve(p)),
-    model: resolve(argv.model),
+    ...model,
     out: resolve(argv.out),
     methods,
     targets,
@@ -216,6 +228,20 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
     seed,
     ...(argv.classes ? { classes: argv.classes } : {}),
   };
+}
+
+/** `--model FILE`, or `--arch NAME --weights FILE` (one or the other). */
+function modelArgs(argv: ExplainArgs): { model: string; arch?: string } {
+  if (argv.arch !== undefined || argv.weights !== undefined) {
+    if (argv.model) throw new ExplainUsageError('explain: give --model FILE or --arch NAME --weights FILE, not both');
+    if (!argv.arch) throw new ExplainUsageError(`explain: --weights needs --arch (${ARCHITECTURE_NAMES.join(', ')})`);
+    const arch = argv.arch.toLowerCase();
+    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(arch)) throw new ExplainUsageError(`--arch ${argv.arch}: expected one of ${ARCHITECTURE_NAMES.join(', ')}`);
+    if (!argv.weights) throw new ExplainUsageError(`explain: --arch ${arch} needs --weights FILE (a Keras application weight file)`);
+    return { model: resolve(argv.weights), arch };
+  }
+  if (!argv.model) throw new ExplainUsageError('explain: --model is required (a TF.js model.json, Keras .h5 or .keras), or --arch NAME --weights FILE');
+  return { model: resolve(argv.model) };
 }
 
 /** Input paths may contain commas, so they are never split. */

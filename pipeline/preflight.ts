@@ -14,7 +14,7 @@ import { loadGraph } from '../engine/model-loader.js';
 import { onnxFileProblem } from '../formats/onnx/index.js';
 import { datasetFromConfig } from '../data/factory.js';
 import type { DatasetReader } from '../data/types.js';
-import type { RunConfig } from './config.js';
+import { modelSourceOf, type RunConfig } from './config.js';
 
 export class PreflightError extends Error {
   constructor(readonly field: string, message: string) {
@@ -34,13 +34,13 @@ function firstLine(err: unknown): string {
  * A TF.js model.json and every weight file it lists must exist: a missing file is a setup error of
  * the whole run, not of one shard.
  */
-export async function checkModelFiles(modelPath: string): Promise<void> {
+export async function checkModelFiles(modelPath: string, field = 'model.path'): Promise<void> {
   if (extname(modelPath).toLowerCase() !== '.json') {
     try {
-      if (!(await stat(modelPath)).isFile()) throw new PreflightError('model.path', `${modelPath} is not a file`);
+      if (!(await stat(modelPath)).isFile()) throw new PreflightError(field, `${modelPath} is not a file`);
     } catch (err) {
       if (err instanceof PreflightError) throw err;
-      throw new PreflightError('model.path', `${modelPath} does not exist; check model.path`);
+      throw new PreflightError(field, `${modelPath} does not exist; check ${field}`);
     }
     if (extname(modelPath).toLowerCase() === '.onnx') {
       const problem = onnxFileProblem(modelPath); // unreadable protobuf or missing external data
@@ -113,7 +113,10 @@ async function checkOneSample(reader: DatasetReader, graph: Graph, limit: number
  * thread and frees it again; the workers load their own copy on the run's backend.
  */
 export async function preflight(config: RunConfig, limit: number | null): Promise<void> {
-  await checkModelFiles(config.model.path);
+  const source = modelSourceOf(config.model);
+  // With arch + weights the one file to check and name is the weight file.
+  const [modelField, modelFile] = 'path' in source ? ['model.path', source.path] : ['model.weights', source.weights];
+  await checkModelFiles(modelFile, modelField);
   let reader: DatasetReader;
   try {
     reader = datasetFromConfig(config);
@@ -124,9 +127,9 @@ export async function preflight(config: RunConfig, limit: number | null): Promis
   await initBackend('cpu');
   let graph: Graph;
   try {
-    graph = await loadGraph(config.model.path);
+    graph = await loadGraph(source);
   } catch (err) {
-    throw new PreflightError('model.path', `${config.model.path} cannot be loaded: ${firstLine(err)} (a truncated or corrupt weight file? copy the model again)`);
+    throw new PreflightError(modelField, `${modelFile} cannot be loaded: ${firstLine(err)} (a truncated or corrupt weight file? copy the model again)`);
   }
   try {
     checkInputSize(graph, config);

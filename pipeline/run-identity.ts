@@ -25,29 +25,31 @@ function modelProblem(path: string, message: string): RunIdentityError {
 
 /**
  * The files whose bytes make up the model: for a TF.js `model.json`, the file plus every weight
- * file its weightsManifest lists; for an .onnx file, the file plus its external data files; for any other format (.onnx, .h5, .keras), the file itself
- * plus `model.weights` when the config names one.
+ * file its weightsManifest lists; for an .onnx file, the file plus its external data files; for
+ * any other format (.h5, .keras), the file itself; plus `model.weights` when the config names one.
  */
 export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
-  const files = [model.path];
-  if (extname(model.path).toLowerCase() === '.json') {
+  // arch + weights (a Keras application weight file) has no model file: the weights are all of it.
+  const path = model.path;
+  const files = path === undefined ? [] : [path];
+  if (path !== undefined && extname(path).toLowerCase() === '.json') {
     let json: { weightsManifest?: { paths?: unknown }[] };
     try {
-      json = JSON.parse(await fs.readFile(model.path, 'utf8')) as typeof json;
+      json = JSON.parse(await fs.readFile(path, 'utf8')) as typeof json;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw modelProblem(model.path, code === 'ENOENT' ? 'does not exist; check model.path' : `is not a readable model.json (${(err as Error).message})`);
+      throw modelProblem(path, code === 'ENOENT' ? 'does not exist; check model.path' : `is not a readable model.json (${(err as Error).message})`);
     }
-    if (!Array.isArray(json.weightsManifest)) throw modelProblem(model.path, 'has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)');
+    if (!Array.isArray(json.weightsManifest)) throw modelProblem(path, 'has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)');
     for (const group of json.weightsManifest) {
-      for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(model.path), String(p)));
+      for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(path), String(p)));
     }
   }
-  if (extname(model.path).toLowerCase() === '.onnx') {
+  if (path !== undefined && extname(path).toLowerCase() === '.onnx') {
     try {
-      files.push(...onnxExternalDataFiles(model.path));
+      files.push(...onnxExternalDataFiles(path));
     } catch (err) {
-      throw modelProblem(model.path, `is not a readable ONNX file (${(err as Error).message})`);
+      throw modelProblem(path, `is not a readable ONNX file (${(err as Error).message})`);
     }
   }
   const weights = (model as ModelConfig & { weights?: unknown }).weights;

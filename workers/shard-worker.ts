@@ -7,7 +7,7 @@ import { datasetFromConfig } from '../data/factory.js';
 import type { DatasetReader, Sample } from '../data/types.js';
 import { encodePng, heatmapRgb, overlayRgb, upscaleNearest } from '../io/heatmap.js';
 import { readNpy, writeNpy } from '../io/npy.js';
-import type { RunConfig } from '../pipeline/config.js';
+import { modelSourceOf, type RunConfig } from '../pipeline/config.js';
 import { failedImageCount, type ImageProgressMessage } from '../pipeline/progress-model.js';
 import { testFailure, testHook } from '../pipeline/test-hooks.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
@@ -62,7 +62,7 @@ async function stateFor(task: ShardTask): Promise<WorkerState> {
   if (!state || state.key !== key) {
     state?.explainer.dispose();
     await testHook('model-load', task.phase, task.shard.index);
-    const explainer = await Explainer.load(c.model.path, {
+    const explainer = await Explainer.load(modelSourceOf(c.model), {
       backend: c.backend,
       inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] },
       ...(c.passBudgetMB === 'auto' ? {} : { memoryBudgetBytes: c.passBudgetMB * 1e6 }),

@@ -1,43 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Model builders for tests and the bench: real layer shapes, random weights, Keras layer names. */
-
-/** VGG16 exactly as Keras defines it (224×224×3, 1000 classes), random weights. */
-export function buildVgg16(opts: { classes?: number; size?: number; seed?: number } = {}): tf.Sequential {
-  const size = opts.size ?? 224;
-  const m = tf.sequential({ name: 'vgg16' });
-  const blocks = [
-    [64, 2],
-    [128, 2],
-    [256, 3],
-    [512, 3],
-    [512, 3],
-  ] as const;
-  let first = true;
-  blocks.forEach(([filters, convs], b) => {
-    for (let i = 1; i <= convs; i++) {
-      m.add(
-        tf.layers.conv2d({
-          name: `block${b + 1}_conv${i}`,
-          filters,
-          kernelSize: 3,
-          padding: 'same',
-          activation: 'relu',
-          kernelInitializer: tf.initializers.heNormal({ seed: (opts.seed ?? 1) + b * 10 + i }),
-          biasInitializer: tf.initializers.randomUniform({ minval: -0.01, maxval: 0.01, seed: b * 10 + i }),
-          ...(first ? { inputShape: [size, size, 3] } : {}),
-        }),
-      );
-      first = false;
-    }
-    m.add(tf.layers.maxPooling2d({ name: `block${b + 1}_pool`, poolSize: 2, strides: 2 }));
-  });
-  m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 91 }) }));
-  m.add(tf.layers.dense({ name: 'fc2', units: 4096, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 92 }) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: opts.classes ?? 1000, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 93 }) }));
-  return m;
-}
+export { buildVgg16 } from '../../architectures/vgg.js';
 
 /** A small CNN touching every supported layer kind (for fast numeric tests). */
 export function buildTinyCnn(opts: { size?: number; channels?: number; classes?: number; seed?: number; stride2?: boolean } = {}): tf.Sequential {
@@ -62,17 +26,7 @@ export const POOL_WINDOW_CASES = [
 ] as const;
 
 /** Deterministic pseudo-random image data in [lo, hi]. */
-export function randomImage(n: number, seed: number, lo = 0, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = lo + ((x >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
+export { seededUniform as randomImage } from '../../architectures/seeded-noise.js';
 
 /** Sets every bias of a model to zero (conservation holds exactly without biases). */
 export function zeroBiases(model: tf.LayersModel): void {
