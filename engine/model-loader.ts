@@ -57,7 +57,7 @@ export async function loadLayersModelFromFile(modelPath: string): Promise<tf.Lay
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new ModelLoadError(
-      `${path} is not a TF.js LayersModel (no modelTopology/weightsManifest); convert Keras models with tensorflowjs_converter --input_format keras`,
+      `${path} is not a TF.js LayersModel (no modelTopology/weightsManifest); Keras .h5/.keras and .onnx files load directly: pass that file instead`,
     );
   }
   checkSupportedLayers(topologyLayers(json.modelTopology, path), path);

@@ -55,7 +55,7 @@ export async function checkModelFiles(modelPath: string, field = 'model.path'): 
     const code = (err as NodeJS.ErrnoException).code;
     throw new PreflightError('model.path', code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${firstLine(err)})`);
   }
-  if (!Array.isArray(json.weightsManifest)) throw new PreflightError('model.path', `${modelPath} has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)`);
+  if (!Array.isArray(json.weightsManifest)) throw new PreflightError('model.path', `${modelPath} has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)`);
   const missing: string[] = [];
   for (const group of json.weightsManifest) {
     for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) {

@@ -40,7 +40,7 @@ export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
       const code = (err as NodeJS.ErrnoException).code;
       throw modelProblem(path, code === 'ENOENT' ? 'does not exist; check model.path' : `is not a readable model.json (${(err as Error).message})`);
     }
-    if (!Array.isArray(json.weightsManifest)) throw modelProblem(path, 'has no weightsManifest: not a TF.js LayersModel (convert Keras models with tensorflowjs_converter --input_format keras)');
+    if (!Array.isArray(json.weightsManifest)) throw modelProblem(path, 'has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)');
     for (const group of json.weightsManifest) {
       for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(path), String(p)));
     }
