@@ -19,6 +19,16 @@ import { buildNotices, type Figure, type FigureId, type ReportModel } from './mo
 import { writeReportTable, type ReportTable } from './report-tables.js';
 import { reportBlocks } from './sections.js';
 import type { Claim, Counts } from './types.js';
+import { classNamer } from './class-names.js';
+import { renderDifferenceChart } from './difference-charts.js';
+import { LEGEND_FILE, legendPng } from './examples-section.js';
+import { imageBrowserData, imagesTable } from './image-browser.js';
+import { labelExamples } from './labelled-examples.js';
+import { pairedComparisons } from './paired.js';
+import { pairedTable } from './paired-section.js';
+import { PerImageCollector } from './per-image.js';
+import { collectProvenance } from './provenance.js';
+import { readRunConfig } from './run-records.js';
 
 export interface BuildReportOptions {
   /** Report folder; default: RUN_DIR/report/ of the first run directory. */
@@ -27,6 +37,10 @@ export interface BuildReportOptions {
   maxExampleImages?: number;
   /** Timestamp shown in the report (tests pin it); default now. */
   now?: Date;
+  /** Paired comparisons of every pair of methods, not only each rival against SGLRP. */
+  fullMatrix?: boolean;
+  /** Bootstrap resamples per comparison (default 2,000, the protocol's minimum). */
+  resamples?: number;
 }
 
 export interface BuildReportResult {
@@ -187,7 +201,16 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   await fs.mkdir(outDir, { recursive: true });
 
   const acc = new Accumulator();
-  const loaded = await loadRuns(dirs, acc.add);
+  const perImage = new PerImageCollector();
+  const loaded = await loadRuns(dirs, (table, columns, rows) => {
+    acc.add(table, columns, rows);
+    perImage.add(table, columns, rows);
+  });
+  // Seed, example count and class names come from the first run's resolved config.
+  const runConfig = await readRunConfig(dirs[0]!);
+  const seed = typeof runConfig?.seed === 'number' ? runConfig.seed : 0;
+  const examplesPerKind = typeof runConfig?.examples === 'number' ? runConfig.examples : 4;
+  const names = classNamer((runConfig?.model as Record<string, unknown> | undefined)?.classes);
   const aggregates = acc.finish();
   const counts: Counts = {
     imagesByTable: loaded.imagesByTable,
@@ -197,7 +220,8 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     errorImages: loaded.imagesByTable.errors ?? 0,
   };
   const methods = sortMethods([...aggregates.masking, ...aggregates.pointing, ...aggregates.pointingGame].map((p) => p.method));
-  const claims = evaluateClaims(aggregates);
+  const paired = pairedComparisons(perImage, { seed, fullMatrix: opts.fullMatrix ?? false, ...(opts.resamples ? { resamples: opts.resamples } : {}) });
+  const claims = evaluateClaims(paired, perImage);
   const summaries = methodSummaries(aggregates, methods);
 
   const figures: Figure[] = [];
@@ -222,6 +246,18 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png` });
   }
 
+  const differenceFigures: Figure[] = [];
+  for (const f of FIGURES) {
+    const title = `${f.title.split(' — ')[0]} — SGLRP minus each rival, paired 95% CI`;
+    const chart = await renderDifferenceChart(paired, f.id, title, f.xTitle, `difference of ${f.yTitle}`);
+    if (!chart) continue;
+    const id = `${f.id}-diff` as const;
+    await writeFileAtomic(join(outDir, `${id}.svg`), chart.svg);
+    await writeFileAtomic(join(outDir, `${id}.png`), chart.png);
+    dataFiles.push(`${id}.svg`, `${id}.png`);
+    differenceFigures.push({ id, title, caption: '', svg: chart.svg, png: `${id}.png` });
+  }
+
   const runsInfo = loaded.runs;
   for (const t of reportTables(aggregates, { summaries, counts, runs: runsInfo, claims })) {
     await writeReportTable(outDir, t);
@@ -230,11 +266,23 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   await writeFileAtomic(join(outDir, 'claims.json'), JSON.stringify(claims, null, 2) + '\n');
   dataFiles.push('claims.json');
 
+  const generatedAt = (opts.now ?? new Date()).toISOString();
+  const provenance = await collectProvenance({ runs: runsInfo, counts, forward: perImage.forward, generatedAt });
+  await writeFileAtomic(join(outDir, 'provenance.json'), JSON.stringify(provenance, null, 2) + '\n');
+  dataFiles.push('provenance.json');
+  await writeReportTable(outDir, pairedTable(paired));
+  dataFiles.push('paired-comparisons.csv', 'paired-comparisons.arrow');
+
   const allExamples = await findExamples(dirs);
   const maxExamples = opts.maxExampleImages ?? 50;
-  const exampleRows = allExamples.slice(0, maxExamples);
+  const labelledExamples = labelExamples(allExamples, perImage, names, seed, examplesPerKind).slice(0, maxExamples);
+  const exampleRows = labelledExamples;
+  await writeFileAtomic(join(outDir, LEGEND_FILE), await legendPng());
+  const browser = imageBrowserData(perImage, methods, names, new Map(exampleRows.map((r) => [r.imageId, [...r.files.keys()]])));
+  await writeReportTable(outDir, imagesTable(browser));
+  dataFiles.push('images.csv', 'images.arrow');
   const model: ReportModel = {
-    generatedAt: (opts.now ?? new Date()).toISOString(),
+    generatedAt,
     outDir,
     runs: runsInfo,
     notices: buildNotices(runsInfo, loaded.problems, counts),
@@ -246,6 +294,11 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     claims,
     figures,
     examples: { columns: exampleColumns(exampleRows), rows: exampleRows, omitted: allExamples.length - exampleRows.length },
+    labelledExamples,
+    provenance,
+    paired,
+    differenceFigures,
+    imageBrowser: browser,
     dataFiles,
   };
 
