@@ -74,6 +74,8 @@ function checkText(c: Check): string {
 
 export function fmtP(p: number): string {
   if (!Number.isFinite(p)) return 'n/a';
+  // Below double precision's reach the normal tail reads 0; say how small, not "0".
+  if (p < 1e-15) return '< 1e-15';
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 

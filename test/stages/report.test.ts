@@ -250,20 +250,33 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   assert.equal(counts['errors.masking'], 1);
   assert.equal(counts['run0.main_shards_done'], 2);
 
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'yes'], [5, 'yes']]);
-  assert.match(res.claims[0]!.evidence, /p=1: SGLRP 0\.5500 vs CLRP 0\.2500, LRP 0\.1000/);
-  assert.match(res.claims[2]!.evidence, /E = 0\.5, 1 \(2 of 2 levels\)/);
+  // docs/PROTOCOL.md §8 on four images: Random's accuracy at E = 1 (0.05, 0, 0, 0.05) has a bootstrap interval
+  // reaching 0.05, so "near zero" stays open (claim 4); Random's top2 drops at p = 1 (−0.05, −0.05, 0, 0) have an
+  // interval reaching 0, so "increases y_t" stays open (claim 5). Inconclusive, not yes.
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'inconclusive'], [5, 'inconclusive']]);
+  assert.match(res.claims[4]!.evidence, /Not holding: p=1 Random: -0\.0250 \[-0\.0500, 0\]/);
+  // Every image's SGLRP − CLRP drop at p = 1 is 0.3: a degenerate interval, and the test is named.
+  assert.match(res.claims[0]!.evidence, /p=1 SGLRP − CLRP: 0\.3000 \[0\.3000, 0\.3000\]/);
+  assert.match(res.claims[0]!.evidence, /^Test: paired bootstrap 95% CI of the per-image difference \(2,000 resamples, seed 0\); Wilcoxon signed-rank p/);
+  assert.match(res.claims[2]!.evidence, /Holds in 4 of 4 checks/);
 
   // HTML: self-contained, SVG inline, example PNGs as data URIs, no external references.
   const html = await fs.readFile(res.htmlPath, 'utf8');
-  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
-  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 6);
-  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#)/, `external reference ${attr[1]}`);
-  assert.doesNotMatch(html, /<link\b|<script\b|@import|url\(\s*['"]?https?:/i);
+  // Three curve figures and their three small-multiple difference figures.
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 6);
+  // gt table: img0 input, LRP, SGLRP + img2 input, SGLRP; top2 table: img0 input, CLRP + img2 input.
+  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 8);
+  // Only inline data, anchors, and links to the data files beside the report.
+  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#|[\w.-]+$)/, `external reference ${attr[1]}`);
+  assert.doesNotMatch(html, /<link\b|<script\b[^>]*\bsrc=|@import|url\(\s*['"]?https?:/i);
+  assert.match(html, /<h2 id="provenance">Provenance<\/h2>/);
+  assert.match(html, /<h2 id="images">Images<\/h2>/);
+  assert.match(html, /<nav class="toc"/);
+  assert.match(html, /<a href="paired-comparisons\.csv">paired-comparisons\.csv<\/a>/);
   assert.doesNotMatch(html, /Partial run/);
   // Example columns: input, then gt methods in the fixed order, then top2.
   const headerRow = html.slice(html.indexOf('<table class="examples">')).split('</tr>')[0]!;
-  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)', 'CLRP (top2)']);
+  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)']);
 
   // Markdown links the figure PNGs and the example PNGs where they lie.
   const md = await fs.readFile(res.mdPath, 'utf8');
@@ -279,13 +292,14 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   }
 });
 
-test('a run built to disagree gets partly / no verdicts', async () => {
+test('a run built to disagree gets no verdicts', async () => {
   const runDir = await tempDir();
   await writeRun(runDir, DISAGREE);
   const res = await buildReport([runDir], { outDir: join(runDir, 'elsewhere') });
   assert.equal(res.htmlPath, join(runDir, 'elsewhere', 'report.html'));
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'partly'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
-  assert.match(res.claims[0]!.evidence, /SGLRP leads at p = 3 \(1 of 2 patch sizes\)/);
+  // Claim 1 holds against CLRP at both patch sizes but LRP is clearly better at p = 1 (every image): one failing check is a no.
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'no'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
+  assert.match(res.claims[0]!.evidence, /Holds in 3 of 4 checks, fails in 1, open in 0\. Not holding: p=1 SGLRP − LRP: -0\.2000 \[-0\.2000, -0\.2000\]/);
   // gt curve is there; no pointing_game rows → the report says so instead of failing
   const html = await fs.readFile(res.htmlPath, 'utf8');
   assert.match(html, /No pointing_game rows/);
