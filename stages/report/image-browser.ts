@@ -118,7 +118,7 @@ const PAGE = 200;
 const SCRIPT = String.raw`
 (function () {
   var data = JSON.parse(document.getElementById('images-data').textContent);
-  var root = document.getElementById('images');
+  var root = document.getElementById('image-browser');
   var q = function (sel) { return root.querySelector(sel); };
   var state = { metric: data.metrics[0].key, method: '', cls: '', search: '', sortKey: 'id', sortDir: 1, shown: ${PAGE} };
   var classes = Array.from(new Set(data.images.map(function (im) { return im.gt; }))).sort(function (a, b) { return a.localeCompare(b, 'en', { numeric: true }); });
@@ -255,7 +255,7 @@ const SCRIPT = String.raw`
 export function imageBrowserBlocks(d: ImageBrowserData): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Images', anchor: 'images' };
   if (d.images.length === 0) return [heading, { kind: 'paragraph', text: 'No per-image rows in this run.' }];
-  const html = `<div id="images" class="image-browser">
+  const html = `<div id="image-browser" class="image-browser">
 <p>Every evaluated image with its per-method score. Click a column header to sort (again to reverse), choose the score, a method or a class to filter, and click an image id to see its scores and maps (🖼: maps saved).</p>
 <div class="img-controls">
 <label>score <select id="img-metric"></select></label>
