@@ -26,9 +26,10 @@ th { background: #f4f4f4; }
 .toc { background: #f8f8f8; border: 1px solid #ddd; padding: .4em 1.2em; display: inline-block; }
 .toc ul { margin: .2em 0; padding-left: 1.2em; } .toc li { margin: .1em 0; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; font-size: .85em; }
-td { white-space: pre-line; overflow-wrap: anywhere; }
+td { white-space: pre-line; overflow-wrap: break-word; }
 .image-browser .img-controls { display: flex; gap: 1em; flex-wrap: wrap; align-items: center; margin: .5em 0; }
 .image-browser th.sortable { cursor: pointer; user-select: none; }
+.image-browser #img-table td { white-space: nowrap; }
 .image-browser .img-detail { border: 1px solid #ccc; padding: .5em 1em; margin: .5em 0; background: #fcfcfc; }
 .image-browser .img-maps { display: flex; flex-wrap: wrap; gap: .5em; }
 .image-browser figure { margin: 0; text-align: center; font-size: .8em; }

@@ -182,7 +182,7 @@ const SCRIPT = String.raw`
         if (c[0] === 'id') {
           var a = document.createElement('a');
           a.href = '#images';
-          a.textContent = im.id + (Object.keys(im.maps).length ? ' 🖼' : '');
+          a.textContent = im.id + (Object.keys(im.maps).length ? ' (maps)' : '');
           a.className = 'open-image';
           a.addEventListener('click', function (ev) { ev.preventDefault(); open(im); });
           td.textContent = '';
@@ -256,7 +256,7 @@ export function imageBrowserBlocks(d: ImageBrowserData): Block[] {
   const heading: Block = { kind: 'heading', level: 2, text: 'Images', anchor: 'images' };
   if (d.images.length === 0) return [heading, { kind: 'paragraph', text: 'No per-image rows in this run.' }];
   const html = `<div id="image-browser" class="image-browser">
-<p>Every evaluated image with its per-method score. Click a column header to sort (again to reverse), choose the score, a method or a class to filter, and click an image id to see its scores and maps (🖼: maps saved).</p>
+<p>Every evaluated image with its per-method score. Click a column header to sort (again to reverse), choose the score, a method or a class to filter, and click an image id to see its scores and maps ("(maps)": maps saved).</p>
 <div class="img-controls">
 <label>score <select id="img-metric"></select></label>
 <label>method <select id="img-method"></select></label>
