@@ -23,6 +23,7 @@ import { classNamer } from './class-names.js';
 import { renderDifferenceChart } from './difference-charts.js';
 import { LEGEND_FILE, legendPng } from './examples-section.js';
 import { imageBrowserData, imagesTable } from './image-browser.js';
+import { renderKeptMaps } from './kept-maps.js';
 import { labelExamples } from './labelled-examples.js';
 import { pairedComparisons } from './paired.js';
 import { pairedTable } from './paired-section.js';
@@ -278,7 +279,8 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   const labelledExamples = labelExamples(allExamples, perImage, names, seed, examplesPerKind).slice(0, maxExamples);
   const exampleRows = labelledExamples;
   await writeFileAtomic(join(outDir, LEGEND_FILE), await legendPng());
-  const browser = imageBrowserData(perImage, methods, names, new Map(exampleRows.map((r) => [r.imageId, [...r.files.keys()]])));
+  const keptMaps = await renderKeptMaps(dirs, perImage.ids, outDir);
+  const browser = imageBrowserData(perImage, methods, names, new Map(exampleRows.map((r) => [r.imageId, [...r.files.keys()]])), keptMaps);
   await writeReportTable(outDir, imagesTable(browser));
   dataFiles.push('images.csv', 'images.arrow');
   const model: ReportModel = {

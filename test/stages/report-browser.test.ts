@@ -6,10 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { writeNpy } from '../../io/npy.js';
 import { buildReport } from '../../stages/report/index.js';
+import { parseMapFile } from '../../stages/report/kept-maps.js';
 import { AGREE, tempDir, writeExamples, writeRun } from './report-fixture.js';
 
 const CHROMIUM = process.env.SGLRP_CHROMIUM ?? '/usr/bin/chromium';
@@ -19,6 +22,10 @@ test('image browser: sort by a header, filter by class, open an image and see it
   const runDir = await tempDir();
   await writeRun(runDir, AGREE);
   await writeExamples(runDir, 'img0', ['input', 'sglrp_gt', 'lrp_gt', 'clrp_top2']);
+  // A run with keepMaps: img1's maps as .npy (the report draws them into report/maps/).
+  await mkdir(join(runDir, 'maps'));
+  await writeNpy(join(runDir, 'maps', 'img1_sglrp_gt.npy'), Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3]);
+  await writeNpy(join(runDir, 'maps', 'img1_lrp_top2.npy'), Float32Array.from([1, 0, 0, 0, 0, 0]), [2, 3]);
   const { htmlPath } = await buildReport([runDir], { outDir: join(runDir, 'out'), resamples: 2000 });
 
   const browser = await chromium.launch({
@@ -61,12 +68,22 @@ test('image browser: sort by a header, filter by class, open an image and see it
     const maps = await page.$$eval('#img-detail img.map', (imgs) => imgs.map((i) => ({ alt: i.getAttribute('alt'), loaded: (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0 })));
     assert.deepEqual(maps.map((m) => m.alt).sort(), ['clrp_top2', 'input', 'lrp_gt', 'sglrp_gt']);
     assert.ok(maps.every((m) => m.loaded), JSON.stringify(maps));
-    // An image without saved maps says so instead of showing nothing.
+    // img1's kept maps come from files beside the report (relative links work from file://).
     await page.click('#img-table tbody tr[data-id="img1"] a.open-image');
+    await page.waitForSelector('#img-detail img.map');
+    const kept = await page.$$eval('#img-detail img.map', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), loaded: (i as HTMLImageElement).naturalWidth === 3 })));
+    assert.deepEqual(kept, [{ src: 'maps/img1_lrp_top2.png', loaded: true }, { src: 'maps/img1_sglrp_gt.png', loaded: true }]);
+    // An image without saved maps says so instead of showing nothing.
+    await page.click('#img-table tbody tr[data-id="img2"] a.open-image');
     assert.match((await page.textContent('#img-detail')) ?? '', /No maps saved for this image/);
 
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
   }
+});
+
+test('kept map file names split into image id and map key, underscores in the id kept', () => {
+  assert.deepEqual(parseMapFile('n01440764_x_1_sglrp_top2.npy'), { image: 'n01440764_x_1', key: 'sglrp_top2' });
+  assert.equal(parseMapFile('notamap.npy'), null);
 });
