@@ -114,12 +114,16 @@ async function main(): Promise<number> {
     .command(
       'report <runs..>',
       'merge every finished shard of one or more run directories into report.html / report.md',
-      (y: Argv) => y.positional('runs', { type: 'string', array: true, demandOption: true }).option('out', { type: 'string', describe: 'report folder (default RUN_DIR/report)' }),
+      (y: Argv) =>
+        y
+          .positional('runs', { type: 'string', array: true, demandOption: true })
+          .option('out', { type: 'string', describe: 'report folder (default RUN_DIR/report)' })
+          .option('paired-matrix', { type: 'boolean', default: false, describe: 'paired comparisons of every pair of methods, not only each rival against SGLRP' }),
       async (argv) => {
         // Refused (exit 2) before anything is written: not a run folder, runs of different
         // configs, or --out inside a run's tables.
         await checkReportInputs(argv.runs as string[], argv.out);
-        const r = await buildReport(argv.runs as string[], { outDir: argv.out });
+        const r = await buildReport(argv.runs as string[], { outDir: argv.out, fullMatrix: argv['paired-matrix'] as boolean });
         process.stdout.write(`${r.htmlPath}\n`);
       },
     )

@@ -14,6 +14,7 @@ import { evaluateBatchAsync } from '../stages/evaluate.js';
 import { metricConfigsOf } from '../metrics/registry.js';
 import { fillImage } from '../stages/masking-geometry.js';
 import { mergeRows, pushRows, type TableRows } from '../stages/rows.js';
+import { ExampleKeeper, randomExampleKey, sglrpAdvantage } from '../stages/report/example-choice.js';
 import { statsRow } from '../stages/stats.js';
 import type { Row } from '../results/schemas.js';
 
@@ -120,6 +121,8 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
   const stats = task.phase === 'stats';
   const fill = stats ? null : await fillFor(s, task);
   const readable: Sample[] = [];
+  // Report examples: this shard's biggest SGLRP wins and losses and seeded random images (docs/PROTOCOL.md §8).
+  const examples = new ExampleKeeper<{ sample: Sample; list: Explanation[] }>(stats ? 0 : task.config.examples);
   const injected = testFailure(task.phase, task.shard.index);
   if (injected) throw injected;
   // Finished images go to the main thread after each batch: a batch's images finish together
@@ -165,9 +168,11 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     explainAnnotationErrors(res.rows, samples);
     pushRows(rows, 'errors', annotationErrors(samples));
     mergeRows(rows, res.rows);
-    await keepArtefacts(task, samples, res.explanations);
+    await keepMaps(task, samples, res.explanations);
+    offerExamples(examples, task, samples, res.rows.masking ?? [], res.explanations);
     report(batchSize, batchSize - samples.length + failedImageCount(res.rows.errors));
   }
+  await writeExamples(task, examples);
   if (stats) {
     const size = s.explainer.inputShape.reduce((a, b) => a * b, 1);
     pushRows(rows, 'stats', [statsRow(readable, task.shard.index, size)]);
@@ -207,16 +212,31 @@ function fileSafe(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
-/** Example heatmaps for the report (the first `examples` images) and, with keepMaps, every map. */
-async function keepArtefacts(task: ShardTask, samples: Sample[], explanations: Map<string, Explanation[]>): Promise<void> {
+/** With keepMaps, every map of the batch as .npy. */
+async function keepMaps(task: ShardTask, samples: Sample[], explanations: Map<string, Explanation[]>): Promise<void> {
+  if (!task.config.keepMaps) return;
   const mapsDir = join(task.runDir, 'maps');
-  if (task.config.keepMaps) await mkdir(mapsDir, { recursive: true });
+  await mkdir(mapsDir, { recursive: true });
+  for (const sample of samples) {
+    for (const e of explanations.get(sample.id) ?? []) await writeNpy(join(mapsDir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
+  }
+}
+
+/** Offers each image of a batch to the shard's example keeper, scored by its masking rows. */
+function offerExamples(keeper: ExampleKeeper<{ sample: Sample; list: Explanation[] }>, task: ShardTask, samples: Sample[], masking: Row[], explanations: Map<string, Explanation[]>): void {
   for (const sample of samples) {
     const list = explanations.get(sample.id) ?? [];
-    if (task.config.keepMaps) {
-      for (const e of list) await writeNpy(join(mapsDir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
-    }
-    if (sample.index >= task.config.examples) continue;
+    if (list.length === 0) continue;
+    const drops = masking
+      .filter((r) => r['image_id'] === sample.id)
+      .map((r) => ({ method: String(r['method']), targetKind: String(r['target_kind']), patchSize: Number(r['patch_size']), drop: Number(r['drop']) }));
+    keeper.offer({ imageId: sample.id, advantage: sglrpAdvantage(drops), randomKey: randomExampleKey(task.config.seed, sample.id) }, { sample, list });
+  }
+}
+
+/** Example heatmaps (input and every map over it) of the images the keeper chose. */
+async function writeExamples(task: ShardTask, keeper: ExampleKeeper<{ sample: Sample; list: Explanation[] }>): Promise<void> {
+  for (const { payload: { sample, list } } of keeper.chosen()) {
     const dir = join(task.runDir, 'examples', fileSafe(sample.id));
     await mkdir(dir, { recursive: true });
     const { height: h, width: w } = sample;

@@ -21,6 +21,17 @@ import { buildNotices, type Figure, type ReportModel } from './model.js';
 import { writeReportTable, type ReportTable } from './report-tables.js';
 import { reportBlocks } from './sections.js';
 import type { Claim, Counts } from './types.js';
+import { classNamer } from './class-names.js';
+import { renderDifferenceChart } from './difference-charts.js';
+import { LEGEND_FILE, legendPng } from './examples-section.js';
+import { imageBrowserData, imagesTable } from './image-browser.js';
+import { renderKeptMaps } from './kept-maps.js';
+import { labelExamples } from './labelled-examples.js';
+import { pairedComparisons } from './paired.js';
+import { pairedTable } from './paired-section.js';
+import { PerImageCollector } from './per-image.js';
+import { collectProvenance } from './provenance.js';
+import { readRunConfig } from './run-records.js';
 
 export interface BuildReportOptions {
   /** Report folder; default: RUN_DIR/report/ of the first run directory. */
@@ -29,6 +40,10 @@ export interface BuildReportOptions {
   maxExampleImages?: number;
   /** Timestamp shown in the report (tests pin it); default now. */
   now?: Date;
+  /** Paired comparisons of every pair of methods, not only each rival against SGLRP. */
+  fullMatrix?: boolean;
+  /** Bootstrap resamples per comparison (default 2,000, the protocol's minimum). */
+  resamples?: number;
 }
 
 export interface BuildReportResult {
@@ -124,7 +139,16 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   await fs.mkdir(outDir, { recursive: true });
 
   const acc = new Accumulator();
-  const loaded = await loadRuns(dirs, acc.add);
+  const perImage = new PerImageCollector();
+  const loaded = await loadRuns(dirs, (table, columns, rows) => {
+    acc.add(table, columns, rows);
+    perImage.add(table, columns, rows);
+  });
+  // Seed, example count and class names come from the first run's resolved config.
+  const runConfig = await readRunConfig(dirs[0]!);
+  const seed = typeof runConfig?.seed === 'number' ? runConfig.seed : 0;
+  const examplesPerKind = typeof runConfig?.examples === 'number' ? runConfig.examples : 4;
+  const names = classNamer((runConfig?.model as Record<string, unknown> | undefined)?.classes);
   const aggregates = acc.finish();
   const counts: Counts = {
     imagesByTable: loaded.imagesByTable,
@@ -134,10 +158,23 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     errorImages: loaded.imagesByTable.errors ?? 0,
   };
   const methods = sortMethods(methodsIn(aggregates));
-  const claims = evaluateClaims(aggregates);
+  const paired = pairedComparisons(perImage, { seed, fullMatrix: opts.fullMatrix ?? false, ...(opts.resamples ? { resamples: opts.resamples } : {}) });
+  const claims = evaluateClaims(paired, perImage);
   const summaries = methodSummaries(aggregates, methods);
 
   const { figures, dataFiles } = await renderFigures(aggregates, methods, outDir);
+
+  const differenceFigures: Figure[] = [];
+  for (const f of registeredMetrics().flatMap((m) => m.figures)) {
+    const title = `${f.title.split(' — ')[0]} — SGLRP minus each rival, paired 95% CI`;
+    const chart = await renderDifferenceChart(paired, f.id, title, f.chart.xTitle, `difference of ${f.chart.yTitle}`);
+    if (!chart) continue;
+    const id = `${f.id}-diff` as const;
+    await writeFileAtomic(join(outDir, `${id}.svg`), chart.svg);
+    await writeFileAtomic(join(outDir, `${id}.png`), chart.png);
+    dataFiles.push(`${id}.svg`, `${id}.png`);
+    differenceFigures.push({ id, title, caption: '', svg: chart.svg, png: `${id}.png`, blocks: [] });
+  }
 
   const runsInfo = loaded.runs;
   for (const t of reportTables(aggregates, { summaries, counts, runs: runsInfo, claims })) {
@@ -147,11 +184,24 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   await writeFileAtomic(join(outDir, 'claims.json'), JSON.stringify(claims, null, 2) + '\n');
   dataFiles.push('claims.json');
 
+  const generatedAt = (opts.now ?? new Date()).toISOString();
+  const provenance = await collectProvenance({ runs: runsInfo, counts, forward: perImage.forward, generatedAt });
+  await writeFileAtomic(join(outDir, 'provenance.json'), JSON.stringify(provenance, null, 2) + '\n');
+  dataFiles.push('provenance.json');
+  await writeReportTable(outDir, pairedTable(paired));
+  dataFiles.push('paired-comparisons.csv', 'paired-comparisons.arrow');
+
   const allExamples = await findExamples(dirs);
   const maxExamples = opts.maxExampleImages ?? 50;
-  const exampleRows = allExamples.slice(0, maxExamples);
+  const labelledExamples = labelExamples(allExamples, perImage, names, seed, examplesPerKind).slice(0, maxExamples);
+  const exampleRows = labelledExamples;
+  await writeFileAtomic(join(outDir, LEGEND_FILE), await legendPng());
+  const keptMaps = await renderKeptMaps(dirs, perImage.ids, outDir);
+  const browser = imageBrowserData(perImage, methods, names, new Map(exampleRows.map((r) => [r.imageId, [...r.files.keys()]])), keptMaps);
+  await writeReportTable(outDir, imagesTable(browser));
+  dataFiles.push('images.csv', 'images.arrow');
   const model: ReportModel = {
-    generatedAt: (opts.now ?? new Date()).toISOString(),
+    generatedAt,
     outDir,
     runs: runsInfo,
     notices: buildNotices(runsInfo, loaded.problems, counts),
@@ -163,6 +213,11 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     claims,
     figures,
     examples: { columns: exampleColumns(exampleRows), rows: exampleRows, omitted: allExamples.length - exampleRows.length },
+    labelledExamples,
+    provenance,
+    paired,
+    differenceFigures,
+    imageBrowser: browser,
     dataFiles,
   };
 

@@ -13,7 +13,8 @@ function table(header: string[], rows: string[][]): string {
 function block(b: Block): string {
   switch (b.kind) {
     case 'heading':
-      return `${'#'.repeat(b.level)} ${b.text}`;
+      // An explicit anchor: the table of contents links to it whatever the viewer's own slug rules.
+      return `<a id="${b.anchor}"></a>\n\n${'#'.repeat(b.level)} ${b.text}`;
     case 'paragraph':
       return b.text;
     case 'notices':
@@ -23,13 +24,30 @@ function block(b: Block): string {
     case 'figure':
       return b.figure.png ? `![${b.figure.title}](${b.figure.png})` : '';
     case 'examples':
-      return table(
-        b.header,
-        b.rows.map((r) => [r.imageId, ...r.cells.map((src, i) => (src ? `![${b.header[i + 1] ?? ''}](${encodeURI(src)})` : '—'))]),
-      );
+      return [
+        b.legend ? `Colour scale: ![colour scale](${b.legend.png}) ${b.legend.low} → ${b.legend.high}. ${b.legend.note}` : '',
+        table(
+          b.header,
+          b.rows.map((r) => [r.caption.join('<br>'), ...r.cells.map((src, i) => (src ? `![${b.header[i + 1] ?? ''}](${encodeURI(src)})` : '—'))]),
+        ),
+      ]
+        .filter((x) => x !== '')
+        .join('\n\n');
+    case 'links':
+      return b.items.map((l) => `- [${l.text}](${encodeURI(l.href)})`).join('\n');
+    case 'code':
+      return `<details><summary>${b.summary}</summary>\n\n\`\`\`${b.language}\n${b.text.trimEnd()}\n\`\`\`\n\n</details>`;
+    case 'html':
+      return b.markdown;
   }
 }
 
+/** The table of contents: level-2 headings, level-3 ones indented under them. */
+function toc(blocks: readonly Block[]): string {
+  const lines = blocks.flatMap((b) => (b.kind === 'heading' ? [`${b.level === 3 ? '  ' : ''}- [${b.text}](#${b.anchor})`] : []));
+  return `**Contents**\n\n${lines.join('\n')}`;
+}
+
 export function renderMarkdown(title: string, blocks: readonly Block[]): string {
-  return `# ${title}\n\n${blocks.map(block).filter((s) => s !== '').join('\n\n')}\n`;
+  return `# ${title}\n\n${[toc(blocks), ...blocks.map(block)].filter((s) => s !== '').join('\n\n')}\n`;
 }

@@ -5,13 +5,18 @@
  */
 import type { Aggregates } from './aggregate.js';
 import type { Block } from './sections.js';
+import type { ImageBrowserData } from './image-browser.js';
+import type { LabelledExample } from './labelled-examples.js';
+import type { PairedResults } from './paired.js';
+import type { Provenance } from './provenance.js';
 import type { Claim, Counts, ExampleRow, MethodSummary, Problem, RunInfo } from './types.js';
 
 /** A figure's id: declared by its metric (metrics/*.ts `figures`), e.g. `fig11a`; names its files and anchor. */
 export type FigureId = string;
 
 export interface Figure {
-  id: FigureId;
+  /** A curve figure, or its small multiples of paired differences (`<id>-diff`). */
+  id: FigureId | `${FigureId}-diff`;
   title: string;
   caption: string;
   /** Inline SVG markup; empty when the run has no data for it. */
@@ -35,6 +40,13 @@ export interface ReportModel {
   claims: Claim[];
   figures: Figure[];
   examples: { columns: string[]; rows: ExampleRow[]; omitted: number };
+  /** The chosen example rows with their labels (reason, classes, probabilities). */
+  labelledExamples: LabelledExample[];
+  provenance: Provenance;
+  paired: PairedResults;
+  /** Small multiples: per figure, SGLRP minus each rival with its paired interval. */
+  differenceFigures: Figure[];
+  imageBrowser: ImageBrowserData;
   /** Files written beside the report (CSV/Arrow/PNG), by name. */
   dataFiles: string[];
 }

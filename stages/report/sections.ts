@@ -6,8 +6,11 @@ import { TABLES } from '../../results/schemas.js';
 import type { AnyMetric, SummaryColumn } from '../../metrics/metric.js';
 import { registeredMetrics } from '../../metrics/registry.js';
 import { fmt, fmtPct } from './format.js';
-import { columnTitle } from './examples.js';
+import { exampleBlocks } from './examples-section.js';
+import { imageBrowserBlocks } from './image-browser.js';
 import { methodLabel } from './method-order.js';
+import { pairedBlocks } from './paired-section.js';
+import { provenanceBlocks } from './provenance-section.js';
 import { plannedImages, type Figure, type ReportModel } from './model.js';
 import type { Verdict } from './types.js';
 
@@ -17,9 +20,25 @@ export type Block =
   | { kind: 'notices'; items: string[] }
   | { kind: 'table'; header: string[]; rows: string[][]; verdictColumn?: number }
   | { kind: 'figure'; figure: Figure }
-  | { kind: 'examples'; header: string[]; rows: { imageId: string; cells: (string | null)[] }[] };
+  | { kind: 'examples'; header: string[]; /** Map key of each picture column ('input', 'sglrp_gt'). */ keys: string[]; rows: { imageId: string; caption: string[]; cells: (string | null)[] }[]; legend?: Legend }
+  /** Links to files beside the report (relative paths). */
+  | { kind: 'links'; items: { text: string; href: string }[] }
+  /** Preformatted text (the resolved config), folded away in HTML. */
+  | { kind: 'code'; summary: string; language: string; text: string }
+  /** Interactive HTML (the image browser); Markdown shows `markdown` instead. */
+  | { kind: 'html'; html: string; markdown: string };
 
-export const VERDICT_TEXT: Record<Verdict, string> = { yes: 'yes', no: 'no', partly: 'partly', 'not-measured': 'not measured' };
+/** A colour scale: CSS gradient stops and the PNG drawn with the same colours (for Markdown). */
+export interface Legend {
+  /** `linear-gradient(...)` colour stops, low to high. */
+  cssStops: string;
+  png: string;
+  low: string;
+  high: string;
+  note: string;
+}
+
+export const VERDICT_TEXT: Record<Verdict, string> = { yes: 'yes', no: 'no', inconclusive: 'inconclusive', 'not-measured': 'not measured' };
 
 function figureBlocks(fig: Figure): Block[] {
   const blocks: Block[] = [{ kind: 'heading', level: 3, text: fig.title, anchor: fig.id }, { kind: 'paragraph', text: fig.caption }];
@@ -43,15 +62,24 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   const b: Block[] = [];
   b.push({ kind: 'paragraph', text: `Generated ${model.generatedAt} from ${model.runs.map((r) => r.runDir).join(', ')}.` });
   if (model.notices.length) b.push({ kind: 'notices', items: model.notices });
+  b.push({ kind: 'paragraph', text: 'Every number is defined in docs/PROTOCOL.md of the sglrp repository (§4 masking, §5 pointing game, §8 paired comparisons and verdicts).' });
+  b.push(...provenanceBlocks(model));
 
   b.push({ kind: 'heading', level: 2, text: "The paper's claims", anchor: 'claims' });
-  b.push({ kind: 'paragraph', text: 'Iwana, Kuroki & Uchida (2019), §5.3. Verdicts compare means: yes = at every measured patch size or energy level, partly = at some, no = at none.' });
+  b.push({
+    kind: 'paragraph',
+    text:
+      'Iwana, Kuroki & Uchida (2019), §5.3, judged per image (docs/PROTOCOL.md §8). Each claim is checked at every patch size or energy level against every rival it names: ' +
+      'yes = every paired 95% interval excludes 0 in the claimed direction; no = at least one excludes 0 the other way; inconclusive = otherwise. The evidence column names the test.',
+  });
   b.push({
     kind: 'table',
     header: ['#', 'claim', 'paper', 'this run agrees', 'evidence'],
     rows: model.claims.map((c) => [String(c.id), c.statement, c.source, VERDICT_TEXT[c.agrees], c.evidence]),
     verdictColumn: 3,
   });
+
+  b.push(...pairedBlocks(model));
 
   b.push({ kind: 'heading', level: 2, text: 'Counts', anchor: 'counts' });
   const c = model.counts;
@@ -105,24 +133,16 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
     rows: model.summaries.map((s) => [methodLabel(s.method), ...columns.map((col) => summaryCell(s.values[col.name] ?? NaN, col.format))]),
   });
 
-  b.push({ kind: 'heading', level: 2, text: 'Example heatmaps', anchor: 'examples' });
-  const ex = model.examples;
-  if (ex.rows.length === 0) b.push({ kind: 'paragraph', text: 'No example heatmaps in the run directory (RUN_DIR/examples/).' });
-  else {
-    if (ex.omitted > 0) b.push({ kind: 'paragraph', text: `${ex.omitted} more example image(s) are in the run directory but left out to keep this file small.` });
-    b.push({
-      kind: 'examples',
-      header: ['image', ...ex.columns.map(columnTitle)],
-      rows: ex.rows.map((r) => ({ imageId: r.imageId, cells: ex.columns.map((k) => (r.files.has(k) ? exampleSrc(r.files.get(k)!) : null)) })),
-    });
-  }
+  b.push(...exampleBlocks(model, exampleSrc));
+  b.push(...imageBrowserBlocks(model.imageBrowser));
 
   b.push({ kind: 'heading', level: 2, text: 'Problems', anchor: 'problems' });
   if (model.problems.length === 0) b.push({ kind: 'paragraph', text: 'None: every table file is listed in a manifest and matches its checksum.' });
   else b.push({ kind: 'table', header: ['kind', 'file', 'detail'], rows: model.problems.map((p) => [p.kind, p.file, p.detail]) });
 
   b.push({ kind: 'heading', level: 2, text: 'Data files', anchor: 'data' });
-  b.push({ kind: 'paragraph', text: `Beside this report: ${model.dataFiles.join(', ')}.` });
+  b.push({ kind: 'paragraph', text: 'Beside this report (CSV for spreadsheets, Arrow for notebooks, the figures as SVG and PNG):' });
+  b.push({ kind: 'links', items: model.dataFiles.map((f) => ({ text: f, href: f })) });
   b.push({ kind: 'heading', level: 3, text: 'What the columns mean', anchor: 'columns' });
   b.push({
     kind: 'table',

@@ -2,7 +2,7 @@
 import type { MeanCI } from '../statistics.js';
 
 /**
- * One point of a Fig. 11 curve: mean drop of y_t at one patch size (SPEC §4). `n` counts images
+ * One point of a Fig. 11 curve: mean drop of y_t at one patch size (docs/PROTOCOL.md §4). `n` counts images
  * with a finite drop, `ignored` rows whose drop was NaN/±Infinity (left out of the mean).
  */
 export interface MaskingPoint extends MeanCI {
@@ -11,7 +11,7 @@ export interface MaskingPoint extends MeanCI {
   patchSize: number;
 }
 
-/** One point of the Fig. 13 curve: mean per-image pointing accuracy at one energy (SPEC §5). */
+/** One point of the Fig. 13 curve: mean per-image pointing accuracy at one energy (docs/PROTOCOL.md §5). */
 export interface PointingPoint extends MeanCI {
   method: string;
   energy: number;
@@ -45,7 +45,8 @@ export interface MethodSummary {
   values: Record<string, number>;
 }
 
-export type Verdict = 'yes' | 'no' | 'partly' | 'not-measured';
+/** docs/PROTOCOL.md §8: yes / no only where the paired intervals say so. */
+export type Verdict = 'yes' | 'no' | 'inconclusive' | 'not-measured';
 
 /** A claim of the paper (§5.3) and whether this run reproduces it. */
 export interface Claim {

@@ -4,20 +4,12 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { Accumulator, energyKey, type Aggregates } from '../../stages/report/aggregate.js';
-import { compactList, evaluateClaims } from '../../stages/report/claims.js';
+import { Accumulator, energyKey } from '../../stages/report/aggregate.js';
+import { compactList } from '../../stages/report/claims.js';
 import { readRunManifest, unlistedTableFiles } from '../../stages/report/manifest.js';
 import { formatRecord, manifestSchema, type ManifestRecord } from '../../results/run-format.js';
 import { toArrow, toCsv } from '../../stages/report/report-tables.js';
-import type { MaskingPoint, PointingPoint } from '../../stages/report/types.js';
 
-const mp = (targetKind: string, method: string, patchSize: number, mean: number, half = 0.01): MaskingPoint => ({
-  targetKind, method, patchSize, n: 10, mean, lo: mean - half, hi: mean + half, sd: 0, ignored: 0,
-});
-const pp = (method: string, energy: number, mean: number, half = 0.01): PointingPoint => ({
-  method, energy, n: 10, mean, lo: mean - half, hi: mean + half, sd: 0, ignored: 0, pooled: mean, hits: 0, misses: 0, empty: 0,
-});
-const agg = (masking: MaskingPoint[], pointing: PointingPoint[] = []): Aggregates => ({ masking, pointing, pointingGame: [], errorsByStage: [] });
 const P = [1, 3, 5, 7, 9];
 
 test('compactList merges runs of 3+ grid points only', () => {
@@ -26,72 +18,6 @@ test('compactList merges runs of 3+ grid points only', () => {
   assert.equal(compactList([1, 3], P, String), '1, 3');
   assert.equal(compactList([9, 1, 3, 5], P, String), '1–5, 9');
   assert.equal(compactList([], P, String), 'none');
-});
-
-test('claim 1 compares SGLRP with CLRP and LRP only; claim 2 with every method', () => {
-  const rows = [
-    ...P.map((p) => mp('gt', 'sglrp', p, 0.3)),
-    ...P.map((p) => mp('gt', 'clrp', p, 0.2)),
-    ...P.map((p) => mp('gt', 'lrp', p, 0.1)),
-    ...P.map((p) => mp('gt', 'ggcam', p, 0.9)), // better, but not part of claim 1
-    ...P.map((p) => mp('top2', 'sglrp', p, 0.3)),
-    ...P.map((p) => mp('top2', 'clrp', p, 0.1)),
-    ...P.map((p) => mp('top2', 'ggcam', p, p >= 5 ? 0.4 : 0.2)), // beats SGLRP at p ≥ 5
-  ];
-  const claims = evaluateClaims(agg(rows));
-  assert.equal(claims[0]!.agrees, 'yes');
-  assert.equal(claims[1]!.agrees, 'partly');
-  assert.match(claims[1]!.evidence, /SGLRP leads at p = 1, 3 \(2 of 5 patch sizes\)/);
-  assert.match(claims[1]!.evidence, /p=5: SGLRP 0\.3000 vs CLRP 0\.1000, Guided Grad-CAM 0\.4000/);
-  // no LRP / Random top2 rows → claim 5 cannot be judged
-  assert.equal(claims[4]!.agrees, 'not-measured');
-});
-
-test('claim 1 with CLRP missing is judged on LRP and says so; equal means are not a lead', () => {
-  const claims = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3), mp('gt', 'sglrp', 3, 0.2), mp('gt', 'lrp', 1, 0.1), mp('gt', 'lrp', 3, 0.2)]));
-  assert.equal(claims[0]!.agrees, 'partly');
-  assert.match(claims[0]!.evidence, /\(CLRP not measured\)/);
-  assert.match(claims[0]!.evidence, /SGLRP leads at p = 1 \(1 of 2/);
-});
-
-test('overlap note: present only where the leader and its closest rival overlap', () => {
-  const overlapping = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3, 0.1), mp('gt', 'clrp', 1, 0.25, 0.1), mp('gt', 'lrp', 1, 0.0, 0.01)]));
-  assert.match(overlapping[0]!.evidence, /overlap at p = 1\./);
-  const apart = evaluateClaims(agg([mp('gt', 'sglrp', 1, 0.3, 0.01), mp('gt', 'clrp', 1, 0.25, 0.01), mp('gt', 'lrp', 1, 0.0, 0.01)]));
-  assert.doesNotMatch(apart[0]!.evidence, /overlap/);
-});
-
-test('claim 3: SGLRP leading LRP-family pointing only at high energies is partly, with the levels named', () => {
-  const E = [0.25, 0.5, 0.75, 1];
-  const claims = evaluateClaims(
-    agg(
-      [],
-      [
-        ...E.map((e) => pp('sglrp', e, 0.5)),
-        ...E.map((e) => pp('lrp', e, e < 0.7 ? 0.6 : 0.4)),
-        ...E.map((e) => pp('clrp', e, 0.45)),
-        ...E.map((e) => pp('ggcam', e, 0.9)), // not an LRP method: ignored by claim 3
-        ...E.map((e) => pp('random', e, 0.02)),
-      ],
-    ),
-  );
-  assert.equal(claims[2]!.agrees, 'partly');
-  assert.match(claims[2]!.evidence, /E = 0\.75, 1 \(2 of 4 levels\)/);
-  assert.equal(claims[3]!.agrees, 'yes');
-});
-
-test('claim 4: Random lowest everywhere but far from zero is only partly reproduced', () => {
-  const claims = evaluateClaims(agg([], [pp('random', 0.5, 0.3), pp('random', 1, 0.32), pp('sglrp', 0.5, 0.6), pp('sglrp', 1, 0.5)]));
-  assert.equal(claims[3]!.agrees, 'partly');
-  assert.match(claims[3]!.evidence, /ranges 0\.3000–0\.3200, not near zero/);
-  const higher = evaluateClaims(agg([], [pp('random', 0.5, 0.7), pp('sglrp', 0.5, 0.6)]));
-  assert.equal(higher[3]!.agrees, 'no');
-});
-
-test('claim 5: LRP negative but Random positive is partly', () => {
-  const claims = evaluateClaims(agg([mp('top2', 'lrp', 1, -0.1), mp('top2', 'lrp', 3, -0.2), mp('top2', 'random', 1, 0.01), mp('top2', 'random', 3, 0)]));
-  assert.equal(claims[4]!.agrees, 'partly');
-  assert.match(claims[4]!.evidence, /LRP: p=1 -0\.1000, p=3 -0\.2000 \(negative at 2 of 2\); Random: p=1 0\.0100, p=3 0 \(negative at 0 of 2\)/);
 });
 
 test('Accumulator groups float32 energies, pools hits, counts empty maps and errors', () => {

@@ -1,160 +1,14 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tableFromIPC } from 'apache-arrow';
 import { writeTableAtomic } from '../../results/table-io.js';
-import { TABLES, type Row, type TableName } from '../../results/schemas.js';
-import { shardTag } from '../../pipeline/run-dir.js';
-import { formatRecord, manifestSchema, type ManifestRecord } from '../../results/run-format.js';
+import { TABLES } from '../../results/schemas.js';
 import { buildReport } from '../../stages/report/index.js';
 
-// ---------- fixtures: a hand-made run directory ----------
-
-type Drops = Record<string, Record<string, Record<number, number[]>>>; // kind → method → p → drop per image
-type Pointing = Record<string, Record<number, { hits: number[]; misses: number[]; empty?: boolean[] }>>; // method → E → per image
-type Game = Record<string, { hit: boolean[]; tol: boolean[] }>;
-
-interface RunSpec {
-  images: string[];
-  drops: Drops;
-  pointing: Pointing;
-  game: Game;
-  errors?: Row[];
-  /** Which image indices each shard holds. */
-  shards: number[][];
-  plan?: { shardCount: number };
-  /** Shards whose listed masking file is damaged after the manifest is written. */
-  corruptMasking?: number[];
-  configHash?: string;
-}
-
-const roots: string[] = [];
-after(async () => {
-  for (const r of roots) await fs.rm(r, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const d = await fs.mkdtemp(join(tmpdir(), 'report-test-'));
-  roots.push(d);
-  return d;
-}
-
-function forwardRow(id: string, index: number): Row {
-  return {
-    image_id: id, image_index: index, label: 1, top1: 1, top2: 2, top3: 3, top4: 4, top5: 5,
-    p_top1: 0.6, p_top2: 0.2, p_top3: 0.1, p_top4: 0.05, p_top5: 0.01, p_gt: 0.6,
-    target_gt: 1, target_top2: 2, logits: Float32Array.from([0, 3, 2, 1, 0, -1]),
-  };
-}
-
-function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, Row[]> {
-  const t: Record<string, Row[]> = { forward: [], masking: [], pointing: [], pointing_game: [], errors: [] };
-  for (const i of imageIdx) {
-    const id = spec.images[i]!;
-    t.forward!.push(forwardRow(id, i));
-    for (const [kind, byMethod] of Object.entries(spec.drops)) {
-      for (const [method, byP] of Object.entries(byMethod)) {
-        for (const [p, drops] of Object.entries(byP)) {
-          const drop = drops[i]!;
-          t.masking!.push({
-            image_id: id, image_index: i, method, target_kind: kind, target_class: kind === 'gt' ? 1 : 2,
-            patch_size: Number(p), center_row: 3, center_col: 4, y_before: 0.9, y_after: 0.9 - drop, drop,
-          });
-        }
-      }
-    }
-    for (const [method, byE] of Object.entries(spec.pointing)) {
-      for (const [e, g] of Object.entries(byE)) {
-        const hits = g.hits[i]!;
-        const misses = g.misses[i]!;
-        t.pointing!.push({
-          image_id: id, image_index: i, method, energy: Number(e), hits, misses,
-          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0, empty: g.empty?.[i] ?? false, box_clipped: false,
-        });
-      }
-    }
-    for (const [method, g] of Object.entries(spec.game)) {
-      t.pointing_game!.push({ image_id: id, image_index: i, method, hit: g.hit[i]!, hit_tolerance: g.tol[i]! });
-    }
-  }
-  for (const e of spec.errors ?? []) if (imageIdx.includes(e.image_index as number)) t.errors!.push(e);
-  return t as Record<TableName, Row[]>;
-}
-
-async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
-  for (const [s, idx] of spec.shards.entries()) {
-    const name = `shard-${shardTag(s)}.arrow`;
-    const files = [];
-    for (const [table, rows] of Object.entries(tableRows(spec, idx)) as [TableName, Row[]][]) {
-      const w = await writeTableAtomic(join(runDir, 'tables', table, name), TABLES[table], rows);
-      files.push({ table, path: `tables/${table}/${name}`, rows: w.rows, sha256: w.sha256, bytes: w.bytes });
-    }
-    // A record as `sglrp run` writes it (results/run-format.ts), under a fixed made-up identity.
-    const identity = { configHash: 'c'.repeat(64), model: 'a'.repeat(64), annotations: null };
-    const manifest: ManifestRecord = { phase: 'main', shard: s, identity, backend: 'cpu', seconds: 2, imageCount: idx.length, files, finishedAt: '2026-01-01T00:00:00.000Z', host: 'test' };
-    await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
-    await fs.writeFile(join(runDir, 'manifest', `main-${shardTag(s)}.json`), formatRecord(manifest, manifestSchema, 'manifest'));
-    if (spec.corruptMasking?.includes(s)) {
-      const path = join(runDir, 'tables', 'masking', name);
-      const bytes = await fs.readFile(path);
-      bytes[bytes.length >> 1] ^= 0xff;
-      await fs.writeFile(path, bytes);
-    }
-  }
-  const shardCount = spec.plan?.shardCount ?? spec.shards.length;
-  await fs.writeFile(join(runDir, 'plan.json'), JSON.stringify({ datasetSize: spec.images.length, limit: null, shardSize: 2, shardCount }));
-  await fs.writeFile(join(runDir, 'config.hash'), spec.configHash ?? 'abc123\n');
-}
-
-async function writeExamples(runDir: string, id: string, names: string[]): Promise<void> {
-  const dir = join(runDir, 'examples', id);
-  await fs.mkdir(dir, { recursive: true });
-  for (const [k, n] of names.entries()) {
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 30 * k, g: 100, b: 200 } } }).png().toFile(join(dir, `${n}.png`));
-  }
-}
-
-/** Built so every claim of the paper holds. */
-const AGREE: RunSpec = {
-  images: ['img0', 'img1', 'img2', 'img3'],
-  shards: [[0, 1], [2, 3]],
-  drops: {
-    gt: {
-      sglrp: { 1: [0.4, 0.5, 0.6, 0.7], 3: [0.5, 0.6, 0.7, 0.8] },
-      clrp: { 1: [0.1, 0.2, 0.3, 0.4], 3: [0.2, 0.3, 0.4, 0.5] },
-      lrp: { 1: [0, 0.1, 0.1, 0.2], 3: [0.1, 0.1, 0.2, 0.2] },
-      random: { 1: [0, 0, 0.01, 0], 3: [0, 0.01, 0.01, 0] },
-    },
-    top2: {
-      sglrp: { 1: [0.2, 0.3, 0.4, 0.5], 3: [0.3, 0.4, 0.5, 0.6] },
-      clrp: { 1: [0.1, 0.1, 0.2, 0.2], 3: [0.1, 0.2, 0.2, 0.3] },
-      lrp: { 1: [-0.1, -0.2, 0, -0.1], 3: [-0.2, -0.2, -0.1, -0.1] },
-      random: { 1: [-0.05, -0.05, 0, 0], 3: [-0.01, -0.02, 0, -0.01] },
-    },
-  },
-  pointing: {
-    sglrp: { 0.5: { hits: [8, 3, 9, 7], misses: [2, 2, 1, 3] }, 1: { hits: [10, 6, 12, 9], misses: [10, 6, 8, 11] } },
-    clrp: { 0.5: { hits: [6, 2, 6, 5], misses: [4, 3, 4, 5] }, 1: { hits: [8, 5, 10, 8], misses: [12, 7, 10, 12] } },
-    lrp: { 0.5: { hits: [5, 2, 5, 4], misses: [5, 3, 5, 6] }, 1: { hits: [6, 4, 8, 6], misses: [14, 8, 12, 14] } },
-    random: {
-      0.5: { hits: [0, 0, 0, 0], misses: [10, 5, 0, 10], empty: [false, false, true, false] },
-      1: { hits: [1, 0, 0, 1], misses: [19, 12, 20, 19] },
-    },
-  },
-  game: {
-    sglrp: { hit: [true, true, true, false], tol: [true, true, true, true] },
-    lrp: { hit: [true, false, false, false], tol: [true, true, false, false] },
-    random: { hit: [false, false, false, false], tol: [false, true, false, false] },
-  },
-  errors: [
-    { image_id: 'img1', image_index: 1, stage: 'relevance', reason: 'NaN in the map' },
-    { image_id: 'img3', image_index: 3, stage: 'read', reason: 'truncated JPEG, re-download it' },
-    { image_id: 'img3', image_index: 3, stage: 'masking', reason: 'NaN in the map' },
-  ],
-};
+import { AGREE, tableRows, tempDir, writeExamples, writeRun, type RunSpec } from './report-fixture.js';
 
 /** Built so claims 2–5 fail and claim 1 holds at one of two patch sizes. */
 const DISAGREE: RunSpec = {
@@ -253,20 +107,33 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   assert.equal(counts['errors.masking'], 1);
   assert.equal(counts['run0.main_shards_done'], 2);
 
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'yes'], [5, 'yes']]);
-  assert.match(res.claims[0]!.evidence, /p=1: SGLRP 0\.5500 vs CLRP 0\.2500, LRP 0\.1000/);
-  assert.match(res.claims[2]!.evidence, /E = 0\.5, 1 \(2 of 2 levels\)/);
+  // docs/PROTOCOL.md §8 on four images: Random's accuracy at E = 1 (0.05, 0, 0, 0.05) has a bootstrap interval
+  // reaching 0.05, so "near zero" stays open (claim 4); Random's top2 drops at p = 1 (−0.05, −0.05, 0, 0) have an
+  // interval reaching 0, so "increases y_t" stays open (claim 5). Inconclusive, not yes.
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'inconclusive'], [5, 'inconclusive']]);
+  assert.match(res.claims[4]!.evidence, /Not holding: p=1 Random: -0\.0250 \[-0\.0500, 0\]/);
+  // Every image's SGLRP − CLRP drop at p = 1 is 0.3: a degenerate interval, and the test is named.
+  assert.match(res.claims[0]!.evidence, /p=1 SGLRP − CLRP: 0\.3000 \[0\.3000, 0\.3000\]/);
+  assert.match(res.claims[0]!.evidence, /^Test: paired bootstrap 95% CI of the per-image difference \(2,000 resamples, seed 0\); Wilcoxon signed-rank p/);
+  assert.match(res.claims[2]!.evidence, /Holds in 4 of 4 checks/);
 
   // HTML: self-contained, SVG inline, example PNGs as data URIs, no external references.
   const html = await fs.readFile(res.htmlPath, 'utf8');
-  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
-  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 6);
-  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#)/, `external reference ${attr[1]}`);
-  assert.doesNotMatch(html, /<link\b|<script\b|@import|url\(\s*['"]?https?:/i);
+  // Three curve figures and their three small-multiple difference figures.
+  assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 6);
+  // gt table: img0 input, LRP, SGLRP + img2 input, SGLRP; top2 table: img0 input, CLRP + img2 input.
+  assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 8);
+  // Only inline data, anchors, and links to the data files beside the report.
+  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#|[\w.-]+$)/, `external reference ${attr[1]}`);
+  assert.doesNotMatch(html, /<link\b|<script\b[^>]*\bsrc=|@import|url\(\s*['"]?https?:/i);
+  assert.match(html, /<h2 id="provenance">Provenance<\/h2>/);
+  assert.match(html, /<h2 id="images">Images<\/h2>/);
+  assert.match(html, /<nav class="toc"/);
+  assert.match(html, /<a href="paired-comparisons\.csv">paired-comparisons\.csv<\/a>/);
   assert.doesNotMatch(html, /Partial run/);
   // Example columns: input, then gt methods in the fixed order, then top2.
   const headerRow = html.slice(html.indexOf('<table class="examples">')).split('</tr>')[0]!;
-  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)', 'CLRP (top2)']);
+  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)']);
 
   // Markdown links the figure PNGs and the example PNGs where they lie.
   const md = await fs.readFile(res.mdPath, 'utf8');
@@ -282,13 +149,14 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   }
 });
 
-test('a run built to disagree gets partly / no verdicts', async () => {
+test('a run built to disagree gets no verdicts', async () => {
   const runDir = await tempDir();
   await writeRun(runDir, DISAGREE);
   const res = await buildReport([runDir], { outDir: join(runDir, 'elsewhere') });
   assert.equal(res.htmlPath, join(runDir, 'elsewhere', 'report.html'));
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'partly'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
-  assert.match(res.claims[0]!.evidence, /SGLRP leads at p = 3 \(1 of 2 patch sizes\)/);
+  // Claim 1 holds against CLRP at both patch sizes but LRP is clearly better at p = 1 (every image): one failing check is a no.
+  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'no'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
+  assert.match(res.claims[0]!.evidence, /Holds in 3 of 4 checks, fails in 1, open in 0\. Not holding: p=1 SGLRP − LRP: -0\.2000 \[-0\.2000, -0\.2000\]/);
   // gt curve is there; no pointing_game rows → the report says so instead of failing
   const html = await fs.readFile(res.htmlPath, 'utf8');
   assert.match(html, /No pointing_game rows/);
