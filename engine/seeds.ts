@@ -1,7 +1,7 @@
 import type { Variant } from './types.js';
 
 /**
- * Output-layer relevance seeds (SPEC §2). Computed in float64 and handed to the pass as float32;
+ * Output-layer relevance seeds (docs/PROTOCOL.md §2). Computed in float64 and handed to the pass as float32;
  * no epsilon is added to any seed (except the reference SGLRP target's +1e-8, as the authors' code).
  */
 
@@ -43,6 +43,10 @@ export function seedsFor(method: LrpMethod, variant: Variant, logits: Float32Arr
     }
     return { vectors: [v], combine: 'single' };
   }
+  // The authors' code puts a ReLU on the logits before the head, and relevance flows back through
+  // its gradient: every seed entry of a class with z_n ≤ 0 is zeroed, the target's included, so a
+  // target with z_t ≤ 0 gets all-zero LRP, CLRP and SGLRP maps (docs/PROTOCOL.md §2).
+  const targetLive = zt > 0;
   const ztPos = Math.max(zt, 0);
   if (method === 'lrp') {
     v[t] = ztPos;
@@ -54,7 +58,7 @@ export function seedsFor(method: LrpMethod, variant: Variant, logits: Float32Arr
     for (let i = 0; i < n; i++) if (i !== t && logits[i]! > 0) d[i] = ztPos / (n - 1);
   } else {
     const y = softmax64(Array.from(logits, (x) => Math.max(x, 0)));
-    v[t] = y[t]! * (1 - y[t]!) + 1e-8;
+    if (targetLive) v[t] = y[t]! * (1 - y[t]!) + 1e-8;
     for (let i = 0; i < n; i++) if (i !== t && logits[i]! > 0) d[i] = y[t]! * y[i]!;
   }
   return { vectors: [v, d], combine: 'contrast' };

@@ -8,7 +8,7 @@ import { disposeGraph, type GraphNode } from '../../engine/graph.js';
 import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, ModelLoadError } from '../../engine/model-loader.js';
 import { composite, epsilonRule, paperComposite, referenceComposite, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
-import { addRelevance, affineRule, avgPoolRelevance } from '../../engine/split-rules.js';
+import { addRelevance, avgPoolRelevance, passThroughAffine } from '../../engine/split-rules.js';
 import { avgPoolTranspose, gapTranspose, uncrop, unpad } from '../../engine/transposes.js';
 import { disposeWalkState } from '../../engine/walk.js';
 import { WeightCache } from '../../engine/weight-cache.js';
@@ -72,11 +72,11 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
   assertClose(unpad(node({ kind: 'pad', pads: [[1, 0], [1, 1]] }), padded).dataSync(), [7, 8], 0, 'ZeroPadding2D → crop');
   assertClose(uncrop(node({ kind: 'crop', crops: [[0, 1], [1, 0]] }), tf.tensor4d([5, 6], [1, 1, 2, 1])).dataSync(), [0, 5, 6, 0, 0, 0], 0, 'Cropping2D → pad');
 
-  // Affine y = a·x + c with a = [2, −1], c = [1, 1], x = [1, 3]: a·x = [2, −3], y = [3, −2]; R = [6, 4].
+  // Affine y = a·x + c with a = [2, −1], c = [1, 1], x = [0, 3] (a zero input, as after a ReLU): y = [1, −2];
+  // R = [6, 4] passes through unchanged, the zero input's share included (docs/PROTOCOL.md §1).
   const aff = node({ kind: 'affine', scale: tf.tensor1d([2, -1]), shift: tf.tensor1d([1, 1]) });
-  const ctx = { node: aff, input: tf.tensor2d([[1, 3]]), output: tf.tensor2d([[3, -2]]), relevance: tf.tensor2d([[6, 4]]) };
-  assertClose(affineRule({ bias: false, stabilizer: eps }).backward(ctx).dataSync(), [6, 4], 1e-6, 'affine without bias passes through');
-  assertClose(affineRule({ bias: true, stabilizer: eps }).backward(ctx).dataSync(), [4, 6], 1e-6, 'affine with bias: share a·x/y');
+  const ctx = { node: aff, input: tf.tensor2d([[0, 3]]), output: tf.tensor2d([[1, -2]]), relevance: tf.tensor2d([[6, 4]]) };
+  assert.deepEqual(Array.from(passThroughAffine.backward(ctx).dataSync()), [6, 4], 'affine passes through');
   w.dispose();
 });
 
@@ -88,7 +88,7 @@ const CASES: { name: string; engine: () => Composite; first: RefRule; rest: RefR
     engine: () => referenceComposite(LOW, HIGH),
     first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 },
     rest: { kind: 'zplus', bias: true, eps: 0 },
-    merge: { split: { kind: 'zero', value: 1e-7 }, affineBias: true },
+    merge: { split: { kind: 'zero', value: 1e-7 } },
   },
   { name: 'epsilon everywhere', engine: () => composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)), first: { kind: 'epsilon', eps: 1e-3 }, rest: { kind: 'epsilon', eps: 1e-3 } },
 ];

@@ -208,13 +208,12 @@ export function denseForward(layers: RefLayer[], x: ArrayLike<number>): Float64A
 export type RefRule = { kind: 'zplus'; bias: boolean; eps: number } | { kind: 'zb'; low: number; high: number; eps: number } | { kind: 'epsilon'; eps: number };
 
 /**
- * Rules of the parameter-free layers: the stabiliser of Add/average-pooling/affine denominators
- * (signed ε, or exact zeros replaced), and whether an affine (unfolded BN) keeps its shift in the
- * denominator. Default: the paper composite's (signed ε = 1e-9, no shift).
+ * Rules of the parameter-free layers: the stabiliser of Add/average-pooling denominators (signed
+ * ε, or exact zeros replaced). An affine (unfolded BN) always passes relevance through unchanged
+ * (docs/PROTOCOL.md §1). Default: the paper composite's (signed ε = 1e-9).
  */
 export interface RefMergeRules {
   split: { kind: 'eps'; eps: number } | { kind: 'zero'; value: number };
-  affineBias: boolean;
 }
 
 /** LRP with the given rule for the first linear layer and for the others. */
@@ -224,7 +223,7 @@ export function denseLrp(
   seed: ArrayLike<number>,
   first: RefRule,
   rest: RefRule,
-  merge: RefMergeRules = { split: { kind: 'eps', eps: 1e-9 }, affineBias: false },
+  merge: RefMergeRules = { split: { kind: 'eps', eps: 1e-9 } },
 ): Float64Array<ArrayBufferLike> {
   const acts = denseForward(layers, x);
   const stab = (z: number) => (merge.split.kind === 'eps' ? z + (z >= 0 ? 1 : -1) * merge.split.eps : z === 0 ? merge.split.value : z);
@@ -279,7 +278,7 @@ export function denseLrp(
       continue;
     }
     if (l.kind === 'affine') {
-      give(l.inputs[0]!, a.map((v, j) => (l.a[j]! * v * r[j]!) / stab(merge.affineBias ? y[j]! : l.a[j]! * v)));
+      give(l.inputs[0]!, r.slice()); // R_in = R: one output per input, nothing to split
       continue;
     }
     const rule = l === firstLinear ? first : rest;
