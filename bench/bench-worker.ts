@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 
 import { webgpuOnSoftwareAdapter } from '../engine/backend.js';
-import { Explainer } from '../engine/explainer.js';
+import { ExplainEngine } from '../engine/explain-engine.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { randomImage } from '../test/util/models.js';
@@ -61,9 +61,9 @@ async function main(): Promise<void> {
 
   const bounds = presetBounds('caffe', 3);
   let t = performance.now();
-  let ex: Explainer;
+  let ex: ExplainEngine;
   try {
-    ex = await Explainer.load(modelPath, { backend, inputBounds: bounds });
+    ex = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds });
   } catch (e) {
     write({ backend, status: 'unavailable', reason: (e as Error).message.split('\n')[0]! });
     return;
@@ -127,10 +127,10 @@ async function main(): Promise<void> {
   for (const name of probes) {
     const spec = CASES[name];
     const label = labelOf(spec, batch);
-    let probe: Explainer | undefined;
+    let probe: ExplainEngine | undefined;
     try {
       // A budget far above any machine: the engine then puts the whole batch in one pass.
-      probe = await Explainer.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
+      probe = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
       await runCase(probe, { ...CASES['lrp-1'], calls: [{ methods: ['lrp', 'gbp', 'gradcam'], targets: ['top1'] }] }, [inputs[0]!]);
       results.push(await timeCase(probe, spec, inputs, images, batch));
     } catch (e) {
@@ -153,7 +153,7 @@ function labelOf(spec: CaseSpec, batch: number): string {
 }
 
 /** Times one case over its inputs (the first `images`, or the first `batch` for batched cases). */
-async function timeCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): Promise<CaseResult> {
+async function timeCase(ex: ExplainEngine, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): Promise<CaseResult> {
   const xs = spec.batching === 'batch' ? inputs.slice(0, batch) : inputs.slice(0, images);
   process.stderr.write(`bench: ${ex.backend}: ${labelOf(spec, batch)} (${xs.length} image${xs.length === 1 ? '' : 's'}) … `);
   const t = performance.now();

@@ -3,7 +3,7 @@ import { blockAt, matMulBlocked, matMulTransposedBlocked, type DenseKernel, type
 import { conv2dTransposeByConv, rotateKernel } from './conv-transpose.js';
 import { divPerImage, mulPerImage } from './broadcast.js';
 import type { GraphNode } from './graph.js';
-import { passThroughAffine, type AffineRule } from './split-rules.js';
+import type { AffineRule } from './split-rules.js';
 import type { WeightCache } from './weight-cache.js';
 
 /**
@@ -13,7 +13,8 @@ import type { WeightCache } from './weight-cache.js';
  *
  *   Z = a·ρ(W) + ρ(b);   S = R / stab(Z);   R_in = a ⊙ (ρ(W)ᵀ S)
  *
- * zB (the input-layer rule, SPEC §1) combines three weight sets and is its own rule.
+ * zB (the input-layer rule, docs/PROTOCOL.md §1) combines three weight sets and is its own rule.
+ * Named composites of these rules, as data: engine/composites.ts.
  * Every rule is linear in R, which is what lets many seeds share one pass.
  */
 
@@ -145,9 +146,10 @@ export function epsilonRule(eps = 1e-6): LinearRule {
  * Both steps run as one convolution each with [W⁺; W⁻] stacked on the input-channel axis and
  * [x − l, x − h] concatenated on the channel axis (2 kernels, not 3 for the literal form).
  * l and h are the scalars low and high times the real-pixel mask m (all ones without padding
- * layers; the conv's own zero padding pads x − l with 0, as it pads x and l).
+ * layers; the conv's own zero padding pads x − l with 0, as it pads x and l). A bound given as
+ * 'image' is each image's own smallest (low) or largest (high) real pixel value.
  */
-export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
+export function zBRule(low: Bound, high: Bound, epsilon = 1e-9): LinearRule {
   return {
     name: `zB[${low},${high}]`,
     backward({ node, input, relevance, weights, boundMask }) {
@@ -162,9 +164,12 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
         const stackKey = `${id}:zB:stack`;
         const stack = (_w: tf.Tensor, j: number) => tf.concat([blockAt(wPos, j), blockAt(wNeg, j)], axis); // [.., 2·in, out]
         const kernel = weights.derived(stackKey, op.kernel, stack);
-        const bound = (v: number) => (boundMask ? tf.mul(boundMask, v) : tf.scalar(v));
-        const xLow = tf.sub(input, bound(low)); // ≥ 0
-        const xHigh = tf.sub(input, bound(high)); // ≤ 0
+        const bound = (v: Bound, extreme: 'min' | 'max') => {
+          const b = v === 'image' ? imageExtreme(input, extreme, boundMask) : tf.scalar(v);
+          return boundMask ? tf.mul(boundMask, b) : b;
+        };
+        const xLow = tf.sub(input, bound(low, 'min')); // ≥ 0
+        const xHigh = tf.sub(input, bound(high, 'max')); // ≤ 0
         const z = tf.add(linearForward(node, tf.concat([xLow, xHigh], -1), kernel, null), epsilon);
         const s = divPerImage(relevance, z);
         const c = linearTranspose(node, s, stackKey, stack, weights, input.shape);
@@ -173,6 +178,17 @@ export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
       });
     },
   };
+}
+
+/** A zB bound: a value, or 'image' (each image's own extreme value). */
+export type Bound = number | 'image';
+
+/** Per image [B, 1, …, 1]: the smallest or largest value over the real pixels (mask 1). */
+function imageExtreme(input: tf.Tensor, which: 'min' | 'max', mask: tf.Tensor | undefined): tf.Tensor {
+  const axes = input.shape.slice(1).map((_, i) => i + 1);
+  // Padding (mask 0) must not win: push it beyond every real value before taking the extreme.
+  const real = mask ? tf.add(input, tf.mul(tf.sub(1, mask), which === 'min' ? 3.4e38 : -3.4e38)) : input;
+  return which === 'min' ? tf.min(real, axes, true) : tf.max(real, axes, true);
 }
 
 /**
@@ -199,26 +215,3 @@ export function composite(name: string, layers: LinearRule, first: LinearRule, e
 }
 
 export const DEFAULT_SPLIT_EPSILON = 1e-9;
-
-/**
- * SPEC §1, paper variant: z⁺ without bias everywhere, zB at the input; biases are ignored in
- * the merges too (unfolded BN = pass-through), and splits keep the sign with the same ε.
- */
-export function paperComposite(low: number, high: number, epsilon = 1e-9): Composite {
-  return composite('paper: z+ / zB', zPlusRule({ bias: false, epsilon }), zBRule(low, high, epsilon), {
-    split: signedEpsilon(epsilon),
-    affine: passThroughAffine,
-  });
-}
-
-/**
- * SPEC §1, reference variant (iNNvestigate as the authors ran it): z⁺ with bias, zB at the
- * input; an unfolded BN keeps its shift in the denominator like the other biases, and a zero
- * denominator gets 1e-7 everywhere, as in the linear layers.
- */
-export function referenceComposite(low: number, high: number): Composite {
-  return composite('reference: z+ (bias) / zB', zPlusRule({ bias: true }), zBRule(low, high, 1e-9), {
-    split: zeroTo(1e-7),
-    affine: passThroughAffine,
-  });
-}

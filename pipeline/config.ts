@@ -8,8 +8,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { sha256Hex } from '../results/checksum.js';
+import { compositeNames } from '../engine/composites.js';
+import { METHOD_NAMES } from '../engine/methods/index.js';
 
-export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
+/** The attribution methods, from the engine's method registry (engine/methods/), in canonical order. */
+export const METHODS = METHOD_NAMES;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
 export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
 export const GEOMETRIES = ['resize', 'center-crop'] as const;
@@ -52,6 +55,8 @@ export interface RunConfig {
   /** In the canonical order of METHODS, no duplicates. */
   methods: Method[];
   variant: 'paper' | 'reference';
+  /** LRP composite by name (engine/composites.ts); absent: the variant's own. */
+  composite?: string;
   /** In the canonical order of TARGET_KINDS, no duplicates. */
   targets: ConfigTargetKind[];
   /** patchSizes ascending. */
@@ -170,6 +175,10 @@ const rawSchema = z.strictObject({
   model: modelSchema,
   methods: subsetOf(METHODS).default([...METHODS]),
   variant: oneOf(['paper', 'reference'] as const).default('paper'),
+  composite: z
+    .string({ error: 'expected a composite name (string)' })
+    .refine((name) => compositeNames().includes(name), { message: `expected one of ${compositeNames().join(', ')} (or leave it out: the variant's own)` })
+    .optional(),
   targets: subsetOf(TARGET_KINDS).default([...TARGET_KINDS]),
   masking: z
     .strictObject({
@@ -348,6 +357,7 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     model,
     methods: METHODS.filter((m) => raw.methods.includes(m)),
     variant: raw.variant,
+    ...(raw.composite !== undefined && { composite: raw.composite }),
     targets: TARGET_KINDS.filter((t) => raw.targets.includes(t)),
     masking: { patchSizes: [...raw.masking.patchSizes].sort((a, b) => a - b), fill: raw.masking.fill },
     pointing: { energies: [...raw.pointing.energies].sort((a, b) => a - b), tolerance: raw.pointing.tolerance },

@@ -1,4 +1,4 @@
-import type { ExplainGroup, Explainer } from '../engine/explainer.js';
+import type { ExplainEngine, ExplainGroup } from '../engine/explain-engine.js';
 import { runAsync, runSync, type Reads } from '../engine/reads.js';
 import type { Row } from '../results/schemas.js';
 import type { Explanation, MethodName, Variant } from '../engine/types.js';
@@ -12,6 +12,8 @@ import { pushRows, type TableRows } from './rows.js';
 export interface EvaluateOptions {
   methods: MethodName[];
   variant: Variant;
+  /** LRP composite by name (default: the variant's). */
+  composite?: string;
   targets: RunTargetKind[];
   seed: number;
   gradcamLayer?: string;
@@ -35,16 +37,16 @@ export interface BatchResult {
  * cpu, tensorflow); evaluateBatchAsync runs on every backend (webgpu under Node cannot read
  * tensors synchronously; see engine/reads.ts).
  */
-export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): BatchResult {
+export function evaluateBatch(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): BatchResult {
   return runSync(evaluateSteps(explainer, samples, opts));
 }
 
 /** evaluateBatch on every backend (what the pipeline's shard workers call). */
-export function evaluateBatchAsync(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Promise<BatchResult> {
+export function evaluateBatchAsync(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): Promise<BatchResult> {
   return runAsync(evaluateSteps(explainer, samples, opts));
 }
 
-function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Reads<BatchResult> {
+function* evaluateSteps(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): Reads<BatchResult> {
   const rows: TableRows = {};
   const explanations = new Map<string, Explanation[]>();
   const needsLabel = opts.targets.includes('gt');
@@ -80,7 +82,17 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
       if (typeof t === 'string') throw new Error(`internal: ${t}`); // filtered above
       return t;
     },
-    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup: maskGroup },
+    {
+      methods: opts.methods,
+      variant: opts.variant,
+      ...(opts.composite !== undefined ? { composite: opts.composite } : {}),
+      seed: opts.seed,
+      imageIds: evaluable.map((s) => s.id),
+      targetsPerImage: opts.targets.length,
+      ...(opts.gradcamLayer !== undefined ? { gradcamLayer: opts.gradcamLayer } : {}),
+      withRaw: false,
+      onGroup: maskGroup,
+    },
   );
   evaluable.forEach((s, i) => {
     pushRows(rows, 'forward', [forwardRow(s, res.forward.logits[i]!, res.forward.probs[i]!)]);

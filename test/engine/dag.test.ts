@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { disposeCache, forwardWithCache } from '../../engine/forward.js';
 import { disposeGraph, type GraphNode } from '../../engine/graph.js';
 import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, ModelLoadError } from '../../engine/model-loader.js';
-import { composite, epsilonRule, paperComposite, referenceComposite, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
+import { composite, epsilonRule, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
+import { paperComposite, referenceComposite } from '../../engine/composites.js';
 import { addRelevance, avgPoolRelevance, passThroughAffine } from '../../engine/split-rules.js';
 import { avgPoolTranspose, gapTranspose, uncrop, unpad } from '../../engine/transposes.js';
 import { disposeWalkState } from '../../engine/walk.js';
@@ -199,7 +201,7 @@ test("Grad-CAM's default layer per family: the last feature map before global po
   const expected: Record<string, string> = { residual: 'conv5_block2_out', 'dense block': 'relu', inception: 'mixed10' };
   for (const [family, build] of FAMILIES) {
     const graph = graphFromLayersModel(build({ seed: 61 }));
-    const ex = Explainer.fromGraph(graph, { inputBounds: { low: LOW, high: HIGH } });
+    const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: LOW, high: HIGH } });
     assert.equal(ex.gradcamNode('paper').name, expected[family], `${family}, paper`);
     assert.equal(ex.gradcamNode('reference').name, expected[family], `${family}, reference`);
     if (family === 'residual') {
@@ -209,12 +211,12 @@ test("Grad-CAM's default layer per family: the last feature map before global po
       const t = 1;
       const want = autodiffGradCam(graph, layer.id, x, t);
       const run = () =>
-        ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
+        runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
           methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],
           variant: 'paper',
           seed: 0,
           imageIds: ['a'],
-        });
+        }));
       const res = run();
       const live = tf.memory().numTensors;
       run();

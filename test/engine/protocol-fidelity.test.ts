@@ -4,8 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
 import { disposeGraph } from '../../engine/graph.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
-import { paperComposite } from '../../engine/rules.js';
-import { Explainer } from '../../engine/explainer.js';
+import { paperComposite } from '../../engine/composites.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { denseForward, denseLayers, denseLrp } from '../util/dense-reference.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 import { assertClose, relevanceOf } from '../util/numeric.js';
@@ -170,9 +171,9 @@ test('reference variant: a target with z_t ≤ 0 gets all-zero LRP, CLRP and SGL
   assert.ok(usable(), `no usable image: logits ${Array.from(z)}`);
   const negative = negativeClass();
   const positive = Array.from(z).indexOf(Math.max(...z));
-  const ex = Explainer.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
   const targets = [negative, positive].map((classIndex) => ({ kind: 'index' as const, classIndex }));
-  const res = ex.explain([x], () => targets, { methods: ['lrp', 'clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] });
+  const res = runSync(ex.explainSteps([x], () => targets, { methods: ['lrp', 'clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] }));
   for (const e of res.explanations) {
     const seeds = authorsSeeds(e.method as 'lrp' | 'clrp' | 'sglrp', z, e.target.classIndex);
     const t = lrp(seeds.target);
@@ -211,9 +212,9 @@ test('an unfolded BatchNormalization passes relevance through: the smallest case
   const graph = graphFromLayersModel(tf.model({ inputs: input, outputs: out }));
   assert.ok(graph.nodes.some((n) => n.op.kind === 'affine'), 'the BN stays an unfolded affine node');
   const bnOut = 1 / Math.sqrt(1.001) + 1;
-  const ex = Explainer.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
   for (const variant of ['paper', 'reference'] as const) {
-    const res = ex.explain([Float32Array.from([-0.5, 1])], () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant, seed: 0, imageIds: ['a'] });
+    const res = runSync(ex.explainSteps([Float32Array.from([-0.5, 1])], () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant, seed: 0, imageIds: ['a'] }));
     const raw = res.explanations[0]!.raw!;
     assertClose(raw, [1, bnOut], 1e-5, `${variant}: input relevance`);
     assert.ok(Math.abs(raw[0]! + raw[1]! - (1 + bnOut)) < 1e-5, `${variant}: ΣR = ${raw[0]! + raw[1]!}, want ${1 + bnOut}`);
