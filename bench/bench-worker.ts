@@ -101,14 +101,14 @@ async function main(): Promise<void> {
     loadSeconds,
     warmupSeconds,
   };
-  // Masked re-classification, full vs incremental (issue 6 (b)), on the same model and inputs.
+  // Masked re-classification, full vs incremental (BENCHMARKS.md measurement (b)), on the same model and inputs.
   const incremental = await benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
   let whole: WholeOutcome | undefined;
   // Everything measured so far, with the memory now (rewritten after every phase).
   const save = (mem: MemorySnapshot) => write({ ...base, cases: results, memory: mem, incremental, ...(whole ? { whole } : {}) });
   // Written now, so the timed cases survive a probe that kills the process.
   save(memory(ex.backend));
-  // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
+  // The whole per-image work, stage code vs the naive sum (BENCHMARKS.md measurement (c)); its failure is recorded, not fatal.
   const wholeImages = Number(argValue('whole') ?? '0');
   if (wholeImages > 0) {
     try {

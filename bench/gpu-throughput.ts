@@ -1,5 +1,5 @@
 /**
- * Throughput of the whole benchmark protocol on a GPU backend (issue 6, item 5), written as the
+ * Throughput of the whole benchmark protocol on a GPU backend (BENCHMARKS.md, GPU), written as the
  * one prepared, short script a lent GPU machine runs (`../shared/gpu/README.md`; 15 minutes of
  * device time per session, machine start included). Also runs anywhere else, e.g. on wasm or on
  * webgpu over Mesa's software Vulkan adapter, to check the script itself.

@@ -1,5 +1,5 @@
 /**
- * Issue 6, measurement (c): the whole per-image benchmark work vs the naive sum.
+ * BENCHMARKS.md measurement (c): the whole per-image benchmark work vs the naive sum.
  *
  * On the bench's VGG16-shaped model (224×224×3, random weights), for each image:
  *   - real:  `evaluateBatch` (stages/evaluate.ts, what a pipeline worker runs) with the paper's
@@ -38,7 +38,7 @@ const LRP_FAMILY: MethodName[] = BUILTIN_METHODS.filter((m) => m.family === 'rel
 const OWN_PASS = BUILTIN_METHODS.filter((m) => m.family === 'gradient' || m.family === 'cam');
 export const WHOLE_PATCH_SIZES = [1, 3, 5, 7, 9];
 export const WHOLE_ENERGIES = Array.from({ length: 20 }, (_, k) => (k + 1) / 20);
-/** Issue 6 targets for the whole per-image work. */
+/** Performance targets for the whole per-image work. */
 export const TARGET_FORWARD_EQUIVALENTS = 20;
 export const TARGET_SECONDS_PER_IMAGE = 11.7;
 
@@ -239,7 +239,7 @@ export function formatWholeImageTable(r: WholeImageResult): string {
     `| — pointing game | ${(p.pointing / n).toFixed(2)} | | ${fe(p.pointing / n)} |`,
     `| **ratio** real / naive | | **${r.speedup.toFixed(2)}×** | |`,
     '',
-    `issue 6 targets: ≤ ${r.targets.forwardEquivalents} forward-equivalents per image (${r.real.forwardEquivalents.toFixed(1)}: ${r.targets.forwardEquivalentsMet ? 'met' : 'NOT met'}), ` +
+    `performance targets: ≤ ${r.targets.forwardEquivalents} forward-equivalents per image (${r.real.forwardEquivalents.toFixed(1)}: ${r.targets.forwardEquivalentsMet ? 'met' : 'NOT met'}), ` +
       `≤ ${r.targets.secondsPerImage} s per image on the 2-core machine (one worker on one core here: ${r.real.secondsPerImage.toFixed(1)} s, ` +
       `${r.targets.secondsPerImageMet ? 'met even so' : 'not met by one core alone; the pipeline run with 2 workers below is the measure'}); ` +
       `max |y_after incremental − full| = ${r.maxAfterDiff.toExponential(1)}`,

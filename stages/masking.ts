@@ -4,7 +4,7 @@ import type { Sample } from '../data/types.js';
 import { argmaxFirst, patchBounds, type PatchBounds } from './masking-geometry.js';
 
 /**
- * Maximal patch masking (SPEC §4). Every (method, target, patch size) of an image yields a masked
+ * Maximal patch masking (docs/PROTOCOL.md §4). Every (method, target, patch size) of an image yields a masked
  * input; inputs that coincide — same image, same patch, whatever the method or target — are
  * classified once. A masked input is described by its image and patch (the pixels come from the
  * fill image), so the engine can re-classify it incrementally from the unmasked activations.
