@@ -16,6 +16,8 @@ interface Wiring {
 }
 interface DenseLayer extends Wiring {
   kind: 'linear';
+  /** Which layer kind it came from (composites may give Conv2D and Dense different rules). */
+  layer: 'conv2d' | 'dense';
   /** M[j][i]: output j, input i. */
   m: Float64Array[];
   b: Float64Array;
@@ -142,12 +144,12 @@ export function denseLayers(graph: Graph): RefLayer[] {
         const bb = flat(op.bias);
         for (let j = 0; j < b.length; j++) b[j] = bb[j % cout]!;
       }
-      layers.push({ ...wiring, kind: 'linear', m, b, relu: op.activation === 'relu', nIn });
+      layers.push({ ...wiring, kind: 'linear', layer: 'conv2d', m, b, relu: op.activation === 'relu', nIn });
     } else if (op.kind === 'dense') {
       const [nI, nO] = op.kernel.shape;
       const w = flatKernel(op.kernel);
       const m = Array.from({ length: nO }, (_, j) => Float64Array.from({ length: nI }, (_, i) => w[i * nO + j]!));
-      layers.push({ ...wiring, kind: 'linear', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
+      layers.push({ ...wiring, kind: 'linear', layer: 'dense', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
     } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
       const windows = poolWindows(inShape, outShape, op.poolSize, op.strides, op.padding === 'same');
       layers.push(op.kind === 'maxpool' ? { ...wiring, kind: 'pool', windows, nIn } : { ...wiring, kind: 'avg', windows, nIn });
@@ -216,13 +218,16 @@ export interface RefMergeRules {
   split: { kind: 'eps'; eps: number } | { kind: 'zero'; value: number };
 }
 
+/** The rules of the linear layers after the first: one for all, or one per layer kind. */
+export type RefRest = RefRule | { conv2d: RefRule; dense: RefRule };
+
 /** LRP with the given rule for the first linear layer and for the others. */
 export function denseLrp(
   layers: RefLayer[],
   x: ArrayLike<number>,
   seed: ArrayLike<number>,
   first: RefRule,
-  rest: RefRule,
+  rest: RefRest,
   merge: RefMergeRules = { split: { kind: 'eps', eps: 1e-9 } },
 ): Float64Array<ArrayBufferLike> {
   const acts = denseForward(layers, x);
@@ -281,7 +286,7 @@ export function denseLrp(
       give(l.inputs[0]!, r.slice()); // R_in = R: one output per input, nothing to split
       continue;
     }
-    const rule = l === firstLinear ? first : rest;
+    const rule = l === firstLinear ? first : 'kind' in rest ? rest : rest[l.layer];
     const rin = new Float64Array(l.nIn);
     l.m.forEach((row, j) => {
       let z = 0;
