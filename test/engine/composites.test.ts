@@ -10,7 +10,7 @@ import { rankClasses } from '../../engine/targets.js';
 import { VARIANT_PRESETS } from '../../engine/variants.js';
 import { parseConfig } from '../../pipeline/config.js';
 import { denseLayers, denseLrp } from '../util/dense-reference.js';
-import { buildTinyCnn, randomImage } from '../util/models.js';
+import { buildTinyCnn, randomImage, zeroBiases } from '../util/models.js';
 import { assertClose, relevanceOf } from '../util/numeric.js';
 
 const BOUNDS = { low: -1, high: 2 };
@@ -29,6 +29,23 @@ test('a composite maps layer kinds to rules: epsilon-plus-zb (z⁺ on Conv2D, ε
   // The per-kind mapping matters: z⁺ on the dense layers too (the paper composite) gives other numbers.
   const paperLike = denseLrp(denseLayers(graph), x, seed, { kind: 'zb', ...BOUNDS, eps: 1e-9 }, { kind: 'zplus', bias: false, eps: 1e-9 });
   assert.ok(paperLike.some((v, i) => Math.abs(v - want[i]!) > 1e-3), 'ε on Dense differs from z⁺ on Dense');
+  disposeGraph(graph);
+  model.dispose();
+});
+
+test("the z-rule as data ({ rule: 'z' } on every layer, zB first) equals the dense reference's ε-rule on a bias-free model", async () => {
+  await initBackend('cpu');
+  const model = buildTinyCnn({ seed: 3 });
+  zeroBiases(model); // without biases the ε-rule is the z-rule with a signed ε
+  const graph = graphFromLayersModel(model);
+  const [h, w, c] = graph.inputShape;
+  const x = randomImage(h * w * c, 10, BOUNDS.low, BOUNDS.high);
+  const seed = Float32Array.from([1.5, -0.5, 0.25, 0]);
+  const spec: CompositeSpec = { name: 'z-zb', description: 'z everywhere, zB first', layers: { conv2d: { rule: 'z' }, dense: { rule: 'z' } }, first: { rule: 'zB' }, split: { stabilizer: 'signed-epsilon' } };
+  const [got] = relevanceOf(graph, [x], [seed], buildComposite(spec, { bounds: BOUNDS, epsilon: 1e-9 }));
+  const want = denseLrp(denseLayers(graph), x, seed, { kind: 'zb', ...BOUNDS, eps: 1e-9 }, { kind: 'epsilon', eps: 1e-9 });
+  assert.ok(want.some((v) => Math.abs(v) > 1e-6), 'the reference relevance is not all zero');
+  assertClose(got!, want, 2e-4, 'z-rule composite vs dense reference');
   disposeGraph(graph);
   model.dispose();
 });
