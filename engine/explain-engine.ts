@@ -328,7 +328,11 @@ export class ExplainEngine {
       }
       for (const m of specs) {
         if (m.family !== 'combined') continue;
-        const parts = m.uses.map((u) => [u, maps.get(u)!] as const);
+        const parts = m.uses.map((u) => {
+          const byKey = maps.get(u);
+          if (!byKey) throw new Error(`method '${m.name}' uses '${u}', which has no pass of its own (only relevance, gradient and cam methods can be combined)`);
+          return [u, byKey] as const;
+        });
         for (const k of parts[0]![1].keys()) put(m.name, k, m.combine(new Map(parts.map(([u, byKey]) => [u, byKey.get(k)!])), c));
       }
       const first = out.length;
