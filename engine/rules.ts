@@ -210,6 +210,7 @@ export interface CompositeExtras {
   affine?: AffineRule;
 }
 
+/** One rule for every linear layer and another for the first, assembled by hand (tests, tools); named composites as data: engine/composites.ts. */
 export function composite(name: string, layers: LinearRule, first: LinearRule, extras: CompositeExtras = {}): Composite {
   return { name, ruleFor: (_node, isFirst) => (isFirst ? first : layers), ...extras };
 }
