@@ -6,12 +6,18 @@
  */
 
 // Explaining images.
-export { Explainer, type ExplainImageOptions, type ImageInput, type LoadOptions } from './library/explainer.js';
+export {
+  Explainer,
+  type ExplainerOptions,
+  type ExplainOptions,
+  type ExplainOutput,
+  type ImageInput,
+  type MaskSpec,
+  type TargetSpec,
+} from './engine/explainer.js';
 export { explainImageFile, type ImageExplainer, type ImageFileOptions, type ImageFileResult } from './library/image-file.js';
-export type { ExplainResult } from './engine/explainer.js';
 export {
   METHOD_NAMES,
-  LRP_FAMILY,
   BACKEND_NAMES,
   type BackendName,
   type Explanation,
@@ -29,8 +35,6 @@ export {
   basicRule,
   composite,
   epsilonRule,
-  paperComposite,
-  referenceComposite,
   zBRule,
   zPlusRule,
   type BasicRuleParts,
@@ -39,6 +43,22 @@ export {
   type LinearRule,
   type RuleContext,
 } from './engine/rules.js';
+export {
+  buildComposite,
+  compositeNames,
+  compositeSpec,
+  registerComposite,
+  paperComposite,
+  referenceComposite,
+  PAPER_COMPOSITE,
+  REFERENCE_COMPOSITE,
+  EPSILON_PLUS_COMPOSITE,
+  type CompositeSpec,
+  type CompositeParams,
+  type RuleSpec,
+} from './engine/composites.js';
+export { VARIANT_PRESETS, variantPreset, type VariantPreset } from './engine/variants.js';
+export { registerMethod, methodSpec, type MethodSpec } from './engine/methods/index.js';
 
 // Models.
 export { loadModelSource, formatOf, MODEL_FORMATS, type ModelFormat, type ModelSource } from './formats/index.js';

@@ -98,7 +98,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   return { backends: [...new Set(chosen)] as BackendName[], explicitBackends: backends !== undefined, images, batch, cases: cases as CaseName[], out };
 }
 
-/** Issue 6 (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0`, `--vgg16-pipeline 0` skip one. */
+/** BENCHMARKS.md measurements (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0`, `--vgg16-pipeline 0` skip one. */
 export interface ExtraArgs {
   /** Images for the whole per-image work vs the naive sum, per backend (c). */
   whole: number;

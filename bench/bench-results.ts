@@ -11,10 +11,10 @@ export interface FailedMeasurement {
   reason: string;
 }
 
-/** Issue 6 (c): the whole per-image work, stage code vs the naive sum. */
+/** BENCHMARKS.md measurement (c): the whole per-image work, stage code vs the naive sum. */
 export type WholeOutcome = (WholeImageResult & { status?: 'ok' }) | FailedMeasurement;
 
-/** Issue 6 (c), (d), (e) through the real pipeline (run from bench.ts, wasm): VGG16 on synthetic ImageNet images, and the digits-pair config. */
+/** BENCHMARKS.md measurements (c), (d), (e) through the real pipeline (run from bench.ts, wasm): VGG16 on synthetic ImageNet images, and the digits-pair config. */
 export interface PipelineBench {
   /** `sglrp run configs/imagenet-vgg16.yaml` with 1 then 2 workers. */
   vgg16?: (Vgg16PipelineResult & { status?: 'ok' }) | FailedMeasurement;
@@ -64,9 +64,9 @@ export type BackendResult =
       warmupSeconds: number;
       cases: (CaseResult | FailedCase)[];
       memory: MemorySnapshot;
-      /** Masked re-classification, full vs incremental, per patch size (issue 6 (b)). */
+      /** Masked re-classification, full vs incremental, per patch size (BENCHMARKS.md measurement (b)). */
       incremental?: IncrementalBenchResult;
-      /** The whole per-image work vs the naive sum (issue 6 (c)). */
+      /** The whole per-image work vs the naive sum (BENCHMARKS.md measurement (c)). */
       whole?: WholeOutcome;
     }
   | { backend: string; status: 'unavailable' | 'failed'; reason: string };
@@ -77,7 +77,7 @@ export interface BenchResults {
   model: { name: string; inputShape: number[]; classes: number; parameters: number };
   options: { images: number; batch: number; cases: CaseName[] };
   backends: BackendResult[];
-  /** The real pipeline: VGG16 with 1 vs 2 workers; the digits-pair config, 1 vs 2 workers and memory over a long run (issue 6 (c), (d), (e)). */
+  /** The real pipeline: VGG16 with 1 vs 2 workers; the digits-pair config, 1 vs 2 workers and memory over a long run (BENCHMARKS.md measurement (c), (d), (e)). */
   pipeline?: PipelineBench;
   /** 1-minute load average sampled during the run (the bench itself adds about 1 per busy core it uses). */
   load: { before: number; max: number; mean: number; after: number };

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 
 import { webgpuOnSoftwareAdapter } from '../engine/backend.js';
-import { Explainer } from '../engine/explainer.js';
+import { ExplainEngine } from '../engine/explain-engine.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { randomImage } from '../test/util/models.js';
@@ -61,9 +61,9 @@ async function main(): Promise<void> {
 
   const bounds = presetBounds('caffe', 3);
   let t = performance.now();
-  let ex: Explainer;
+  let ex: ExplainEngine;
   try {
-    ex = await Explainer.load(modelPath, { backend, inputBounds: bounds });
+    ex = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds });
   } catch (e) {
     write({ backend, status: 'unavailable', reason: (e as Error).message.split('\n')[0]! });
     return;
@@ -101,14 +101,14 @@ async function main(): Promise<void> {
     loadSeconds,
     warmupSeconds,
   };
-  // Masked re-classification, full vs incremental (issue 6 (b)), on the same model and inputs.
+  // Masked re-classification, full vs incremental (BENCHMARKS.md measurement (b)), on the same model and inputs.
   const incremental = await benchIncremental(ex.graph, inputs.slice(0, Math.max(1, Math.min(images, 2))), { centres: 8 });
   let whole: WholeOutcome | undefined;
   // Everything measured so far, with the memory now (rewritten after every phase).
   const save = (mem: MemorySnapshot) => write({ ...base, cases: results, memory: mem, incremental, ...(whole ? { whole } : {}) });
   // Written now, so the timed cases survive a probe that kills the process.
   save(memory(ex.backend));
-  // The whole per-image work, stage code vs the naive sum (issue 6 (c)); its failure is recorded, not fatal.
+  // The whole per-image work, stage code vs the naive sum (BENCHMARKS.md measurement (c)); its failure is recorded, not fatal.
   const wholeImages = Number(argValue('whole') ?? '0');
   if (wholeImages > 0) {
     try {
@@ -127,10 +127,10 @@ async function main(): Promise<void> {
   for (const name of probes) {
     const spec = CASES[name];
     const label = labelOf(spec, batch);
-    let probe: Explainer | undefined;
+    let probe: ExplainEngine | undefined;
     try {
       // A budget far above any machine: the engine then puts the whole batch in one pass.
-      probe = await Explainer.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
+      probe = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds, memoryBudgetBytes: 1e15 });
       await runCase(probe, { ...CASES['lrp-1'], calls: [{ methods: ['lrp', 'gbp', 'gradcam'], targets: ['top1'] }] }, [inputs[0]!]);
       results.push(await timeCase(probe, spec, inputs, images, batch));
     } catch (e) {
@@ -153,7 +153,7 @@ function labelOf(spec: CaseSpec, batch: number): string {
 }
 
 /** Times one case over its inputs (the first `images`, or the first `batch` for batched cases). */
-async function timeCase(ex: Explainer, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): Promise<CaseResult> {
+async function timeCase(ex: ExplainEngine, spec: CaseSpec, inputs: Float32Array[], images: number, batch: number): Promise<CaseResult> {
   const xs = spec.batching === 'batch' ? inputs.slice(0, batch) : inputs.slice(0, images);
   process.stderr.write(`bench: ${ex.backend}: ${labelOf(spec, batch)} (${xs.length} image${xs.length === 1 ? '' : 's'}) … `);
   const t = performance.now();

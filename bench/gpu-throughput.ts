@@ -1,5 +1,5 @@
 /**
- * Throughput of the whole benchmark protocol on a GPU backend (issue 6, item 5), written as the
+ * Throughput of the whole benchmark protocol on a GPU backend (BENCHMARKS.md, GPU), written as the
  * one prepared, short script a lent GPU machine runs (`../shared/gpu/README.md`; 15 minutes of
  * device time per session, machine start included). Also runs anywhere else, e.g. on wasm or on
  * webgpu over Mesa's software Vulkan adapter, to check the script itself.
@@ -23,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { Explainer } from '../engine/explainer.js';
+import { ExplainEngine } from '../engine/explain-engine.js';
+import { runAsync } from '../engine/reads.js';
 import { rankClasses } from '../engine/targets.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     log(`VGG16 with random weights saved to ${modelPath}`);
   }
   try {
-    const ex = await Explainer.load(modelPath, { backend: args.backend, inputBounds: presetBounds('caffe', 3), ...(args.budgetBytes ? { memoryBudgetBytes: args.budgetBytes } : {}) });
+    const ex = await ExplainEngine.load(modelPath, { backend: args.backend, inputBounds: presetBounds('caffe', 3), ...(args.budgetBytes ? { memoryBudgetBytes: args.budgetBytes } : {}) });
     result['backend'] = ex.backend;
     result['backendDetail'] = ex.backendDetail ?? null;
     result['maxRowsPerPass'] = ex.maxRowsPerPass();
@@ -157,14 +158,14 @@ async function main(): Promise<void> {
     const bounds = presetBounds('caffe', 3);
     const biggest = Math.max(...args.batches);
     const inputs = Array.from({ length: biggest }, (_, i) => randomImage(h * w * c, 5000 + i, bounds.low, bounds.high));
-    const logits = await ex.logitsOfAsync(inputs);
+    const logits = await runAsync(ex.logitsSteps(inputs));
     const samples = inputs.map((x, i) => benchSample(x, i, h, w, c, logits[i]!));
     const opts = wholeProtocolOptions(h, w, c);
     const top1 = (_i: number, _p: Float32Array, z: Float32Array) => [{ kind: 'top1' as const, classIndex: rankClasses(z)[0]! }];
     const calls: Record<StepResult['step'], (b: number) => Promise<void>> = {
-      forward: async (b) => void (await ex.forwardAsync(inputs.slice(0, b))),
+      forward: async (b) => void (await runAsync(ex.forwardSteps(inputs.slice(0, b)))),
       lrp: async (b) =>
-        void (await ex.explainAsync(inputs.slice(0, b), top1, { methods: ['lrp'], variant: 'paper', seed: 0, imageIds: samples.slice(0, b).map((s) => s.id), withRaw: false })),
+        void (await runAsync(ex.explainSteps(inputs.slice(0, b), top1, { methods: ['lrp'], variant: 'paper', seed: 0, imageIds: samples.slice(0, b).map((s) => s.id), withRaw: false }))),
       whole: async (b) => void (await evaluateBatchAsync(ex, samples.slice(0, b), opts)),
     };
 

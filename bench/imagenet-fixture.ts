@@ -1,5 +1,5 @@
 /**
- * A synthetic ImageNet-validation layout for the VGG16 pipeline bench (issue 6 (c)–(e) through
+ * A synthetic ImageNet-validation layout for the VGG16 pipeline bench (BENCHMARKS.md measurement (c)–(e) through
  * `sglrp run configs/imagenet-vgg16.yaml`): what configs/imagenet-vgg16.yaml expects, in a folder
  * of its own:
  *

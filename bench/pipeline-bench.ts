@@ -1,5 +1,5 @@
 /**
- * Issue 6, measurements (d) and (e), on the real pipeline (the `sglrp run` CLI in a child process,
+ * BENCHMARKS.md measurement (d) and (e), on the real pipeline (the `sglrp run` CLI in a child process,
  * as a user runs it) with the embedded digits-pair config (configs/digits-pair.yaml: the small
  * 64×64 digits model, not VGG16, so that both fit in a few minutes of `npm run bench`):
  *   (d) scaling: the same first `limit` images with --workers 1, then --workers 2 (wasm), images/s
@@ -10,7 +10,7 @@
  *
  * The same (d) and (e), and the whole per-image work (c), on VGG16 (random weights) through the
  * CLI with configs/imagenet-vgg16.yaml on a synthetic ImageNet-validation folder:
- * `benchVgg16Pipeline()`, 1 then 2 workers, seconds per image against issue 6's target.
+ * `benchVgg16Pipeline()`, 1 then 2 workers, seconds per image against the performance target.
  *
  * Library use (bench.ts): `benchScaling()`, `benchMemory()`, `benchVgg16Pipeline()`. Standalone:
  * `node dist/bench/pipeline-bench.js [--limit 400] [--memory-images 1000] [--out FILE]`, or
@@ -312,7 +312,7 @@ export async function benchMemory(images = 1000, shardSize = 50, log: (s: string
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 6 (c), (d), (e) on VGG16 through the real CLI: `sglrp run configs/imagenet-vgg16.yaml` on
+// BENCHMARKS.md measurements (c), (d), (e) on VGG16 through the real CLI: `sglrp run configs/imagenet-vgg16.yaml` on
 // a synthetic ImageNet-validation layout (bench/imagenet-fixture.ts), 1 then 2 workers.
 
 /** Passes a child's output on line by line, each line with a prefix. */

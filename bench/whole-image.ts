@@ -1,5 +1,5 @@
 /**
- * Issue 6, measurement (c): the whole per-image benchmark work vs the naive sum.
+ * BENCHMARKS.md measurement (c): the whole per-image benchmark work vs the naive sum.
  *
  * On the bench's VGG16-shaped model (224×224×3, random weights), for each image:
  *   - real:  `evaluateBatch` (stages/evaluate.ts, what a pipeline worker runs) with the paper's
@@ -10,13 +10,13 @@
  *   - naive: one forward; one separate explain call (its own forward + pass) per LRP-family map
  *            (3 methods × 2 targets = 6); GBP and Grad-CAM one call per target (Guided Grad-CAM
  *            is their product, Random is free); one full forward per masked input (7 methods ×
- *            2 targets × 5 patch sizes = 70, no deduplication: `Explainer.logitsOf` on the images
+ *            2 targets × 5 patch sizes = 70, no deduplication: `ExplainEngine.logitsSteps` on the images
  *            built with `applyPatch`); the same pointing game.
  * Both are also given in forward-equivalents: seconds / seconds of one forward pass (median of
  * 3, timed here). The naive masked probabilities are checked against the real masking rows, so a
  * fast wrong answer cannot be timed.
  *
- * Library use (bench-worker.ts): `benchWholeImage(ex, images)` with the worker's warm Explainer.
+ * Library use (bench-worker.ts): `benchWholeImage(ex, images)` with the worker's warm ExplainEngine.
  */
 import { argmaxFirst, applyPatch, patchBounds } from '../stages/masking-geometry.js';
 import { evaluateBatchAsync, type EvaluateOptions } from '../stages/evaluate.js';
@@ -25,15 +25,20 @@ import { pointingRows } from '../stages/pointing.js';
 import { runTargets } from '../stages/forward.js';
 import { rankClasses } from '../engine/targets.js';
 import { softmax64 } from '../engine/seeds.js';
-import type { Explainer } from '../engine/explainer.js';
+import type { ExplainEngine } from '../engine/explain-engine.js';
+import { BUILTIN_METHODS, METHOD_NAMES } from '../engine/methods/index.js';
+import { runAsync } from '../engine/reads.js';
 import type { Explanation, MethodName, Target } from '../engine/types.js';
 import type { Sample } from '../data/types.js';
 
-export const WHOLE_METHODS: MethodName[] = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'];
-const LRP_FAMILY: MethodName[] = ['lrp', 'clrp', 'sglrp'];
+// From the method registry (engine/methods/): every method, as the pipeline runs them.
+export const WHOLE_METHODS: MethodName[] = [...METHOD_NAMES];
+const LRP_FAMILY: MethodName[] = BUILTIN_METHODS.filter((m) => m.family === 'relevance').map((m) => m.name);
+/** Methods with a backward pass of their own (Guided Backprop, Grad-CAM): naive = one call per target. */
+const OWN_PASS = BUILTIN_METHODS.filter((m) => m.family === 'gradient' || m.family === 'cam');
 export const WHOLE_PATCH_SIZES = [1, 3, 5, 7, 9];
 export const WHOLE_ENERGIES = Array.from({ length: 20 }, (_, k) => (k + 1) / 20);
-/** Issue 6 targets for the whole per-image work. */
+/** Performance targets for the whole per-image work. */
 export const TARGET_FORWARD_EQUIVALENTS = 20;
 export const TARGET_SECONDS_PER_IMAGE = 11.7;
 
@@ -103,7 +108,7 @@ export function wholeProtocolOptions(h: number, w: number, c: number): EvaluateO
   };
 }
 
-export async function benchWholeImage(ex: Explainer, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
+export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s));
   const [h, w, c] = ex.inputShape;
   const opts = wholeProtocolOptions(h, w, c);
@@ -114,12 +119,12 @@ export async function benchWholeImage(ex: Explainer, images: Float32Array[], opt
   let logits0: Float32Array[] = [];
   for (let i = 0; i < 3; i++) {
     const t = now();
-    logits0 = (await ex.forwardAsync([images[0]!])).logits;
+    logits0 = (await runAsync(ex.forwardSteps([images[0]!]))).logits;
     fwd.push(now() - t);
   }
   const forwardSeconds = median(fwd);
   const samples: Sample[] = [];
-  for (const [i, x] of images.entries()) samples.push(benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : (await ex.forwardAsync([x])).logits[0]!));
+  for (const [i, x] of images.entries()) samples.push(benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : (await runAsync(ex.forwardSteps([x]))).logits[0]!));
   log(`bench: whole image: forward ${forwardSeconds.toFixed(2)} s\n`);
 
   const parts: NaiveParts = { forward: 0, lrpSeparate: 0, gbpPerTarget: 0, gradcamPerTarget: 0, maskedFull: 0, pointing: 0 };
@@ -145,24 +150,24 @@ export async function benchWholeImage(ex: Explainer, images: Float32Array[], opt
 
     // Naive: every piece on its own.
     t = now();
-    const f = await ex.forwardAsync([s.input]);
+    const f = await runAsync(ex.forwardSteps([s.input]));
     parts.forward += now() - t;
     // Untimed: the real run's distinct masked inputs, planned on the probabilities of that forward.
     maskedInputs += planMasking([{ sample: s, explanations, probs: f.probs[0]! }], WHOLE_PATCH_SIZES).masks.length;
     const targets = runTargets(s, f.logits[0]!, opts.targets) as Target[];
     const call = async (methods: MethodName[], target: Target) => {
-      const r = await ex.explainAsync([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false });
+      const r = await runAsync(ex.explainSteps([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false }));
       if (r.explanations.length !== methods.length || !r.explanations.every((e) => e.map.every(Number.isFinite))) throw new Error(`bench: naive ${methods.join('+')} call gave no finite map`);
     };
     t = now();
     for (const m of LRP_FAMILY) for (const target of targets) await call([m], target);
     parts.lrpSeparate += now() - t;
-    t = now();
-    for (const target of targets) await call(['gbp'], target);
-    parts.gbpPerTarget += now() - t;
-    t = now();
-    for (const target of targets) await call(['gradcam'], target);
-    parts.gradcamPerTarget += now() - t;
+    for (const m of OWN_PASS) {
+      t = now();
+      for (const target of targets) await call([m.name], target);
+      if (m.family === 'gradient') parts.gbpPerTarget += now() - t;
+      else parts.gradcamPerTarget += now() - t;
+    }
 
     // Masked inputs from the same maps (the stage's, which the naive calls reproduce exactly), one full forward each.
     t = now();
@@ -175,7 +180,7 @@ export async function benchWholeImage(ex: Explainer, images: Float32Array[], opt
         inputs.push(applyPatch(s.input, h, w, c, patchBounds(centre.row, centre.col, p, h, w), fill));
       }
     }
-    const z = await ex.logitsOfAsync(inputs);
+    const z = await runAsync(ex.logitsSteps(inputs));
     parts.maskedFull += now() - t;
     naiveMasked += inputs.length;
     keys.forEach(({ e, p }, i) => {
@@ -232,7 +237,7 @@ export function formatWholeImageTable(r: WholeImageResult): string {
     `| — pointing game | ${(p.pointing / n).toFixed(2)} | | ${fe(p.pointing / n)} |`,
     `| **ratio** real / naive | | **${r.speedup.toFixed(2)}×** | |`,
     '',
-    `issue 6 targets: ≤ ${r.targets.forwardEquivalents} forward-equivalents per image (${r.real.forwardEquivalents.toFixed(1)}: ${r.targets.forwardEquivalentsMet ? 'met' : 'NOT met'}), ` +
+    `performance targets: ≤ ${r.targets.forwardEquivalents} forward-equivalents per image (${r.real.forwardEquivalents.toFixed(1)}: ${r.targets.forwardEquivalentsMet ? 'met' : 'NOT met'}), ` +
       `≤ ${r.targets.secondsPerImage} s per image on the 2-core machine (one worker on one core here: ${r.real.secondsPerImage.toFixed(1)} s, ` +
       `${r.targets.secondsPerImageMet ? 'met even so' : 'not met by one core alone; the pipeline run with 2 workers below is the measure'}); ` +
       `max |y_after incremental − full| = ${r.maxAfterDiff.toExponential(1)}`,

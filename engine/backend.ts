@@ -186,11 +186,6 @@ export function webgpuOnSoftwareAdapter(): boolean {
   return tf.getBackend() === 'webgpu' && webgpuAdapter !== undefined && isSoftwareAdapter(webgpuAdapter);
 }
 
-/** The backend this thread runs on (for recording in every output). */
-export function currentBackend(): string {
-  return tf.getBackend();
-}
-
 /**
  * What the backend name alone does not say, recorded next to it in outputs (explain summaries,
  * shard manifests, the report): for webgpu the adapter, flagged when it is a software one (its

@@ -12,7 +12,7 @@ import { consumers, nodeTensors, type Graph, type GraphNode, type LayerOp } from
  * A BN folds only when its one input is a Conv2D/Dense without a ReLU whose output feeds nothing
  * but that BN (otherwise the pre-BN output is still needed, or a ReLU sits in between). A BN
  * after Add/Concatenate, or before a conv (DenseNet's BN-ReLU-Conv), stays an affine node with
- * its own rule (engine/split-rules.ts affineRule).
+ * its own rule (engine/split-rules.ts passThroughAffine: relevance passes through unchanged).
  *
  * The graph's output is unchanged up to float rounding (tested against the LayersModel). The
  * folded node keeps the conv's name and lists the BN's name in `aliases`, so Grad-CAM and other

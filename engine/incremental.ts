@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { forwardPads } from './conv-transpose.js';
-import { applyNode, disposeCache, forwardWithCache, type ForwardCache } from './forward.js';
-import type { Graph, GraphNode, LayerOp } from './graph.js';
+import { applyNode, type ForwardCache } from './forward.js';
+import type { GraphNode, LayerOp } from './graph.js';
 import { read, runAsync, runSync, type Reads } from './reads.js';
 
 /**
- * Incremental re-classification for maximal patch masking (issue 6, item 2).
+ * Incremental re-classification for maximal patch masking (docs/PROTOCOL.md §4).
  *
  * A p×p patch changes only a bounded box of each layer's activations. Starting from the cached
  * activations of the unmasked image, each masked variant carries, per node, either
@@ -30,8 +30,11 @@ import { read, runAsync, runSync, type Reads } from './reads.js';
  * grew past `fullFraction`).
  */
 
-/** Half-open box of a spatial map: rows r0 ≤ r < r1, columns c0 ≤ c < c1. */
-export interface Box {
+/**
+ * Half-open rectangle of a spatial map: rows r0 ≤ r < r1, columns c0 ≤ c < c1. (Not data/'s
+ * PixelRect, which is an annotation's {x0, y0, x1, y1} in image pixels.)
+ */
+export interface PixelRect {
   r0: number;
   r1: number;
   c0: number;
@@ -39,7 +42,7 @@ export interface Box {
 }
 
 /** One masked input: image `image` of the cache with the input box replaced. */
-export interface MaskedVariant extends Box {
+export interface MaskedVariant extends PixelRect {
   /** Index of the unmasked image in the cache's batch. */
   image: number;
   /** The new pixels of the box, row-major (r1−r0)×(c1−c0)×C. Or give `fill`. */
@@ -89,7 +92,7 @@ function macsPerPosition(node: GraphNode): number {
 
 type State =
   | { kind: 'same' }
-  | { kind: 'patch'; box: Box; values: Float32Array } // row-major (r1−r0)×(c1−c0)×C, read-only
+  | { kind: 'patch'; box: PixelRect; values: Float32Array } // row-major (r1−r0)×(c1−c0)×C, read-only
   | { kind: 'full'; batch: tf.Tensor; row: number };
 
 const SAME: State = { kind: 'same' };
@@ -118,10 +121,10 @@ export function affectedRange(a: number, b: number, k: number, s: number, padBef
   return [lo, Math.max(lo, hi)];
 }
 
-const area = (b: Box) => (b.r1 - b.r0) * (b.c1 - b.c0);
-const isEmpty = (b: Box) => b.r1 <= b.r0 || b.c1 <= b.c0;
-const intersect = (a: Box, b: Box): Box => ({ r0: Math.max(a.r0, b.r0), r1: Math.min(a.r1, b.r1), c0: Math.max(a.c0, b.c0), c1: Math.min(a.c1, b.c1) });
-const union = (a: Box, b: Box): Box => ({ r0: Math.min(a.r0, b.r0), r1: Math.max(a.r1, b.r1), c0: Math.min(a.c0, b.c0), c1: Math.max(a.c1, b.c1) });
+const area = (b: PixelRect) => (b.r1 - b.r0) * (b.c1 - b.c0);
+const isEmpty = (b: PixelRect) => b.r1 <= b.r0 || b.c1 <= b.c0;
+const intersect = (a: PixelRect, b: PixelRect): PixelRect => ({ r0: Math.max(a.r0, b.r0), r1: Math.min(a.r1, b.r1), c0: Math.max(a.c0, b.c0), c1: Math.min(a.c1, b.c1) });
+const union = (a: PixelRect, b: PixelRect): PixelRect => ({ r0: Math.min(a.r0, b.r0), r1: Math.max(a.r1, b.r1), c0: Math.min(a.c0, b.c0), c1: Math.max(a.c1, b.c1) });
 
 /**
  * The cached activations as host arrays, read once per node and call. Windows are cut and
@@ -147,7 +150,7 @@ class HostCache {
  * variant's H×W×C map: the cached map of `image` (`host`), the variant's changed box pasted
  * over it, and `padValue` outside the map.
  */
-function writeWindow(dst: Float32Array, off: number, host: Float32Array, image: number, shape: number[], st: State, win: Box, padValue: number): void {
+function writeWindow(dst: Float32Array, off: number, host: Float32Array, image: number, shape: number[], st: State, win: PixelRect, padValue: number): void {
   const [H, W, C] = shape as [number, number, number];
   const rowLen = (win.c1 - win.c0) * C;
   const base = image * H * W * C;
@@ -322,7 +325,7 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
   };
 
   // Per variant: same / box / full, and for a box the input window(s) it is computed from.
-  const groups = new Map<string, { j: number; box: Box; windows: Box[] }[]>();
+  const groups = new Map<string, { j: number; box: PixelRect; windows: PixelRect[] }[]>();
   for (let j = 0; j < n; j++) {
     const ins = inStates.map((s) => s[j]!);
     if (ins.every((s) => s.kind === 'same')) {
@@ -335,8 +338,8 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
     }
     const inShape = inShapes[0]!;
     const patches = ins.filter((s): s is Extract<State, { kind: 'patch' }> => s.kind === 'patch');
-    let box: Box;
-    let windows: Box[];
+    let box: PixelRect;
+    let windows: PixelRect[];
     if (win) {
       const b = patches[0]!.box;
       const [ph] = forwardPads(inShape[0]!, win.k[0], win.s[0], win.padding);
@@ -348,7 +351,7 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
         counts(0, false); // e.g. a stride that skips the changed rows: the output is unchanged
         continue;
       }
-      const w0: Box = { r0: r0 * win.s[0] - ph, r1: (r1 - 1) * win.s[0] - ph + win.k[0], c0: c0 * win.s[1] - pw, c1: (c1 - 1) * win.s[1] - pw + win.k[1] };
+      const w0: PixelRect = { r0: r0 * win.s[0] - ph, r1: (r1 - 1) * win.s[0] - ph + win.k[0], c0: c0 * win.s[1] - pw, c1: (c1 - 1) * win.s[1] - pw + win.k[1] };
       // Average pooling's 'same' padding is excluded from the count, which explicit padding cannot
       // reproduce: such a window crossing the border is computed in full.
       const crossesBorder = w0.r0 < 0 || w0.c0 < 0 || w0.r1 > inShape[0]! || w0.c1 > inShape[1]!;
@@ -455,43 +458,4 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
     needFull.forEach((j, r) => (out[j] = { kind: 'full', batch: full!, row: r }));
   }
   return { states: out, full };
-}
-
-/**
- * Convenience for the masking stage: logits of `masks` (image index + input box, filled from
- * `fill`) for `images`, running one forward pass with cache per group of images and the
- * incremental pass for their masks. Returns one Float32Array of logits per mask, in order.
- */
-export function maskedLogits(
-  graph: Graph,
-  images: Float32Array[],
-  masks: (Box & { image: number })[],
-  fill: Float32Array,
-  options: IncrementalOptions & { imagesPerPass?: number } = {},
-): Float32Array[] {
-  const [h, w, c] = graph.inputShape;
-  const per = h * w * c;
-  const k = graph.numClasses;
-  const out: Float32Array[] = new Array<Float32Array>(masks.length);
-  const step = Math.max(1, options.imagesPerPass ?? 1);
-  for (let s = 0; s < images.length; s += step) {
-    const idx = masks.map((m, i) => i).filter((i) => masks[i]!.image >= s && masks[i]!.image < s + step);
-    if (idx.length === 0) continue;
-    const part = images.slice(s, s + step);
-    const data = new Float32Array(per * part.length);
-    part.forEach((x, i) => data.set(x, i * per));
-    const x = tf.tensor4d(data, [part.length, h, w, c]);
-    const cache = forwardWithCache(graph, x);
-    x.dispose();
-    try {
-      const zd = runSync(incrementalSteps(cache, idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s, fill })), options));
-      idx.forEach((i, r) => (out[i] = zd.slice(r * k, (r + 1) * k)));
-    } finally {
-      disposeCache(cache);
-    }
-  }
-  masks.forEach((m, i) => {
-    if (!out[i]) throw new RangeError(`mask ${i}: image ${m.image} is not one of the ${images.length} images`);
-  });
-  return out;
 }

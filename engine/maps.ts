@@ -1,6 +1,4 @@
-import type { Variant } from './types.js';
-
-/** Reductions from signed input relevance (H×W×C) to the final H×W map (SPEC §2, §3). */
+/** Reductions from signed input relevance (H×W×C) to the final H×W map (docs/PROTOCOL.md §2, §3). */
 
 /** Σ_c max(R, 0): the paper's map (positive part per pixel and channel, then channel sum). */
 export function positiveChannelSum(raw: Float32Array, channels: number): Float32Array {
@@ -22,10 +20,6 @@ export function channelSum(raw: Float32Array, channels: number): Float32Array {
     out[p] = s;
   }
   return out;
-}
-
-export function relevanceMap(raw: Float32Array, channels: number, variant: Variant): Float32Array {
-  return variant === 'paper' ? positiveChannelSum(raw, channels) : channelSum(raw, channels);
 }
 
 export function sum64(a: ArrayLike<number>): number {

@@ -137,23 +137,6 @@ export function routeByMask(r: tf.Tensor4D, mask: tf.Tensor4D, g: PoolGeometry):
 }
 
 /**
- * Routing through TF.js's own MaxPoolGrad (autodiff of maxPool), the independent reference the
- * tests check routeByMask and routeByOffsets against (on the cpu backend, whose MaxPoolGrad
- * routes every window). The engine itself never calls it. The input is repeated per seed so
- * every seed routes through its image.
- */
-export function routeByGradient(r: tf.Tensor4D, a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
-  return tf.tidy(() => {
-    const b = a.shape[0];
-    const k = r.shape[0] / b;
-    const [, h, w, c] = a.shape;
-    const rep = k === 1 ? a : (tf.reshape(tf.tile(tf.expandDims(a, 1), [1, k, 1, 1, 1]), [b * k, h, w, c]) as tf.Tensor4D);
-    const f = (x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, g.poolSize, g.strides, g.padding);
-    return tf.grad(f)(rep, r) as tf.Tensor4D;
-  });
-}
-
-/**
  * Overlapping windows or real padding (ResNet's and DenseNet's 3×3 stride-2 stem pools,
  * InceptionV3's): one winner mask per window offset (dy, dx), [B, Ho, Wo, C] each, 1 where the
  * window's first maximum in row-major order sits at that offset. Computed once per image and

@@ -11,8 +11,9 @@ import { hostResidentBackend } from './pool-routing.js';
  * defined" (found running the engine on Mesa's software Vulkan adapter). So the engine's reads
  * are steps of a generator: it yields each tensor it needs on the host and receives its values
  * (a Float32Array); it may also yield a Promise (an async callback such as explain's onGroup) to
- * be awaited before it goes on. The sync API (explain, logitsOf, incrementalLogits, …) stays for
- * callers on host backends; the *Async variants run on every backend, webgpu included.
+ * be awaited before it goes on. The public Explainer (engine/explainer.ts) drives them with
+ * runAsync only; the project's own callers of ExplainEngine pick the driver (runSync on host
+ * backends, for tests and tools; runAsync everywhere else, webgpu included).
  */
 export type Step = tf.Tensor | PromiseLike<unknown>;
 export type Reads<T> = Generator<Step, T, unknown>;
@@ -44,7 +45,7 @@ export function readSync(t: tf.Tensor): Float32Array {
     if (tf.getBackend() === 'webgpu') {
       throw new Error(
         `the webgpu backend cannot read tensors synchronously under Node (TF.js reads through an OffscreenCanvas, which Node lacks): ` +
-          `use the engine's async API (explainAsync, logitsOfAsync, classifyMaskedInCacheAsync, incrementalLogitsAsync, evaluateBatchAsync) [${(e as Error).message}]`,
+          `use the engine's async API (Explainer's methods, runAsync, incrementalLogitsAsync, evaluateBatchAsync) [${(e as Error).message}]`,
         { cause: e },
       );
     }

@@ -3,7 +3,7 @@ import type { ForwardCache } from './forward.js';
 import { applyNode } from './forward.js';
 import { firstLinearId, pixelPathFromInput, type Graph, type GraphNode } from './graph.js';
 import { signedEpsilon, DEFAULT_SPLIT_EPSILON, type Composite, type LinearNode } from './rules.js';
-import { addRelevance, affineRule, avgPoolRelevance } from './split-rules.js';
+import { addRelevance, avgPoolRelevance, passThroughAffine } from './split-rules.js';
 import { avgPoolTranspose, gapTranspose } from './transposes.js';
 import { routeValues, walkBackward } from './walk.js';
 import type { WeightCache } from './weight-cache.js';
@@ -20,7 +20,7 @@ export function propagateRelevance(cache: ForwardCache, seeds: tf.Tensor2D, rule
   const graph = cache.graph;
   const first = firstLinearId(graph);
   const split = rules.split ?? signedEpsilon(DEFAULT_SPLIT_EPSILON);
-  const affine = rules.affine ?? affineRule({ bias: false, stabilizer: signedEpsilon(DEFAULT_SPLIT_EPSILON) });
+  const affine = rules.affine ?? passThroughAffine;
   const boundMask = inputBoundMask(graph, first, weights);
   return walkBackward(cache, seeds, (node, r, c) => {
     const input = () => c.outputs[node.inputs[0]!]!;

@@ -3,7 +3,7 @@ import { blockAt, matMulBlocked, matMulTransposedBlocked, type DenseKernel, type
 import { conv2dTransposeByConv, rotateKernel } from './conv-transpose.js';
 import { divPerImage, mulPerImage } from './broadcast.js';
 import type { GraphNode } from './graph.js';
-import { affineRule, type AffineRule } from './split-rules.js';
+import type { AffineRule } from './split-rules.js';
 import type { WeightCache } from './weight-cache.js';
 
 /**
@@ -13,7 +13,8 @@ import type { WeightCache } from './weight-cache.js';
  *
  *   Z = a·ρ(W) + ρ(b);   S = R / stab(Z);   R_in = a ⊙ (ρ(W)ᵀ S)
  *
- * zB (the input-layer rule, SPEC §1) combines three weight sets and is its own rule.
+ * zB (the input-layer rule, docs/PROTOCOL.md §1) combines three weight sets and is its own rule.
+ * Named composites of these rules, as data: engine/composites.ts.
  * Every rule is linear in R, which is what lets many seeds share one pass.
  */
 
@@ -132,43 +133,62 @@ export function epsilonRule(eps = 1e-6): LinearRule {
 }
 
 /**
- * zB (Eq. 2) for the layer touching the input: Z = W·x − W⁺·l − W⁻·h + ε with constant images
- * l, h padded like x; R_in = x ⊙ WᵀS − l ⊙ W⁺ᵀS − h ⊙ W⁻ᵀS. Because l and h are the scalars
- * low and high times the real-pixel mask m (all ones without padding layers), the last two terms
- * are one transpose: m ⊙ (low·W⁺ + high·W⁻)ᵀS. So R_in = x ⊙ WᵀS − m ⊙ BᵀS with B = low·W⁺ +
- * high·W⁻, and both transposes run as one convolution with [W, B] stacked (2 kernels, not 3:
- * a third less work in the largest-image layer).
+ * zB (Eq. 2) for the layer touching the input, with constant images l, h padded like x
+ * (docs/PROTOCOL.md §1): Z = W·x − W⁺·l − W⁻·h + ε, R_in = x ⊙ WᵀS − l ⊙ W⁺ᵀS − h ⊙ W⁻ᵀS.
+ *
+ * Computed as Z = W⁺·(x − l) + W⁻·(x − h) + ε and R_in = (x − l) ⊙ W⁺ᵀS + (x − h) ⊙ W⁻ᵀS, the
+ * same numbers regrouped. Why: x − l ≥ 0 and x − h ≤ 0, so every product in Z has one sign and
+ * nothing cancels. The literal form subtracts W⁺·l + W⁻·h (~|W|·140·taps for caffe bounds) from
+ * W·x of the same size; where the true Z is small (an image that reaches a bound across a
+ * window) float32 then loses most of Z's digits, and S = R/Z amplifies it (VGG16 with caffe
+ * bounds: 3.6e-3 of the map's maximum at the left border; regrouped: float64's answer to ~1e-6).
+ *
+ * Both steps run as one convolution each with [W⁺; W⁻] stacked on the input-channel axis and
+ * [x − l, x − h] concatenated on the channel axis (2 kernels, not 3 for the literal form).
+ * l and h are the scalars low and high times the real-pixel mask m (all ones without padding
+ * layers; the conv's own zero padding pads x − l with 0, as it pads x and l). A bound given as
+ * 'image' is each image's own smallest (low) or largest (high) real pixel value.
  */
-export function zBRule(low: number, high: number, epsilon = 1e-9): LinearRule {
+export function zBRule(low: Bound, high: Bound, epsilon = 1e-9): LinearRule {
   return {
     name: `zB[${low},${high}]`,
     backward({ node, input, relevance, weights, boundMask }) {
       return tf.tidy(() => {
         const op = node.op;
         const id = node.id;
-        const masked = boundMask ? ':masked' : '';
-        const bound = (v: number, shape: number[]) => (boundMask ? tf.mul(boundMask, v) : tf.fill([1, ...shape], v));
-        const wAll = op.kernel;
-        const wPos = weights.derived(`${id}:w:positive`, wAll, (w) => tf.relu(w));
-        const wNeg = weights.derived(`${id}:w:negative`, wAll, (w) => tf.neg(tf.relu(tf.neg(w))));
-        const shape = input.shape.slice(1);
-        // W⁺·l + W⁻·h does not depend on the image: compute once per model.
-        const bounds = weights.get(`${id}:zB:${low}:${high}${masked}`, () =>
-          tf.add(linearForward(node, bound(low, shape), wPos, null), linearForward(node, bound(high, shape), wNeg, null)),
-        );
-        const z = tf.add(tf.sub(linearForward(node, input, wAll, null), bounds), epsilon);
-        const s = divPerImage(relevance, z);
+        const wPos = weights.derived(`${id}:w:positive`, op.kernel, (w) => tf.relu(w));
+        const wNeg = weights.derived(`${id}:w:negative`, op.kernel, (w) => tf.neg(tf.relu(tf.neg(w))));
         const inC = op.kind === 'conv2d' ? op.kernel.shape[2] : op.kernel.shape[0];
         const axis = op.kind === 'conv2d' ? 2 : 0; // the kernel's input-channel axis
-        // [W; B] per block j of a blocked Dense kernel (twice a block: see model-loader's block size).
-        const stacked = (w: tf.Tensor, j: number) => tf.concat([w, tf.add(tf.mul(blockAt(wPos, j), low), tf.mul(blockAt(wNeg, j), high))], axis); // [.., 2·in, out]
-        const c = linearTranspose(node, s, `${id}:zB:${low}:${high}:stack`, stacked, weights, input.shape);
-        const [cAll, cBound] = tf.split(c, [inC, inC], c.rank - 1);
-        const boundTerm = boundMask ? tf.mul(cBound!, boundMask) : cBound!;
-        return tf.sub(mulPerImage(cAll!, input), boundTerm);
+        // [W⁺; W⁻] per block j of a blocked Dense kernel (twice a block: see model-loader's block size).
+        const stackKey = `${id}:zB:stack`;
+        const stack = (_w: tf.Tensor, j: number) => tf.concat([blockAt(wPos, j), blockAt(wNeg, j)], axis); // [.., 2·in, out]
+        const kernel = weights.derived(stackKey, op.kernel, stack);
+        const bound = (v: Bound, extreme: 'min' | 'max') => {
+          const b = v === 'image' ? imageExtreme(input, extreme, boundMask) : tf.scalar(v);
+          return boundMask ? tf.mul(boundMask, b) : b;
+        };
+        const xLow = tf.sub(input, bound(low, 'min')); // ≥ 0
+        const xHigh = tf.sub(input, bound(high, 'max')); // ≤ 0
+        const z = tf.add(linearForward(node, tf.concat([xLow, xHigh], -1), kernel, null), epsilon);
+        const s = divPerImage(relevance, z);
+        const c = linearTranspose(node, s, stackKey, stack, weights, input.shape);
+        const [cPos, cNeg] = tf.split(c, [inC, inC], c.rank - 1);
+        return tf.add(mulPerImage(cPos!, xLow), mulPerImage(cNeg!, xHigh));
       });
     },
   };
+}
+
+/** A zB bound: a value, or 'image' (each image's own extreme value). */
+export type Bound = number | 'image';
+
+/** Per image [B, 1, …, 1]: the smallest or largest value over the real pixels (mask 1). */
+function imageExtreme(input: tf.Tensor, which: 'min' | 'max', mask: tf.Tensor | undefined): tf.Tensor {
+  const axes = input.shape.slice(1).map((_, i) => i + 1);
+  // Padding (mask 0) must not win: push it beyond every real value before taking the extreme.
+  const real = mask ? tf.add(input, tf.mul(tf.sub(1, mask), which === 'min' ? 3.4e38 : -3.4e38)) : input;
+  return which === 'min' ? tf.min(real, axes, true) : tf.max(real, axes, true);
 }
 
 /**
@@ -181,7 +201,7 @@ export interface Composite {
   ruleFor(node: LinearNode, isFirst: boolean): LinearRule;
   /** Denominator stabiliser of Add and average-pooling splits (default: signed ε = 1e-9). */
   readonly split?: Stabilizer;
-  /** Rule for an unfolded BatchNormalization (default: the z-rule without bias, a pass-through). */
+  /** Rule for an unfolded BatchNormalization (default and docs/PROTOCOL.md §1: pass-through, R_in = R). */
   readonly affine?: AffineRule;
 }
 
@@ -190,31 +210,9 @@ export interface CompositeExtras {
   affine?: AffineRule;
 }
 
+/** One rule for every linear layer and another for the first, assembled by hand (tests, tools); named composites as data: engine/composites.ts. */
 export function composite(name: string, layers: LinearRule, first: LinearRule, extras: CompositeExtras = {}): Composite {
   return { name, ruleFor: (_node, isFirst) => (isFirst ? first : layers), ...extras };
 }
 
 export const DEFAULT_SPLIT_EPSILON = 1e-9;
-
-/**
- * SPEC §1, paper variant: z⁺ without bias everywhere, zB at the input; biases are ignored in
- * the merges too (unfolded BN = pass-through), and splits keep the sign with the same ε.
- */
-export function paperComposite(low: number, high: number, epsilon = 1e-9): Composite {
-  return composite('paper: z+ / zB', zPlusRule({ bias: false, epsilon }), zBRule(low, high, epsilon), {
-    split: signedEpsilon(epsilon),
-    affine: affineRule({ bias: false, stabilizer: signedEpsilon(epsilon) }),
-  });
-}
-
-/**
- * SPEC §1, reference variant (iNNvestigate as the authors ran it): z⁺ with bias, zB at the
- * input; an unfolded BN keeps its shift in the denominator like the other biases, and a zero
- * denominator gets 1e-7 everywhere, as in the linear layers.
- */
-export function referenceComposite(low: number, high: number): Composite {
-  return composite('reference: z+ (bias) / zB', zPlusRule({ bias: true }), zBRule(low, high, 1e-9), {
-    split: zeroTo(1e-7),
-    affine: affineRule({ bias: true, stabilizer: zeroTo(1e-7) }),
-  });
-}

@@ -1,11 +1,9 @@
-import type { Variant } from './types.js';
-
 /**
- * Output-layer relevance seeds (SPEC §2). Computed in float64 and handed to the pass as float32;
- * no epsilon is added to any seed (except the reference SGLRP target's +1e-8, as the authors' code).
+ * Output-layer relevance seeds (docs/PROTOCOL.md §2): what an LRP-family method hands the
+ * relevance pass. Each method's formulas live in its module (engine/methods/); they are computed
+ * in float64 and handed over as float32, and no epsilon is added to any seed (except the
+ * reference SGLRP target's +1e-8, as the authors' code).
  */
-
-export type LrpMethod = 'lrp' | 'clrp' | 'sglrp';
 
 /**
  * `single`: the map is the input relevance of the one seed.
@@ -24,38 +22,4 @@ export function softmax64(z: ArrayLike<number>): Float64Array {
   for (let i = 0; i < z.length; i++) sum += e[i] = Math.exp(z[i]! - max);
   for (let i = 0; i < z.length; i++) e[i]! /= sum;
   return e;
-}
-
-export function seedsFor(method: LrpMethod, variant: Variant, logits: Float32Array, t: number): SeedSet {
-  const n = logits.length;
-  if (!(t >= 0 && t < n)) throw new Error(`target class ${t} is outside the model's ${n} classes`);
-  const zt = logits[t]!;
-  const v = new Float32Array(n);
-  if (variant === 'paper') {
-    if (method === 'lrp') v[t] = zt; // Eq. 3
-    else if (method === 'clrp') {
-      v.fill(-zt / (n - 1)); // Eq. 7
-      v[t] = zt;
-    } else {
-      const y = softmax64(logits); // Eq. 10: ∂y_t/∂z_n
-      for (let i = 0; i < n; i++) v[i] = -y[t]! * y[i]!;
-      v[t] = y[t]! * (1 - y[t]!);
-    }
-    return { vectors: [v], combine: 'single' };
-  }
-  const ztPos = Math.max(zt, 0);
-  if (method === 'lrp') {
-    v[t] = ztPos;
-    return { vectors: [v], combine: 'single' };
-  }
-  const d = new Float32Array(n);
-  if (method === 'clrp') {
-    v[t] = ztPos;
-    for (let i = 0; i < n; i++) if (i !== t && logits[i]! > 0) d[i] = ztPos / (n - 1);
-  } else {
-    const y = softmax64(Array.from(logits, (x) => Math.max(x, 0)));
-    v[t] = y[t]! * (1 - y[t]!) + 1e-8;
-    for (let i = 0; i < n; i++) if (i !== t && logits[i]! > 0) d[i] = y[t]! * y[i]!;
-  }
-  return { vectors: [v, d], combine: 'contrast' };
 }

@@ -4,14 +4,16 @@ import type { GraphNode } from './graph.js';
 import type { Stabilizer } from './rules.js';
 
 /**
- * Relevance rules for the layers of modern CNNs that are not Conv2D/Dense. Each is the z-rule of
- * the layer seen as a linear map with fixed, non-learned weights, so it stays linear in the
- * relevance (many seeds share one pass) and conserves relevance up to the stabiliser:
+ * Relevance rules for the layers of modern CNNs that are not Conv2D/Dense. Add and average
+ * pooling use the z-rule of the layer seen as a linear map with fixed, non-learned weights, so
+ * they stay linear in the relevance (many seeds share one pass) and conserve relevance up to the
+ * stabiliser:
  *
  * - Add:      z = Σ_k x_k;           R_k = x_k ⊙ R / stab(z)
  * - Avg pool: z_j = Σ_{i∈j} x_i/n_j;  R_i = x_i Σ_{j∋i} R_j / (n_j·stab(z_j))
  *             (GlobalAveragePooling2D is one window over the whole map)
- * - Affine (an unfolded BatchNormalization, y = a·x + c per channel): see affineRule.
+ * - Affine (an unfolded BatchNormalization, y = a·x + c per channel): a pass-through, see
+ *   passThroughAffine.
  *
  * `stab` keeps the sign of z (an Add of a residual branch can be negative); where z is exactly
  * zero every contribution is zero too, so the relevance there is lost — it is then also zero in
@@ -49,24 +51,14 @@ export function avgPoolRelevance(input: tf.Tensor, output: tf.Tensor, relevance:
 }
 
 /**
- * An affine per-channel layer as a linear layer with a diagonal weight a and bias c (the z-rule):
- * R_in = a·x / stab(a·x [+ c]) · R.
- *
- * Without the bias (the paper composite, which ignores biases everywhere) this is a pass-through
- * wherever a·x ≠ 0: each output depends on one input only, so there is nothing to split, and all
- * relevance is conserved (the z⁺ rule would instead drop the relevance of channels whose γ is
- * negative). With the bias (the reference composite, which puts biases in the denominator) the
- * input keeps the share a·x/(a·x + c) of the output it explains, the bias absorbs the rest.
+ * An unfolded BatchNormalization (an affine per-channel layer y = a·x + c that could not be folded
+ * into a preceding conv: after Add, Concatenate or pooling) passes relevance through unchanged,
+ * R_in = R (docs/PROTOCOL.md §1; Zennit's `Pass` for BatchNorm). Each output depends on one input
+ * only, so there is nothing to split; and a ratio a·x/(a·x ± ε) would drop all the relevance
+ * arriving where the BN's input is exactly 0 (common after a ReLU) while its shift c still gives
+ * a non-zero output. Relevance is conserved exactly.
  */
-export function affineRule(opts: { bias: boolean; stabilizer: Stabilizer; name?: string }): AffineRule {
-  return {
-    name: opts.name ?? (opts.bias ? 'affine z (bias)' : 'affine z'),
-    backward({ node, input, output, relevance }) {
-      return tf.tidy(() => {
-        const ax = tf.mul(input, node.op.scale);
-        const z = opts.bias ? output : ax;
-        return mulPerImage(divPerImage(relevance, opts.stabilizer(z)), ax);
-      });
-    },
-  };
-}
+export const passThroughAffine: AffineRule = {
+  name: 'pass',
+  backward: ({ relevance }) => tf.clone(relevance),
+};

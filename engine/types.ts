@@ -3,12 +3,9 @@
  * command, the pipeline stages, the report) speaks in these types, so they change rarely.
  */
 
-/** Attribution methods compared by the paper (SPEC.md §2–§3). */
-export const METHOD_NAMES = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
-
-/** LRP-family methods: they share one batched relevance pass. */
-export const LRP_FAMILY: readonly MethodName[] = ['lrp', 'clrp', 'sglrp'];
+/** Attribution methods compared by the paper (docs/PROTOCOL.md §2–§3): one module each in engine/methods/. */
+export { METHOD_NAMES, type MethodName } from './methods/index.js';
+import type { MethodName } from './methods/index.js';
 
 /** `paper` = the paper's equations; `reference` = what the authors' published code computes. */
 export type Variant = 'paper' | 'reference';
@@ -31,7 +28,7 @@ export interface Explanation {
   target: Target;
   height: number;
   width: number;
-  /** Final 2-D map, row-major H×W (SPEC: positive part then channel sum for the paper variant). */
+  /** Final 2-D map, row-major H×W (docs/PROTOCOL.md §2: positive part then channel sum for the paper variant). */
   map: Float32Array;
   /**
    * Signed input relevance / gradient, row-major H×W×C, before any clipping. Absent for methods

@@ -5,7 +5,7 @@
  */
 import { decodeImage, type Geometry, type Interpolation } from '../io/image.js';
 import { preprocess, type PreprocessPreset } from '../io/preprocess.js';
-import type { ImageInput } from './explainer.js';
+import type { ImageInput } from '../engine/explainer.js';
 
 /** How to turn the file into the model's input; the explain options (methods, targets, …) go beside them. */
 export interface ImageFileOptions {

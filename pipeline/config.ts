@@ -14,8 +14,11 @@ import { BUILT_IN_CLASS_LISTS } from '../data/class-file.js';
 import type { AnnotationsSpec, DatasetSpec } from '../data/spec.js';
 import { DEFAULT_MAX_PIXELS, INTERPOLATIONS, type Interpolation } from '../io/image.js';
 import { metricConfigFields, metricConfigShape, registeredMetrics, type MetricConfigs } from '../metrics/registry.js';
+import { compositeNames } from '../engine/composites.js';
+import { METHOD_NAMES } from '../engine/methods/index.js';
 
-export const METHODS = ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'] as const;
+/** The attribution methods, from the engine's method registry (engine/methods/), in canonical order. */
+export const METHODS = METHOD_NAMES;
 export const TARGET_KINDS = ['gt', 'top2'] as const;
 export const PREPROCESS = ['caffe', 'torch', 'tf', 'unit'] as const;
 export const GEOMETRIES = ['resize', 'center-crop', 'resize256-crop224'] as const;
@@ -71,6 +74,8 @@ export interface RunConfig extends MetricConfigs {
   /** In the canonical order of METHODS, no duplicates. */
   methods: Method[];
   variant: 'paper' | 'reference';
+  /** LRP composite by name (engine/composites.ts); absent: the variant's own. */
+  composite?: string;
   /** In the canonical order of TARGET_KINDS, no duplicates. */
   targets: ConfigTargetKind[];
   shardSize: number;
@@ -189,6 +194,10 @@ const coreSchema = z.strictObject({
   model: modelSchema,
   methods: subsetOf(METHODS).default([...METHODS]),
   variant: oneOf(['paper', 'reference'] as const).default('paper'),
+  composite: z
+    .string({ error: 'expected a composite name (string)' })
+    .refine((name) => compositeNames().includes(name), { message: `expected one of ${compositeNames().join(', ')} (or leave it out: the variant's own)` })
+    .optional(),
   targets: subsetOf(TARGET_KINDS).default([...TARGET_KINDS]),
   shardSize: posInt().default(100),
   batchSize: autoOrPosInt().default('auto'),
@@ -364,6 +373,7 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     model,
     methods: METHODS.filter((m) => raw.methods.includes(m)),
     variant: raw.variant,
+    ...(raw.composite !== undefined && { composite: raw.composite }),
     targets: TARGET_KINDS.filter((t) => raw.targets.includes(t)),
     // Each metric's slice, already canonical (its schema sorts lists), in registry order.
     ...(Object.fromEntries(registeredMetrics().map((m) => [m.config.key, raw[m.config.key]])) as MetricConfigs),

@@ -12,7 +12,8 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
-import { Explainer } from '../engine/explainer.js';
+import { ExplainEngine } from '../engine/explain-engine.js';
+import { runAsync } from '../engine/reads.js';
 import { resolveTarget } from '../engine/targets.js';
 import type { MethodName, Target } from '../engine/types.js';
 import type { Geometry } from '../io/image.js';
@@ -135,7 +136,7 @@ async function listLayers(argv: ExplainArgs, print: (line: string) => void): Pro
   const t0 = performance.now();
   if (!argv.model) throw new ExplainUsageError('explain --list-layers: --model is required');
   const model = modelJsonPath(resolve(argv.model));
-  const explainer = await Explainer.load(model, { backend: (argv.backend as ExplainConfig['backend']) ?? 'auto', inputBounds: { low: 0, high: 1 } });
+  const explainer = await ExplainEngine.load(model, { backend: (argv.backend as ExplainConfig['backend']) ?? 'auto', inputBounds: { low: 0, high: 1 } });
   try {
     const dflt = explainer.gradcamNode('paper');
     print(`Grad-CAM layers of ${model} (default: ${dflt.name}):`);
@@ -180,7 +181,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
   // The bounds only enter the relevance rules, which run after loading; RGB bounds are what
   // caffe/torch give, and tf/unit give the same bounds for 1 and 3 channels, so 3 is safe here
   // and re-checked against the model's real channel count below.
-  const explainer = await Explainer.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
+  const explainer = await ExplainEngine.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
   try {
     const [h, w, c] = explainer.inputShape;
     const bounds = boundsFor(cfg, c);
@@ -249,7 +250,7 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
 
 interface RunContext {
   cfg: ResolvedConfig;
-  explainer: Explainer;
+  explainer: ExplainEngine;
   classes?: ClassNames;
   resolve: (i: number, probs: Float32Array, logits: Float32Array) => Target[];
   bounds: { low: number; high: number };
@@ -279,10 +280,15 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     for (let start = 0; start < images.length; start += chunk) {
       const part = images.slice(start, start + chunk);
       // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
-      const res = await explainer.explainAsync(
-        part.map((im) => im.data),
-        ctx.resolve,
-        { methods: cfg.methods, variant: cfg.variant, seed: cfg.seed, imageIds: part.map((im) => im.prefix), ...(cfg.gradcamLayer ? { gradcamLayer: cfg.gradcamLayer } : {}) },
+      const res = await runAsync(
+        explainer.explainSteps(part.map((im) => im.data), ctx.resolve, {
+          methods: cfg.methods,
+          variant: cfg.variant,
+          seed: cfg.seed,
+          imageIds: part.map((im) => im.prefix),
+          targetsPerImage: cfg.targets.length,
+          ...(cfg.gradcamLayer ? { gradcamLayer: cfg.gradcamLayer } : {}),
+        }),
       );
       for (const [k, ms] of Object.entries(res.timings)) add(k, ms);
       t = performance.now();

@@ -6,24 +6,15 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { methodLabel, RAW_METHOD_NAMES } from '../engine/methods/index.js';
 import type { MethodName, Target } from '../engine/types.js';
 import { encodePng, gridPng, heatmapRgb, overlayRgb, type GridRow } from '../io/heatmap.js';
 import { writeNpy } from '../io/npy.js';
 import type { ClassNames } from './explain-classes.js';
 import { NpyStreamWriter } from './explain-npy-stream.js';
 
-/** Methods whose explanation carries a signed H×W×C input signal (Grad-CAM and Random do not). */
-export const RAW_METHODS: readonly MethodName[] = ['lrp', 'clrp', 'sglrp', 'gbp', 'ggcam'];
-
-export const METHOD_TITLES: Record<MethodName, string> = {
-  lrp: 'LRP',
-  clrp: 'CLRP',
-  sglrp: 'SGLRP',
-  gbp: 'Guided BP',
-  gradcam: 'Grad-CAM',
-  ggcam: 'Guided Grad-CAM',
-  random: 'Random',
-};
+/** Methods whose explanation carries a signed H×W×C input signal (Grad-CAM and Random do not): from the method registry. */
+export const RAW_METHODS: readonly MethodName[] = RAW_METHOD_NAMES;
 
 /** How much of the heatmap shows in the overlay PNGs (the rest is the image). */
 export const OVERLAY_ALPHA = 0.6;
@@ -172,7 +163,7 @@ export async function writeGridPng(
       label: `${prefix} · ${spec}: ${classLabel(target.classIndex, classes)}, p = ${formatProb(p)}`,
       tiles: [
         { title: 'input', rgb: display, h, w },
-        ...methods.map((m) => ({ title: METHOD_TITLES[m], rgb: heatmapRgb(image.maps[t]!.get(m)!.map, h, w), h, w })),
+        ...methods.map((m) => ({ title: methodLabel(m), rgb: heatmapRgb(image.maps[t]!.get(m)!.map, h, w), h, w })),
       ],
     };
   });

@@ -8,7 +8,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { initBackend } from '../engine/backend.js';
-import { defaultGradcamNode } from '../engine/explainer.js';
+import { defaultGradcamNode } from '../engine/explain-engine.js';
+import { variantPreset } from '../engine/variants.js';
 import { disposeGraph, nodeByName, type Graph } from '../engine/graph.js';
 import { loadGraph } from '../engine/model-loader.js';
 import { onnxFileProblem } from '../formats/onnx/index.js';
@@ -81,7 +82,7 @@ function checkGradcamLayer(graph: Graph, config: RunConfig): void {
   if (!config.methods.includes('gradcam') && !config.methods.includes('ggcam')) return;
   let node;
   try {
-    node = config.model.gradcamLayer ? nodeByName(graph, config.model.gradcamLayer) : defaultGradcamNode(graph, config.variant);
+    node = config.model.gradcamLayer ? nodeByName(graph, config.model.gradcamLayer) : defaultGradcamNode(graph, variantPreset(config.variant).gradcamLayer);
   } catch (err) {
     throw new PreflightError('model.gradcamLayer', firstLine(err));
   }

@@ -1,4 +1,4 @@
-import type { ExplainGroup, Explainer } from '../engine/explainer.js';
+import type { ExplainEngine, ExplainGroup } from '../engine/explain-engine.js';
 import { runAsync, runSync, type Reads } from '../engine/reads.js';
 import type { Explanation, MethodName, Variant } from '../engine/types.js';
 import type { Sample } from '../data/types.js';
@@ -11,6 +11,8 @@ import { mergeRows, pushRows, type TableRows } from './rows.js';
 export interface EvaluateOptions {
   methods: MethodName[];
   variant: Variant;
+  /** LRP composite by name (default: the variant's). */
+  composite?: string;
   targets: RunTargetKind[];
   seed: number;
   gradcamLayer?: string;
@@ -37,16 +39,16 @@ export interface BatchResult {
  * cpu, tensorflow); evaluateBatchAsync runs on every backend (webgpu under Node cannot read
  * tensors synchronously; see engine/reads.ts).
  */
-export function evaluateBatch(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): BatchResult {
+export function evaluateBatch(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): BatchResult {
   return runSync(evaluateSteps(explainer, samples, opts));
 }
 
 /** evaluateBatch on every backend (what the pipeline's shard workers call). */
-export function evaluateBatchAsync(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Promise<BatchResult> {
+export function evaluateBatchAsync(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): Promise<BatchResult> {
   return runAsync(evaluateSteps(explainer, samples, opts));
 }
 
-function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateOptions): Reads<BatchResult> {
+function* evaluateSteps(explainer: ExplainEngine, samples: Sample[], opts: EvaluateOptions): Reads<BatchResult> {
   const rows: TableRows = {};
   const explanations = new Map<string, Explanation[]>();
   const needsLabel = opts.targets.includes('gt');
@@ -77,7 +79,7 @@ function* evaluateSteps(explainer: Explainer, samples: Sample[], opts: EvaluateO
 
 /** Forward, maps and every metric of images that share one target list; rows are added to `rows`. */
 function* evaluateGroup(
-  explainer: Explainer,
+  explainer: ExplainEngine,
   evaluable: Sample[],
   targets: RunTargetKind[],
   opts: EvaluateOptions,
@@ -107,7 +109,17 @@ function* evaluateGroup(
       if (typeof t === 'string') throw new Error(`internal: ${t}`); // split by label above
       return t;
     },
-    { methods: opts.methods, variant: opts.variant, seed: opts.seed, imageIds: evaluable.map((s) => s.id), gradcamLayer: opts.gradcamLayer, withRaw: false, onGroup },
+    {
+      methods: opts.methods,
+      variant: opts.variant,
+      ...(opts.composite !== undefined ? { composite: opts.composite } : {}),
+      seed: opts.seed,
+      imageIds: evaluable.map((s) => s.id),
+      targetsPerImage: targets.length,
+      ...(opts.gradcamLayer !== undefined ? { gradcamLayer: opts.gradcamLayer } : {}),
+      withRaw: false,
+      onGroup,
+    },
   );
   evaluable.forEach((s, i) => {
     pushRows(rows, 'forward', [forwardRow(s, res.forward.logits[i]!, res.forward.probs[i]!)]);

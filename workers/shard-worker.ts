@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { Explainer } from '../engine/explainer.js';
+import { ExplainEngine } from '../engine/explain-engine.js';
 import type { Explanation } from '../engine/types.js';
 import { datasetFromConfig } from '../data/factory.js';
 import type { DatasetReader, Sample } from '../data/types.js';
@@ -50,7 +50,7 @@ export interface ShardResult {
 
 interface WorkerState {
   key: string;
-  explainer: Explainer;
+  explainer: ExplainEngine;
   reader: DatasetReader;
   fill: Float32Array | null;
   fillKey: string;
@@ -63,7 +63,7 @@ async function stateFor(task: ShardTask): Promise<WorkerState> {
   if (!state || state.key !== key) {
     state?.explainer.dispose();
     await testHook('model-load', task.phase, task.shard.index);
-    const explainer = await Explainer.load(modelSourceOf(c.model), {
+    const explainer = await ExplainEngine.load(modelSourceOf(c.model), {
       backend: c.backend,
       inputBounds: { low: c.model.inputBounds[0], high: c.model.inputBounds[1] },
       ...(c.passBudgetMB === 'auto' ? {} : { memoryBudgetBytes: c.passBudgetMB * 1e6 }),
@@ -84,11 +84,15 @@ async function fillFor(s: WorkerState, task: ShardTask): Promise<Float32Array> {
   return s.fill;
 }
 
-/** Images per batch: what one relevance pass can hold with every seed of an image. */
+/**
+ * Images per batch: what one relevance pass can hold with every seed of an image (the methods'
+ * rows per target, from the method registry, times the targets), as the explainer sizes its own
+ * micro-batches, so a batch is one pass.
+ */
 function batchSizeFor(s: WorkerState, task: ShardTask): number {
   if (task.batchSize > 0) return task.batchSize;
-  const seedsPerImage = task.config.targets.length * (task.config.methods.length + 3);
-  return Math.max(1, Math.min(32, Math.floor(s.explainer.maxRowsPerPass() / seedsPerImage)));
+  const c = task.config;
+  return Math.min(32, s.explainer.imagesPerPass(c.methods, c.variant, c.targets.length));
 }
 
 /**
@@ -159,6 +163,7 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     const res = await evaluateBatchAsync(s.explainer, samples, {
       methods: c.methods,
       variant: c.variant,
+      ...(c.composite !== undefined ? { composite: c.composite } : {}),
       targets: c.targets,
       seed: c.seed,
       gradcamLayer: c.model.gradcamLayer,

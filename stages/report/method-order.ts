@@ -2,30 +2,16 @@
  * Fixed order and colours of the methods, so every figure, table and example grid of every run
  * reads the same way (SGLRP always red, Random always grey).
  */
-import { METHOD_NAMES } from '../../engine/types.js';
+import { BUILTIN_METHODS, METHOD_NAMES, methodLabel as registryLabel } from '../../engine/methods/index.js';
 
-export const METHOD_COLORS: Readonly<Record<string, string>> = {
-  lrp: '#1f77b4',
-  clrp: '#2ca02c',
-  sglrp: '#d62728',
-  gbp: '#9467bd',
-  gradcam: '#8c564b',
-  ggcam: '#ff7f0e',
-  random: '#7f7f7f',
-};
+/** Each built-in method's colour, from the method registry (engine/methods/). */
+export const METHOD_COLORS: Readonly<Record<string, string>> = Object.fromEntries(BUILTIN_METHODS.map((m) => [m.name, m.color]));
 
 /** Colour for methods outside METHOD_NAMES (a renamed or new method still gets a stable colour). */
 const EXTRA_COLORS = ['#17becf', '#bcbd22', '#e377c2', '#393b79', '#637939'];
 
-export const METHOD_LABELS: Readonly<Record<string, string>> = {
-  lrp: 'LRP',
-  clrp: 'CLRP',
-  sglrp: 'SGLRP',
-  gbp: 'Guided Backprop',
-  gradcam: 'Grad-CAM',
-  ggcam: 'Guided Grad-CAM',
-  random: 'Random',
-};
+/** Each built-in method's label, from the method registry: one label per method everywhere. */
+export const METHOD_LABELS: Readonly<Record<string, string>> = Object.fromEntries(BUILTIN_METHODS.map((m) => [m.name, m.label]));
 
 export const TARGET_KIND_ORDER = ['gt', 'top2', 'top1', 'index'] as const;
 
@@ -43,8 +29,9 @@ export function sortMethods(methods: Iterable<string>): string[] {
   return [...new Set(methods)].sort(compareMethods);
 }
 
+/** The method's label (a method registered at run time included; unknown names as they are). */
 export function methodLabel(method: string): string {
-  return METHOD_LABELS[method] ?? method;
+  return registryLabel(method);
 }
 
 /** Colours for `methods` (already sorted), in the same order. */

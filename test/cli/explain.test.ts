@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import yargs from 'yargs';
 
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { resolveTarget } from '../../engine/targets.js';
 import { METHOD_NAMES, type MethodName } from '../../engine/types.js';
@@ -124,11 +125,11 @@ describe('sglrp explain (runExplain)', () => {
   });
 
   test('batch element i of the stacked file is the engine\'s map for element i explained alone', async () => {
-    const ex = await Explainer.load(modelPath, { backend: 'wasm', inputBounds: CAFFE });
+    const ex = await ExplainEngine.load(modelPath, { backend: 'wasm', inputBounds: CAFFE });
     try {
       const per = S * S * C;
       const x1 = batchData.slice(per, 2 * per);
-      const res = ex.explain([x1], (_i, probs) => [resolveTarget('top2', probs, -1)], { methods: ['sglrp', 'gradcam'], variant: 'paper', seed: 0, imageIds: ['x'] });
+      const res = runSync(ex.explainSteps([x1], (_i, probs) => [resolveTarget('top2', probs, -1)], { methods: ['sglrp', 'gradcam'], variant: 'paper', seed: 0, imageIds: ['x'] }));
       for (const m of ['sglrp', 'gradcam'] as const) {
         const direct = res.explanations.find((e) => e.method === m)!.map;
         const stacked = (await readNpy(join(out, `batch_${m}_top2.npy`))).data.subarray(S * S, 2 * S * S);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { SUPPORTED_LAYERS } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { resolveTarget } from '../../engine/targets.js';
@@ -155,18 +156,18 @@ async function explainEndToEnd(t: TestContext, path: string, size: number, prese
     return;
   }
   const [low, high] = PRESET_INPUT_BOUNDS[preset];
-  const ex = await Explainer.load(path, { backend: 'wasm', inputBounds: { low, high } });
+  const ex = await ExplainEngine.load(path, { backend: 'wasm', inputBounds: { low, high } });
   try {
     assert.equal(ex.backend, 'wasm');
     assert.deepEqual(ex.inputShape, [size, size, 3]);
     assert.equal(ex.gradcamNode('paper').name, gradcam, 'Grad-CAM default layer');
     const x = testImage(size, preset);
-    const res = ex.explain([x], (_i, _probs, logits) => [resolveTarget('top1', logits, -1), resolveTarget('top2', logits, -1)], {
+    const res = runSync(ex.explainSteps([x], (_i, _probs, logits) => [resolveTarget('top1', logits, -1), resolveTarget('top2', logits, -1)], {
       methods: [...METHOD_NAMES],
       variant: 'paper',
       seed: 0,
       imageIds: ['arch'],
-    });
+    }));
     assert.equal(res.explanations.length, METHOD_NAMES.length * 2);
     // The engine's graph (BatchNormalization folded or not) computes what TF.js' own model computes.
     const want = predicted.get(path);

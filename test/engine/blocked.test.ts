@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, maxStorageBindingBytes } from '../../engine/backend.js';
 import { BlockedMatrix, blockedFromHost, columnBlockWidths, mapBlocks, matMulBlocked, matMulTransposedBlocked } from '../../engine/blocked.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { forwardLogits } from '../../engine/forward.js';
 import type { Graph } from '../../engine/graph.js';
-import { maskedLogits } from '../../engine/incremental.js';
+import { maskedLogits } from '../util/masked-logits.js';
 import { graphFromLayersModel, ModelLoadError } from '../../engine/model-loader.js';
-import { paperComposite, referenceComposite } from '../../engine/rules.js';
+import { paperComposite, referenceComposite } from '../../engine/composites.js';
 import { rankClasses } from '../../engine/targets.js';
 import { METHOD_NAMES, type MethodName, type Variant } from '../../engine/types.js';
 import { WeightCache } from '../../engine/weight-cache.js';
@@ -132,10 +133,10 @@ interface Maps {
   maps: Map<string, { map: Float32Array; raw?: Float32Array }>;
 }
 
-function explainAll(ex: Explainer, images: Float32Array[], methods: MethodName[], variant: Variant): Maps {
+function explainAll(ex: ExplainEngine, images: Float32Array[], methods: MethodName[], variant: Variant): Maps {
   // Targets: the two top classes (a weak class's LRP map may be all zero after the positive part).
   const top2 = (_i: number, _p: Float32Array, z: Float32Array) => rankClasses(z).slice(0, 2).map((classIndex) => ({ kind: 'index' as const, classIndex }));
-  const res = ex.explain(images, top2, { methods, variant, seed: 3, imageIds: images.map((_, i) => `i${i}`) });
+  const res = runSync(ex.explainSteps(images, top2, { methods, variant, seed: 3, imageIds: images.map((_, i) => `i${i}`) }));
   const maps = new Map<string, { map: Float32Array; raw?: Float32Array }>();
   for (const e of res.explanations) maps.set(`${e.imageIndex}|${e.method}|${e.target.classIndex}`, { map: e.map, ...(e.raw ? { raw: e.raw } : {}) });
   return { logits: res.forward.logits, maps };
@@ -144,8 +145,8 @@ function explainAll(ex: Explainer, images: Float32Array[], methods: MethodName[]
 /** Every method's maps, paper and reference, on both graphs; consumes (disposes) them. */
 function compareExplanations(what: string, plain: Graph, blocked: Graph, size: number, methods: MethodName[]): void {
   const images = [0, 1].map((i) => randomImage(size, 30 + i, BOUNDS.low, BOUNDS.high));
-  const exPlain = Explainer.fromGraph(plain, { inputBounds: BOUNDS });
-  const exBlocked = Explainer.fromGraph(blocked, { inputBounds: BOUNDS });
+  const exPlain = ExplainEngine.fromGraph(plain, { inputBounds: BOUNDS });
+  const exBlocked = ExplainEngine.fromGraph(blocked, { inputBounds: BOUNDS });
   try {
     for (const variant of ['paper', 'reference'] as const) {
       const want = explainAll(exPlain, images, methods, variant);

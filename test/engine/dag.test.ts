@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { disposeCache, forwardWithCache } from '../../engine/forward.js';
 import { disposeGraph, type GraphNode } from '../../engine/graph.js';
 import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, ModelLoadError } from '../../engine/model-loader.js';
-import { composite, epsilonRule, paperComposite, referenceComposite, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
-import { addRelevance, affineRule, avgPoolRelevance } from '../../engine/split-rules.js';
+import { composite, epsilonRule, signedEpsilon, zBRule, type Composite } from '../../engine/rules.js';
+import { paperComposite, referenceComposite } from '../../engine/composites.js';
+import { addRelevance, avgPoolRelevance, passThroughAffine } from '../../engine/split-rules.js';
 import { avgPoolTranspose, gapTranspose, uncrop, unpad } from '../../engine/transposes.js';
 import { disposeWalkState } from '../../engine/walk.js';
 import { WeightCache } from '../../engine/weight-cache.js';
@@ -72,11 +74,11 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
   assertClose(unpad(node({ kind: 'pad', pads: [[1, 0], [1, 1]] }), padded).dataSync(), [7, 8], 0, 'ZeroPadding2D → crop');
   assertClose(uncrop(node({ kind: 'crop', crops: [[0, 1], [1, 0]] }), tf.tensor4d([5, 6], [1, 1, 2, 1])).dataSync(), [0, 5, 6, 0, 0, 0], 0, 'Cropping2D → pad');
 
-  // Affine y = a·x + c with a = [2, −1], c = [1, 1], x = [1, 3]: a·x = [2, −3], y = [3, −2]; R = [6, 4].
+  // Affine y = a·x + c with a = [2, −1], c = [1, 1], x = [0, 3] (a zero input, as after a ReLU): y = [1, −2];
+  // R = [6, 4] passes through unchanged, the zero input's share included (docs/PROTOCOL.md §1).
   const aff = node({ kind: 'affine', scale: tf.tensor1d([2, -1]), shift: tf.tensor1d([1, 1]) });
-  const ctx = { node: aff, input: tf.tensor2d([[1, 3]]), output: tf.tensor2d([[3, -2]]), relevance: tf.tensor2d([[6, 4]]) };
-  assertClose(affineRule({ bias: false, stabilizer: eps }).backward(ctx).dataSync(), [6, 4], 1e-6, 'affine without bias passes through');
-  assertClose(affineRule({ bias: true, stabilizer: eps }).backward(ctx).dataSync(), [4, 6], 1e-6, 'affine with bias: share a·x/y');
+  const ctx = { node: aff, input: tf.tensor2d([[0, 3]]), output: tf.tensor2d([[1, -2]]), relevance: tf.tensor2d([[6, 4]]) };
+  assert.deepEqual(Array.from(passThroughAffine.backward(ctx).dataSync()), [6, 4], 'affine passes through');
   w.dispose();
 });
 
@@ -88,7 +90,7 @@ const CASES: { name: string; engine: () => Composite; first: RefRule; rest: RefR
     engine: () => referenceComposite(LOW, HIGH),
     first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 },
     rest: { kind: 'zplus', bias: true, eps: 0 },
-    merge: { split: { kind: 'zero', value: 1e-7 }, affineBias: true },
+    merge: { split: { kind: 'zero', value: 1e-7 } },
   },
   { name: 'epsilon everywhere', engine: () => composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)), first: { kind: 'epsilon', eps: 1e-3 }, rest: { kind: 'epsilon', eps: 1e-3 } },
 ];
@@ -199,7 +201,7 @@ test("Grad-CAM's default layer per family: the last feature map before global po
   const expected: Record<string, string> = { residual: 'conv5_block2_out', 'dense block': 'relu', inception: 'mixed10' };
   for (const [family, build] of FAMILIES) {
     const graph = graphFromLayersModel(build({ seed: 61 }));
-    const ex = Explainer.fromGraph(graph, { inputBounds: { low: LOW, high: HIGH } });
+    const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: LOW, high: HIGH } });
     assert.equal(ex.gradcamNode('paper').name, expected[family], `${family}, paper`);
     assert.equal(ex.gradcamNode('reference').name, expected[family], `${family}, reference`);
     if (family === 'residual') {
@@ -209,12 +211,12 @@ test("Grad-CAM's default layer per family: the last feature map before global po
       const t = 1;
       const want = autodiffGradCam(graph, layer.id, x, t);
       const run = () =>
-        ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
+        runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
           methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],
           variant: 'paper',
           seed: 0,
           imageIds: ['a'],
-        });
+        }));
       const res = run();
       const live = tf.memory().numTensors;
       run();

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { forwardWithCache } from '../../engine/forward.js';
 import { propagateGradient } from '../../engine/gradient.js';
 import { graphFromLayersModel, loadGraph, ModelLoadError } from '../../engine/model-loader.js';
@@ -22,9 +23,9 @@ test('forward logits/probabilities equal the LayersModel prediction', async () =
   await initBackend('wasm');
   const model = buildTinyCnn({ seed: 3 });
   const graph = graphFromLayersModel(model);
-  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   const xs = [randomImage(192, 1, -1, 2), randomImage(192, 2, -1, 2)];
-  const probs = ex.classify(xs);
+  const probs = runSync(ex.forwardSteps(xs)).probs;
   const want = (model.predict(tf.tensor4d(Float32Array.from([...xs[0]!, ...xs[1]!]), [2, 8, 8, 3])) as tf.Tensor).dataSync();
   assertClose(Float32Array.from([...probs[0]!, ...probs[1]!]), want, 1e-5, 'probabilities');
 });
@@ -40,8 +41,8 @@ for (const guided of [false, true]) {
     const logits = f(x).dataSync();
     const seedValue = guided ? logits[t]! : 1;
     const want = tf.grad((xx: tf.Tensor) => tf.mul(tf.slice(f(xx), [0, t], [1, 1]), seedValue).sum())(x).dataSync();
-    const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
-    const res = ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gbp'], variant: 'paper', seed: 0, imageIds: ['a'] });
+    const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
+    const res = runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gbp'], variant: 'paper', seed: 0, imageIds: ['a'] }));
     if (guided) assertClose(res.explanations[0]!.raw!, want, 1e-4, 'GBP raw gradient');
     else {
       // The plain gradient is what Grad-CAM uses; check it through the engine's gradient pass at the input.
@@ -60,8 +61,8 @@ test('Grad-CAM equals ReLU(Σ_k mean(∂z_t/∂A_k)·A_k) computed with autodiff
   const x = tf.tensor4d(randomImage(192, 4, -1, 2), [1, 8, 8, 3]);
   const t = 1;
   const want = autodiffGradCam(graph, layer.id, x, t);
-  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
-  const res = ex.explain([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gradcam', 'gbp', 'ggcam'], variant: 'paper', seed: 0, imageIds: ['a'] });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
+  const res = runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gradcam', 'gbp', 'ggcam'], variant: 'paper', seed: 0, imageIds: ['a'] }));
   const byMethod = Object.fromEntries(res.explanations.map((e) => [e.method, e]));
   assert.equal(ex.gradcamNode('paper').name, 'c2', 'default Grad-CAM layer = last conv');
   assert.equal(ex.gradcamNode('reference').name, 'p1', 'reference Grad-CAM layer = the pool after it');
@@ -73,10 +74,10 @@ test('Grad-CAM equals ReLU(Σ_k mean(∂z_t/∂A_k)·A_k) computed with autodiff
 test('Random maps are reproducible per (seed, image id, target) and differ otherwise', async () => {
   await initBackend('cpu');
   const graph = graphFromLayersModel(buildTinyCnn());
-  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   const x = randomImage(192, 1, -1, 2);
   const run = (id: string, seed: number, t: number) =>
-    ex.explain([x], () => [{ kind: 'index', classIndex: t }], { methods: ['random'], variant: 'paper', seed, imageIds: [id] }).explanations[0]!.map;
+    runSync(ex.explainSteps([x], () => [{ kind: 'index', classIndex: t }], { methods: ['random'], variant: 'paper', seed, imageIds: [id] })).explanations[0]!.map;
   assert.deepEqual(run('img1', 0, 1), run('img1', 0, 1));
   assert.notDeepEqual(run('img1', 0, 1), run('img2', 0, 1));
   assert.notDeepEqual(run('img1', 0, 1), run('img1', 0, 2));
@@ -87,16 +88,16 @@ test('Random maps are reproducible per (seed, image id, target) and differ other
 test('reference variant: CLRP and SGLRP maps sum to zero; paper maps are non-negative', async () => {
   await initBackend('wasm');
   const graph = graphFromLayersModel(buildTinyCnn({ seed: 12 }));
-  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   const x = randomImage(192, 7, -1, 2);
   const targets = () => [{ kind: 'top1' as const, classIndex: 0 }, { kind: 'top2' as const, classIndex: 3 }];
-  const ref = ex.explain([x], targets, { methods: ['clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] });
+  const ref = runSync(ex.explainSteps([x], targets, { methods: ['clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] }));
   for (const e of ref.explanations) {
     const s = e.map.reduce((a, b) => a + b, 0);
     const scale = e.map.reduce((a, b) => a + Math.abs(b), 0);
     assert.ok(Math.abs(s) <= 1e-4 * scale, `${e.method} → ${e.target.classIndex}: sum ${s} (scale ${scale})`);
   }
-  const paper = ex.explain([x], targets, { methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'], variant: 'paper', seed: 0, imageIds: ['a'] });
+  const paper = runSync(ex.explainSteps([x], targets, { methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'], variant: 'paper', seed: 0, imageIds: ['a'] }));
   assert.equal(paper.explanations.length, 14);
   for (const e of paper.explanations) assert.ok(e.map.every((v) => v >= 0), `${e.method} has negative values`);
 });
@@ -131,10 +132,10 @@ test('a storage-binding limit (webgpu) caps the rows per pass; smaller passes gi
   const model = buildTinyCnn({ size: 12, channels: 2, classes: 5, seed: 4 });
   const graph = graphFromLayersModel(model);
   model.dispose();
-  const free = Explainer.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: null });
+  const free = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: null });
   // The largest activation of one row is 12·12·8 floats here: a limit of 2.5 rows' worth allows 2 rows.
   const largest = Math.max(...graph.nodes.map((n) => n.outputShape.reduce((a, b) => a * b, 1)));
-  const tight = Explainer.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: largest * 4 * 2.5 });
+  const tight = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS, bindingLimitBytes: largest * 4 * 2.5 });
   assert.ok(free.maxRowsPerPass() > 10);
   assert.equal(tight.maxRowsPerPass(), 2);
   const inputs = [0, 1, 2].map((s) => randomImage(12 * 12 * 2, 40 + s, -1, 2));
@@ -143,9 +144,9 @@ test('a storage-binding limit (webgpu) caps the rows per pass; smaller passes gi
   const masks = [{ image: 0, r0: 2, r1: 5, c0: 3, c1: 6 }, { image: 2, r0: 0, r1: 1, c0: 0, c1: 1 }];
   const fill = new Float32Array(12 * 12 * 2);
   // 2 rows per pass: one image per group, its 6 (paper) or 12 (reference) LRP-family seeds in 3 or 6 passes.
-  const run = (ex: Explainer, variant: 'paper' | 'reference') => {
+  const run = (ex: ExplainEngine, variant: 'paper' | 'reference') => {
     const masked: Float32Array[] = [];
-    const r = ex.explain(inputs, targets, { ...opts, variant, methods: [...opts.methods], onGroup: (g) => void masked.push(...ex.classifyMaskedInCache(g.cache, masks.filter((m) => m.image >= g.offset && m.image < g.offset + g.count).map((m) => ({ ...m, image: m.image - g.offset })), fill)) });
+    const r = runSync(ex.explainSteps(inputs, targets, { ...opts, variant, methods: [...opts.methods], onGroup: (g) => void masked.push(...runSync(ex.classifyMaskedSteps(g.cache, masks.filter((m) => m.image >= g.offset && m.image < g.offset + g.count).map((m) => ({ ...m, image: m.image - g.offset })), fill))) }));
     return { r, masked };
   };
   for (const variant of ['paper', 'reference'] as const) {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { canRouteByMask, offsetWinners, routeByGradient, routeByMask, routeByOffsets, winnerMask, winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
+import { canRouteByMask, offsetWinners, routeByMask, routeByOffsets, winnerMask, winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
+import { routeByGradient } from '../util/pool-reference.js';
 import { POOL_WINDOW_CASES, randomImage } from '../util/models.js';
 
 test('winner mask routes each window to its first maximum (hand-computed, with ties)', async () => {

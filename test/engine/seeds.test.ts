@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { contrast } from '../../engine/maps.js';
-import { seedsFor, softmax64 } from '../../engine/seeds.js';
+import { relevanceMethod } from '../../engine/methods/index.js';
+import type { SeedFormulas } from '../../engine/methods/method.js';
+import { softmax64 } from '../../engine/seeds.js';
+
+const seedsFor = (method: string, formulas: SeedFormulas, logits: Float32Array, t: number) => relevanceMethod(method).seeds(formulas, logits, t);
 import { denseToyGraph } from '../util/engine-fixtures.js';
 
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
@@ -44,13 +49,13 @@ test('reference seeds follow the authors code: max(z_t,0), duals only on positiv
 async function toyExplain(layers: { w: number[][]; relu: boolean }[], x: number[], target: number) {
   await initBackend('cpu');
   const graph = denseToyGraph(layers, x.length);
-  const ex = Explainer.fromGraph(graph, { inputBounds: { low: 0, high: 2 } });
-  const res = ex.explain([Float32Array.from(x)], () => [{ kind: 'index', classIndex: target }], {
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: 0, high: 2 } });
+  const res = runSync(ex.explainSteps([Float32Array.from(x)], () => [{ kind: 'index', classIndex: target }], {
     methods: ['lrp', 'clrp', 'sglrp'],
     variant: 'paper',
     seed: 0,
     imageIds: ['toy'],
-  });
+  }));
   return Object.fromEntries(res.explanations.map((e) => [e.method, e.map]));
 }
 

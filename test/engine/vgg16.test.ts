@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import { resolveTarget } from '../../engine/targets.js';
 import { METHOD_NAMES } from '../../engine/types.js';
@@ -17,19 +18,19 @@ test('VGG16 at the real layer shapes: saved, loaded and explained end to end on 
     const model = buildVgg16();
     const path = await saveLayersModel(model, dir);
     model.dispose();
-    const ex = await Explainer.load(path, { backend: 'wasm', inputBounds: { low: -123.68, high: 151.061 } });
+    const ex = await ExplainEngine.load(path, { backend: 'wasm', inputBounds: { low: -123.68, high: 151.061 } });
     assert.equal(ex.backend, 'wasm');
     assert.deepEqual(ex.inputShape, [224, 224, 3]);
     assert.equal(ex.numClasses, 1000);
     assert.equal(ex.gradcamNode('paper').name, 'block5_conv3');
     assert.equal(ex.gradcamNode('reference').name, 'block5_pool');
     const x = randomImage(224 * 224 * 3, 17, -123.68, 151.061);
-    const res = ex.explain([x], (_i, probs) => [resolveTarget('top1', probs, -1), resolveTarget('top2', probs, -1)], {
+    const res = runSync(ex.explainSteps([x], (_i, probs) => [resolveTarget('top1', probs, -1), resolveTarget('top2', probs, -1)], {
       methods: [...METHOD_NAMES],
       variant: 'paper',
       seed: 0,
       imageIds: ['vgg'],
-    });
+    }));
     assert.equal(res.explanations.length, 14);
     for (const e of res.explanations) {
       assert.equal(e.map.length, 224 * 224, e.method);

@@ -15,7 +15,8 @@ import {
   type AdapterFacts,
 } from '../../engine/backend.js';
 import { BlockedMatrix } from '../../engine/blocked.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine, type ExplainRequest } from '../../engine/explain-engine.js';
+import { runSync, runAsync } from '../../engine/reads.js';
 import { forwardLogits } from '../../engine/forward.js';
 import { graphFromLayersModel, loadGraph } from '../../engine/model-loader.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
@@ -86,12 +87,12 @@ interface Run {
 /** Every method's maps for `images` at fixed targets (same on both backends), in one variant. */
 async function explainOn(backend: 'wasm' | 'webgpu', modelPath: string, bounds: typeof BOUNDS, images: Float32Array[], targets: number[], variant: Variant): Promise<Run> {
   await initBackend(backend);
-  const ex = await Explainer.load(modelPath, { backend, inputBounds: bounds });
+  const ex = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds });
   try {
     const resolve = (): Target[] => targets.map((classIndex) => ({ kind: 'index', classIndex }));
     const opts = { methods: [...METHOD_NAMES], variant, seed: 5, imageIds: images.map((_, i) => `img${i}`) };
     // wasm: the sync API (what the bench calls); webgpu: the async one (its dataSync cannot work under Node).
-    const res = backend === 'wasm' ? ex.explain(images, resolve, opts) : await ex.explainAsync(images, resolve, opts);
+    const res = backend === 'wasm' ? runSync(ex.explainSteps(images, resolve, opts)) : await runAsync(ex.explainSteps(images, resolve, opts));
     return { explanations: res.explanations, logits: res.forward.logits, backend: ex.backend, detail: ex.backendDetail };
   } finally {
     ex.dispose();
@@ -180,7 +181,7 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
   await initBackend('wasm');
   const path = await saveLayersModel(buildTinyCnn({ size: 16, seed: 9 }), join(tmp(), 'tiny-cnn-16'));
   await initBackend('webgpu');
-  const ex = await Explainer.load(path, { backend: 'webgpu', inputBounds: BOUNDS });
+  const ex = await ExplainEngine.load(path, { backend: 'webgpu', inputBounds: BOUNDS });
   try {
     const [h, w, c] = ex.inputShape;
     const images = [0, 1].map((i) => randomImage(h * w * c, 70 + i, BOUNDS.low, BOUNDS.high));
@@ -194,27 +195,27 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
         [Math.floor(h / 2), Math.floor(w / 2), h - 2], // covers most of the image: the full-recompute fallback
       ].map(([r, col, p]) => ({ image, ...patchBounds(r!, col!, p!, h, w) })),
     );
-    // Both ways a caller can re-classify inside explainAsync's onGroup: an async callback, and a
+    // Both ways a caller can re-classify inside an async explain's onGroup: an async callback, and a
     // generator of read steps (what stages/evaluate.ts returns).
     let byPromise: Float32Array[] = [];
     let bySteps: Float32Array[] = [];
-    const explainOnce = (onGroup: NonNullable<Parameters<Explainer['explainAsync']>[2]['onGroup']>) =>
-      ex.explainAsync(images, () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant: 'paper', seed: 1, imageIds: ['a', 'b'], onGroup });
+    const explainOnce = (onGroup: NonNullable<ExplainRequest['onGroup']>) =>
+      runAsync(ex.explainSteps(images, () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant: 'paper', seed: 1, imageIds: ['a', 'b'], onGroup }));
     await explainOnce(async (gr) => {
       assert.equal(gr.count, images.length, 'one group');
-      byPromise = await ex.classifyMaskedInCacheAsync(gr.cache, masks, fill);
+      byPromise = await runAsync(ex.classifyMaskedSteps(gr.cache, masks, fill));
     });
     await explainOnce(function* (gr) {
       bySteps = yield* ex.classifyMaskedSteps(gr.cache, masks, fill);
     });
     const masked = masks.map((m) => applyPatch(images[m.image]!, h, w, c, m, fill));
-    const full = await ex.classifyAsync(masked);
+    const full = (await runAsync(ex.forwardSteps(masked))).probs;
     assert.equal(byPromise.length, masks.length);
     byPromise.forEach((p, i) => assertClose(p, full[i]!, 1e-5, `mask ${i} ${JSON.stringify(masks[i])}`));
     bySteps.forEach((p, i) => assertClose(p, byPromise[i]!, 0, `mask ${i}: steps = promise`));
     // The sync API cannot read on webgpu under Node: a clear error, not TF.js's "OffscreenCanvas is not defined".
     if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
-      assert.throws(() => ex.classify(masked), /webgpu backend cannot read tensors synchronously under Node.*logitsOfAsync/);
+      assert.throws(() => runSync(ex.forwardSteps(masked)).probs, /webgpu backend cannot read tensors synchronously under Node.*logitsOfAsync/);
     }
     // And the full pass itself agrees with wasm's.
     const x = tf.tensor4d(Float32Array.from(masked.flatMap((m) => Array.from(m))), [masked.length, h, w, c]);
@@ -222,8 +223,8 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
     const zGpu = Float32Array.from(await zG.data());
     tf.dispose([x, zG]);
     await initBackend('wasm');
-    const exW = await Explainer.load(path, { backend: 'wasm', inputBounds: BOUNDS });
-    const zWasm = exW.logitsOf(masked);
+    const exW = await ExplainEngine.load(path, { backend: 'wasm', inputBounds: BOUNDS });
+    const zWasm = runSync(exW.logitsSteps(masked));
     exW.dispose();
     zWasm.forEach((z, i) => assertClose(zGpu.subarray(i * z.length, (i + 1) * z.length), z, 1e-5, `masked image ${i}: webgpu vs wasm logits`));
   } finally {
@@ -254,18 +255,18 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
   // pass (GBP, Grad-CAM) all read fc1's blocks. Each pass streams the 411 MB kernel, slow on a
   // software adapter, so the reference variant (the same blocked code with the bias in z) is left
   // to test/engine/blocked.test.ts, which runs both variants on forced blocks on wasm.
-  const run = async (ex: Explainer, targets: number[]) => {
+  const run = async (ex: ExplainEngine, targets: number[]) => {
     const resolve = (i: number): Target[] => [{ kind: 'index', classIndex: targets[i]! }];
-    const res = await ex.explainAsync(images, resolve, { methods: [...METHOD_NAMES], variant: 'paper', seed: 5, imageIds: images.map((_, i) => `img${i}`) });
+    const res = await runAsync(ex.explainSteps(images, resolve, { methods: [...METHOD_NAMES], variant: 'paper', seed: 5, imageIds: images.map((_, i) => `img${i}`) }));
     return { logits: res.forward.logits, explanations: res.explanations };
   };
 
-  // wasm from the model in memory (no limit: fc1 stays one tensor); webgpu from the file, as Explainer.load does.
-  const exW = Explainer.fromGraph(graphFromLayersModel(model), { inputBounds: BOUNDS });
+  // wasm from the model in memory (no limit: fc1 stays one tensor); webgpu from the file, as ExplainEngine.load does.
+  const exW = ExplainEngine.fromGraph(graphFromLayersModel(model), { inputBounds: BOUNDS });
   model.dispose();
   const fc1W = exW.graph.nodes.find((n) => n.name === 'fc1')!;
   assert.ok(fc1W.op.kind === 'dense' && !(fc1W.op.kernel instanceof BlockedMatrix), 'wasm keeps the kernel whole');
-  const targets = exW.logitsOf(images).map((z) => z.indexOf(Math.max(...z)));
+  const targets = runSync(exW.logitsSteps(images)).map((z) => z.indexOf(Math.max(...z)));
   const want = await run(exW, targets);
   exW.dispose();
 
@@ -276,7 +277,7 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
   let validation: { message: string } | null = null;
   // Blocked at most at WebGPU's default limit (128 MiB), so a GPU with a larger one runs the blocks too.
   const graph = await loadGraph(path, { maxBindingBytes: Math.min(limit, WEBGPU_DEFAULT_STORAGE_BINDING_BYTES) });
-  const ex = Explainer.fromGraph(graph, { inputBounds: BOUNDS });
+  const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   try {
     const fc1 = graph.nodes.find((n) => n.name === 'fc1')!;
     assert.ok(fc1.op.kind === 'dense' && fc1.op.kernel instanceof BlockedMatrix, 'fc1 is blocked');

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
 import { loadGraph } from '../../engine/model-loader.js';
 import { resolveTarget } from '../../engine/targets.js';
 import { METHOD_NAMES } from '../../engine/types.js';
@@ -31,7 +31,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Logits and every method's maps (top1, top2) of one image of `size`. */
 async function mapsOf(source: ModelSource | string, size: number): Promise<Float32Array[]> {
-  const ex = Explainer.fromGraph(await loadGraph(source), { inputBounds: { low: -1, high: 1 } });
+  const ex = ExplainEngine.fromGraph(await loadGraph(source), { inputBounds: { low: -1, high: 1 } });
   try {
     const res = ex.explain([randomImage(size * size * 3, 3, -1, 1)], (_i, _p, z) => [resolveTarget('top1', z, -1), resolveTarget('top2', z, -1)], {
       methods: [...METHOD_NAMES],

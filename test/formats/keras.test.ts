@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
 import { loadGraph, ModelLoadError } from '../../engine/model-loader.js';
 import { resolveTarget } from '../../engine/targets.js';
 import { METHOD_NAMES } from '../../engine/types.js';
@@ -31,7 +31,7 @@ before(async () => {
 
 /** Every method's maps for two images and targets top1, top2 (paper variant). */
 async function mapsOf(source: ModelSource | string): Promise<Map<string, Float32Array>> {
-  const ex = Explainer.fromGraph(await loadGraph(source), { inputBounds: { low: -1, high: 1 } });
+  const ex = ExplainEngine.fromGraph(await loadGraph(source), { inputBounds: { low: -1, high: 1 } });
   try {
     const inputs = [randomImage(SIZE * SIZE * 3, 7, -1, 1), randomImage(SIZE * SIZE * 3, 8, -1, 1)];
     const res = ex.explain(inputs, (_i, _p, logits) => [resolveTarget('top1', logits, -1), resolveTarget('top2', logits, -1)], {

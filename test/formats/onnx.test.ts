@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
 import { saveLayersModel } from '../../engine/model-saver.js';
 import type { MethodName } from '../../engine/types.js';
 import { importOnnx } from '../../formats/onnx/index.js';
@@ -62,7 +62,7 @@ for (const name of ['resnet18', 'vgg16', 'vgg16_bn', 'alexnet', 'densenet', 'mob
   test(`ONNX ${name}: logits equal PyTorch's, GBP and Grad-CAM equal autograd`, async () => {
     await initBackend('cpu');
     const fx = readFixture(name);
-    const ex = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+    const ex = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
     try {
       const x = inputOf(fx);
       const { logits } = ex.forward([x]);
@@ -89,7 +89,7 @@ for (const name of ['resnet18', 'vgg16', 'vgg16_bn', 'alexnet', 'densenet', 'mob
   test(`ONNX ${name}: LRP, CLRP and SGLRP maps equal Zennit's`, { todo: LRP_TODO[name] }, async () => {
     await initBackend('cpu');
     const fx = readFixture(name);
-    const ex = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+    const ex = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
     try {
       const t = fx.targets[1]!;
       const res = ex.explain([inputOf(fx)], () => [{ kind: 'index', classIndex: t }], {
@@ -107,8 +107,8 @@ for (const name of ['resnet18', 'vgg16', 'vgg16_bn', 'alexnet', 'densenet', 'mob
 
 test('ONNX names: a Grad-CAM layer can be named by node, output or module path; the default is the last ReLU before pooling', async () => {
   await initBackend('cpu');
-  const resnet = await Explainer.load(join(FIXTURES, 'resnet18.onnx'), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
-  const vgg = await Explainer.load(join(FIXTURES, 'vgg16.onnx'), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const resnet = await ExplainEngine.load(join(FIXTURES, 'resnet18.onnx'), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const vgg = await ExplainEngine.load(join(FIXTURES, 'vgg16.onnx'), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
     const dflt = resnet.gradcamNode('paper');
     assert.equal(dflt.name, 'layer4.1.relu_1');
@@ -136,8 +136,8 @@ for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same
   const { model } = importOnnx(join(FIXTURES, fx.model));
   const jsonPath = await saveLayersModel(model, dir);
   model.dispose();
-  const fromOnnx = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
-  const fromTfjs = await Explainer.load(jsonPath, { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const fromOnnx = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const fromTfjs = await ExplainEngine.load(jsonPath, { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
     const opts = { methods, variant: 'paper' as const, seed: 0, imageIds: ['a'] };
     const x = inputOf(fx);
@@ -156,7 +156,7 @@ for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same
 test('ONNX MobileNetV2: the LRP family is refused with a clear error (docs/PROTOCOL.md §7)', async () => {
   await initBackend('cpu');
   const fx = readFixture('mobilenet_v2');
-  const ex = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const ex = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
     const opts = { methods: ['sglrp' as const, 'gbp' as const], variant: 'paper' as const, seed: 0, imageIds: ['a'] };
     assert.throws(() => ex.explain([inputOf(fx)], () => [{ kind: 'index', classIndex: 0 }], opts), /method sglrp is not defined for op ReLU6 \(layer 'features\.0\.2'\).*§7/);
@@ -168,7 +168,7 @@ test('ONNX MobileNetV2: the LRP family is refused with a clear error (docs/PROTO
 test('ONNX fixed-batch export (a [1, −1] reshape of the exported batch) explains a batch of two', async () => {
   await initBackend('cpu');
   const fx = readFixture('alexnet');
-  const ex = await Explainer.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+  const ex = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
     const x1 = inputOf(fx);
     const x2 = x1.map((v) => -0.5 * v);

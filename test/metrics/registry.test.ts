@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
 import type { Sample } from '../../data/types.js';
 import {
@@ -117,7 +117,7 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
 
   // Evaluate: its stage runs on the batch's maps, beside the built-ins, with its own config slice.
   await initBackend('wasm');
-  const ex = Explainer.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 4 })), { inputBounds: { low: -1, high: 2 } });
+  const ex = ExplainEngine.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 4 })), { inputBounds: { low: -1, high: 2 } });
   const opts = {
     methods: ['lrp', 'sglrp', 'gbp'],
     variant: 'paper',

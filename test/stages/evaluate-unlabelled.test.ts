@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
 import type { Sample } from '../../data/types.js';
 import { evaluateBatch, type EvaluateOptions } from '../../stages/evaluate.js';
@@ -25,7 +25,7 @@ const OPTS: EvaluateOptions = {
 
 test('an unlabelled image keeps its top2 maps and masking; only gt is missing, with an errors row', async () => {
   await initBackend('wasm');
-  const ex = Explainer.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 5 })), { inputBounds: { low: -1, high: 2 } });
+  const ex = ExplainEngine.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 5 })), { inputBounds: { low: -1, high: 2 } });
   const samples = [sample(0, 2), sample(1, -1)];
   const { rows, explanations } = evaluateBatch(ex, samples, OPTS);
 
@@ -34,7 +34,7 @@ test('an unlabelled image keeps its top2 maps and masking; only gt is missing, w
   assert.equal(rel.length, 3, 'one top2 map per method');
   assert.deepEqual([...new Set(rel.map((r) => r['target_kind']))], ['top2']);
   // The top2 target is the second largest logit, found here from a plain forward pass.
-  const probs = ex.classify([samples[1]!.input])[0]!;
+  const probs = ex.forward([samples[1]!.input]).probs[0]!;
   const second = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!)[1]!;
   for (const r of rel) assert.equal(r['target_class'], second);
   const masking = rows.masking!.filter((r) => r['image_id'] === 'img1');

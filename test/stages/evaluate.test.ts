@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { Explainer } from '../../engine/explainer.js';
+import { ExplainEngine } from '../../engine/explain-engine.js';
+import { runSync } from '../../engine/reads.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
 import type { Sample } from '../../data/types.js';
 import { evaluateBatch, type EvaluateOptions } from '../../stages/evaluate.js';
@@ -25,7 +26,7 @@ const OPTS: EvaluateOptions = {
 
 test('evaluateBatch: rows per table, y_before = forward probability, drops = y_before − y_after, no tensor leak', async () => {
   await initBackend('wasm');
-  const ex = Explainer.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 2 })), { inputBounds: { low: -1, high: 2 } });
+  const ex = ExplainEngine.fromGraph(graphFromLayersModel(buildTinyCnn({ seed: 2 })), { inputBounds: { low: -1, high: 2 } });
   const samples = [sample(0, 1), sample(1, 3, []), sample(2, -1)];
   const { rows, explanations } = evaluateBatch(ex, samples, OPTS);
   // The first batch fills the per-model derived-weight cache; after that nothing may accumulate.
@@ -42,7 +43,7 @@ test('evaluateBatch: rows per table, y_before = forward probability, drops = y_b
   // Only image 0 has a box: pointing rows for its 7 gt maps × 2 energies.
   assert.equal(rows.pointing!.length, 7 * 2);
   assert.equal(rows.pointing_game!.length, 7);
-  const probs = ex.classify([samples[0]!.input])[0]!;
+  const probs = runSync(ex.forwardSteps([samples[0]!.input])).probs[0]!;
   for (const r of rows.masking!.filter((r) => r['image_id'] === 'img0')) {
     assert.ok(Math.abs((r['y_before'] as number) - probs[r['target_class'] as number]!) < 1e-6);
     assert.ok(Math.abs((r['drop'] as number) - ((r['y_before'] as number) - (r['y_after'] as number))) < 1e-7);
@@ -59,7 +60,7 @@ test('evaluateBatch: rows per table, y_before = forward probability, drops = y_b
   // y_after equals a full forward pass of the masked image (the engine re-classifies incrementally).
   const r3 = rows.masking!.find((r) => r['image_id'] === 'img0' && r['patch_size'] === 3)!;
   const masked = applyPatch(samples[0]!.input, 8, 8, 3, patchBounds(r3['center_row'] as number, r3['center_col'] as number, 3, 8, 8), OPTS.fill);
-  assert.ok(Math.abs(ex.classify([masked])[0]![r3['target_class'] as number]! - (r3['y_after'] as number)) < 1e-5);
+  assert.ok(Math.abs(runSync(ex.forwardSteps([masked])).probs[0]![r3['target_class'] as number]! - (r3['y_after'] as number)) < 1e-5);
 });
 
 test('stats: the mean image is Σ sums / Σ counts over shards, whatever the split', () => {

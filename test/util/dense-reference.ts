@@ -16,6 +16,8 @@ interface Wiring {
 }
 interface DenseLayer extends Wiring {
   kind: 'linear';
+  /** Which layer kind it came from (composites may give Conv2D and Dense different rules). */
+  layer: 'conv2d' | 'dense';
   /** M[j][i]: output j, input i. */
   m: Float64Array[];
   b: Float64Array;
@@ -142,12 +144,12 @@ export function denseLayers(graph: Graph): RefLayer[] {
         const bb = flat(op.bias);
         for (let j = 0; j < b.length; j++) b[j] = bb[j % cout]!;
       }
-      layers.push({ ...wiring, kind: 'linear', m, b, relu: op.activation === 'relu', nIn });
+      layers.push({ ...wiring, kind: 'linear', layer: 'conv2d', m, b, relu: op.activation === 'relu', nIn });
     } else if (op.kind === 'dense') {
       const [nI, nO] = op.kernel.shape;
       const w = flatKernel(op.kernel);
       const m = Array.from({ length: nO }, (_, j) => Float64Array.from({ length: nI }, (_, i) => w[i * nO + j]!));
-      layers.push({ ...wiring, kind: 'linear', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
+      layers.push({ ...wiring, kind: 'linear', layer: 'dense', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
     } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
       const windows = poolWindows(inShape, outShape, op.poolSize, op.strides, op.padding === 'same');
       layers.push(op.kind === 'maxpool' ? { ...wiring, kind: 'pool', windows, nIn } : { ...wiring, kind: 'avg', windows, nIn });
@@ -208,14 +210,16 @@ export function denseForward(layers: RefLayer[], x: ArrayLike<number>): Float64A
 export type RefRule = { kind: 'zplus'; bias: boolean; eps: number } | { kind: 'zb'; low: number; high: number; eps: number } | { kind: 'epsilon'; eps: number };
 
 /**
- * Rules of the parameter-free layers: the stabiliser of Add/average-pooling/affine denominators
- * (signed ε, or exact zeros replaced), and whether an affine (unfolded BN) keeps its shift in the
- * denominator. Default: the paper composite's (signed ε = 1e-9, no shift).
+ * Rules of the parameter-free layers: the stabiliser of Add/average-pooling denominators (signed
+ * ε, or exact zeros replaced). An affine (unfolded BN) always passes relevance through unchanged
+ * (docs/PROTOCOL.md §1). Default: the paper composite's (signed ε = 1e-9).
  */
 export interface RefMergeRules {
   split: { kind: 'eps'; eps: number } | { kind: 'zero'; value: number };
-  affineBias: boolean;
 }
+
+/** The rules of the linear layers after the first: one for all, or one per layer kind. */
+export type RefRest = RefRule | { conv2d: RefRule; dense: RefRule };
 
 /** LRP with the given rule for the first linear layer and for the others. */
 export function denseLrp(
@@ -223,8 +227,8 @@ export function denseLrp(
   x: ArrayLike<number>,
   seed: ArrayLike<number>,
   first: RefRule,
-  rest: RefRule,
-  merge: RefMergeRules = { split: { kind: 'eps', eps: 1e-9 }, affineBias: false },
+  rest: RefRest,
+  merge: RefMergeRules = { split: { kind: 'eps', eps: 1e-9 } },
 ): Float64Array<ArrayBufferLike> {
   const acts = denseForward(layers, x);
   const stab = (z: number) => (merge.split.kind === 'eps' ? z + (z >= 0 ? 1 : -1) * merge.split.eps : z === 0 ? merge.split.value : z);
@@ -279,10 +283,10 @@ export function denseLrp(
       continue;
     }
     if (l.kind === 'affine') {
-      give(l.inputs[0]!, a.map((v, j) => (l.a[j]! * v * r[j]!) / stab(merge.affineBias ? y[j]! : l.a[j]! * v)));
+      give(l.inputs[0]!, r.slice()); // R_in = R: one output per input, nothing to split
       continue;
     }
-    const rule = l === firstLinear ? first : rest;
+    const rule = l === firstLinear ? first : 'kind' in rest ? rest : rest[l.layer];
     const rin = new Float64Array(l.nIn);
     l.m.forEach((row, j) => {
       let z = 0;
