@@ -4,6 +4,7 @@
  * A config hash alone covers paths, not contents: a model retrained in place, or an annotation
  * file fixed, would otherwise mix old and new shards in one run.
  */
+import { existsSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { onnxExternalDataFiles } from '../formats/onnx/index.js';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
@@ -45,7 +46,8 @@ export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
       for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(path), String(p)));
     }
   }
-  if (path !== undefined && extname(path).toLowerCase() === '.onnx') {
+  // A missing file is reported when it is hashed; only a present .onnx names external data files.
+  if (path !== undefined && extname(path).toLowerCase() === '.onnx' && existsSync(path)) {
     try {
       files.push(...onnxExternalDataFiles(path));
     } catch (err) {

@@ -62,7 +62,7 @@ test('explainImageFile decodes, resizes and preprocesses a file, then explains i
 
     await assert.rejects(
       explainer.explain({ data: r.input.data, shape: [64, 32, 2] }, { methods: ['lrp'], targets: ['top1'] }),
-      /does not match the model input \[64, 64, 1\]/,
+      /the model expects \[64, 64, 1\]/,
     );
   } finally {
     explainer.dispose();
