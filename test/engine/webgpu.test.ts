@@ -215,7 +215,7 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
     bySteps.forEach((p, i) => assertClose(p, byPromise[i]!, 0, `mask ${i}: steps = promise`));
     // The sync API cannot read on webgpu under Node: a clear error, not TF.js's "OffscreenCanvas is not defined".
     if (typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
-      assert.throws(() => runSync(ex.forwardSteps(masked)).probs, /webgpu backend cannot read tensors synchronously under Node.*logitsOfAsync/);
+      assert.throws(() => runSync(ex.forwardSteps(masked)).probs, /webgpu backend cannot read tensors synchronously under Node.*async API/);
     }
     // And the full pass itself agrees with wasm's.
     const x = tf.tensor4d(Float32Array.from(masked.flatMap((m) => Array.from(m))), [masked.length, h, w, c]);
