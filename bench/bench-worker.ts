@@ -12,7 +12,7 @@ import { webgpuOnSoftwareAdapter } from '../engine/backend.js';
 import { ExplainEngine } from '../engine/explain-engine.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
-import { randomImage } from '../test/util/models.js';
+import { seededUniform as randomImage } from '../architectures/seeded-noise.js';
 import { argValue } from './bench-args.js';
 import { CASES, runCase, type CaseName, type CaseSpec } from './bench-cases.js';
 import type { BackendResult, CaseResult, FailedCase, MemorySnapshot, WholeOutcome } from './bench-results.js';

@@ -29,7 +29,7 @@ import { rankClasses } from '../engine/targets.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { evaluateBatchAsync } from '../stages/evaluate.js';
-import { randomImage } from '../test/util/models.js';
+import { seededUniform as randomImage } from '../architectures/seeded-noise.js';
 import { machineInfo } from './bench-machine.js';
 import { saveRandomVgg16 } from './random-vgg16.js';
 import { benchSample, wholeProtocolOptions } from './whole-image.js';

@@ -30,7 +30,8 @@ import { graphFromLayersModel } from '../engine/model-loader.js';
 import type { BackendName } from '../engine/types.js';
 import { presetBounds } from '../io/preprocess.js';
 import { applyPatch, patchBounds, type PatchBounds } from '../stages/masking-geometry.js';
-import { buildVgg16, randomImage } from '../test/util/models.js';
+import { buildVgg16 } from '../architectures/vgg.js';
+import { seededUniform as randomImage } from '../architectures/seeded-noise.js';
 import { argValue } from './bench-args.js';
 import { LoadSampler, machineInfo, type MachineInfo } from './bench-machine.js';
 

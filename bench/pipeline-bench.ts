@@ -20,15 +20,18 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { projectRoot } from '../io/project-root.js';
-import { CLI, mergedTables } from '../test/util/run-fixture.js';
+import { mergedTables } from '../results/run-tables.js';
 import { argValue } from './bench-args.js';
 import { LoadSampler, machineInfo } from './bench-machine.js';
 import { fixtureOverrides, writeImageNetFixture } from './imagenet-fixture.js';
 import { saveRandomVgg16 } from './random-vgg16.js';
 import { TARGET_SECONDS_PER_IMAGE } from './whole-image.js';
+
+/** The compiled CLI next to this build. */
+const CLI = fileURLToPath(new URL('../pipeline/cli.js', import.meta.url));
 
 export interface RssSample {
   /** Seconds since the child started. */

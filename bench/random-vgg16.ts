@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { initBackend } from '../engine/backend.js';
 import { saveLayersModel } from '../engine/model-saver.js';
-import { buildVgg16 } from '../test/util/models.js';
+import { buildVgg16 } from '../architectures/vgg.js';
 
 /** Builds it on wasm (weights initialised and saved from the host) and saves it as `dir`/vgg16; the model.json path and the parameter count. */
 export async function saveRandomVgg16(dir: string): Promise<{ modelPath: string; parameters: number }> {

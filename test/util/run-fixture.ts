@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveLayersModel } from '../../engine/model-saver.js';
-import { readTableRows } from '../../results/table-io.js';
-import { TABLE_NAMES, type Row } from '../../results/schemas.js';
 
 /** The compiled CLI next to this build. */
 export const CLI = fileURLToPath(new URL('../../pipeline/cli.js', import.meta.url));
@@ -54,20 +52,5 @@ export function startCli(args: string[]) {
   return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
 }
 
-/** Every row of every table of a run, sorted, as comparable JSON (floats exact). */
-export async function mergedTables(runDir: string): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const table of TABLE_NAMES) {
-    if (table === 'stats') continue; // per-shard partial sums: their layout depends on the shard size by design
-    let files: string[] = [];
-    try {
-      files = readdirSync(join(runDir, 'tables', table)).filter((f) => f.endsWith('.arrow'));
-    } catch {
-      /* no table */
-    }
-    const rows: Row[] = [];
-    for (const f of files) rows.push(...(await readTableRows(join(runDir, 'tables', table, f))));
-    out[table] = rows.map((r) => JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v))).sort();
-  }
-  return out;
-}
+/** Every row of every table of a run, sorted, as comparable JSON (results/run-tables.ts). */
+export { mergedTables } from '../../results/run-tables.js';
