@@ -48,14 +48,14 @@ export function colormapInto(t: number, out: Uint8Array, offset: number): void {
   const pos = x * (INFERNO.length - 1);
   const i = Math.min(INFERNO.length - 2, Math.floor(pos));
   const f = pos - i;
-  const a = INFERNO[i];
-  const b = INFERNO[i + 1];
-  for (let k = 0; k < 3; k++) out[offset + k] = Math.round(a[k] + (b[k] - a[k]) * f);
+  const a = INFERNO[i]!;
+  const b = INFERNO[i + 1]!;
+  for (let k = 0; k < 3; k++) out[offset + k] = Math.round(a[k]! + (b[k]! - a[k]!) * f);
 }
 
 /** Colour of `t` in [0, 1] as `[r, g, b]`. */
 export function colormap(t: number): [number, number, number] {
   const out = new Uint8Array(3);
   colormapInto(t, out, 0);
-  return [out[0], out[1], out[2]];
+  return [out[0]!, out[1]!, out[2]!];
 }

@@ -90,8 +90,8 @@ export function gridLayout(rows: GridRow[], opts: GridOptions = {}): GridLayout 
   const rowHeight = rows.map(() => 0);
   rows.forEach((r, ri) =>
     r.tiles.forEach((t, ci) => {
-      columnWidth[ci] = Math.max(columnWidth[ci], t.w * factors[ri][ci]);
-      rowHeight[ri] = Math.max(rowHeight[ri], t.h * factors[ri][ci]);
+      columnWidth[ci] = Math.max(columnWidth[ci]!, t.w * factors[ri]![ci]!);
+      rowHeight[ri] = Math.max(rowHeight[ri]!, t.h * factors[ri]![ci]!);
     }),
   );
   const columnLeft: number[] = [];
@@ -107,22 +107,22 @@ export function gridLayout(rows: GridRow[], opts: GridOptions = {}): GridLayout 
   let y = GRID_PAD;
   rows.forEach((r, ri) => {
     rowTop.push(y);
-    const tilesTop = y + labelHeight[ri] + titleHeight[ri];
+    const tilesTop = y + labelHeight[ri]! + titleHeight[ri]!;
     r.tiles.forEach((t, ci) => {
-      const f = factors[ri][ci];
+      const f = factors[ri]![ci]!;
       const width = t.w * f;
       const height = t.h * f;
       tiles.push({
         row: ri,
         column: ci,
-        left: columnLeft[ci] + Math.floor((columnWidth[ci] - width) / 2),
-        top: tilesTop + Math.floor((rowHeight[ri] - height) / 2),
+        left: columnLeft[ci]! + Math.floor((columnWidth[ci]! - width) / 2),
+        top: tilesTop + Math.floor((rowHeight[ri]! - height) / 2),
         width,
         height,
         factor: f,
       });
     });
-    y = tilesTop + rowHeight[ri] + GRID_PAD;
+    y = tilesTop + rowHeight[ri]! + GRID_PAD;
   });
   return { width: x, height: y, columnLeft, columnWidth, rowTop, labelHeight, titleHeight, rowHeight, tiles };
 }
@@ -144,7 +144,7 @@ export async function gridPng(rows: GridRow[], opts: GridOptions = {}): Promise<
   const { width, height } = layout;
   const canvas = new Uint8Array(width * height * 3).fill(255);
   for (const p of layout.tiles) {
-    const t = rows[p.row].tiles[p.column];
+    const t = rows[p.row]!.tiles[p.column]!;
     const px = p.factor === 1 ? t.rgb : upscaleNearest(t.rgb, t.h, t.w, p.factor);
     const rowBytes = p.width * 3;
     for (let yy = 0; yy < p.height; yy++) {
@@ -154,19 +154,19 @@ export async function gridPng(rows: GridRow[], opts: GridOptions = {}): Promise<
 
   const texts: string[] = [];
   rows.forEach((r, ri) => {
-    if (layout.labelHeight[ri] > 0) {
-      const baseline = layout.rowTop[ri] + GRID_LABEL_HEIGHT - 7;
+    if (layout.labelHeight[ri]! > 0) {
+      const baseline = layout.rowTop[ri]! + GRID_LABEL_HEIGHT - 7;
       texts.push(
         `<text x="${GRID_PAD}" y="${baseline}" font-size="${LABEL_FONT_PX}" font-weight="bold">${escapeXml(fit(r.label, width - 2 * GRID_PAD, LABEL_FONT_PX))}</text>`,
       );
     }
-    if (layout.titleHeight[ri] > 0) {
-      const baseline = layout.rowTop[ri] + layout.labelHeight[ri] + GRID_TITLE_HEIGHT - 6;
+    if (layout.titleHeight[ri]! > 0) {
+      const baseline = layout.rowTop[ri]! + layout.labelHeight[ri]! + GRID_TITLE_HEIGHT - 6;
       r.tiles.forEach((t, ci) => {
         if (!t.title) return;
-        const cx = layout.columnLeft[ci] + layout.columnWidth[ci] / 2;
+        const cx = layout.columnLeft[ci]! + layout.columnWidth[ci]! / 2;
         texts.push(
-          `<text x="${cx}" y="${baseline}" font-size="${TITLE_FONT_PX}" text-anchor="middle">${escapeXml(fit(t.title, layout.columnWidth[ci], TITLE_FONT_PX))}</text>`,
+          `<text x="${cx}" y="${baseline}" font-size="${TITLE_FONT_PX}" text-anchor="middle">${escapeXml(fit(t.title, layout.columnWidth[ci]!, TITLE_FONT_PX))}</text>`,
         );
       });
     }

@@ -20,13 +20,13 @@ export function heatmapRgb(map: Float32Array, h: number, w: number): Uint8Array 
   checkSize('heatmapRgb', map.length, h, w, 1);
   let maxAbs = 0;
   for (let i = 0; i < map.length; i++) {
-    const a = Math.abs(map[i]);
+    const a = Math.abs(map[i]!);
     if (a > maxAbs && a !== Infinity) maxAbs = a; // NaN fails `a > maxAbs`
   }
   const out = new Uint8Array(h * w * 3); // black
   if (maxAbs === 0) return out;
   for (let i = 0; i < map.length; i++) {
-    const v = map[i];
+    const v = map[i]!;
     if (v > 0 && v !== Infinity) colormapInto(v / maxAbs, out, i * 3);
   }
   return out;
@@ -38,6 +38,6 @@ export function overlayRgb(heat: Uint8Array, display: Uint8Array, h: number, w: 
   checkSize('overlayRgb (display)', display.length, h, w, 3);
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`overlayRgb: alpha ${alpha} must be in [0, 1]`);
   const out = new Uint8Array(heat.length);
-  for (let i = 0; i < heat.length; i++) out[i] = Math.round(alpha * heat[i] + (1 - alpha) * display[i]);
+  for (let i = 0; i < heat.length; i++) out[i] = Math.round(alpha * heat[i]! + (1 - alpha) * display[i]!);
   return out;
 }

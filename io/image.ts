@@ -230,7 +230,7 @@ function luma(rgb: Uint8Array): Uint8Array {
   const n = rgb.length / 3;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    out[i] = Math.floor((rgb[3 * i] * 299 + rgb[3 * i + 1] * 587 + rgb[3 * i + 2] * 114 + 500) / 1000);
+    out[i] = Math.floor((rgb[3 * i]! * 299 + rgb[3 * i + 1]! * 587 + rgb[3 * i + 2]! * 114 + 500) / 1000);
   }
   return out;
 }

@@ -57,7 +57,7 @@ export function encodeNpy(data: Float32Array, shape: number[]): Buffer {
   const body = out.subarray(10 + header.length);
   // Write through a DataView so the bytes are little-endian whatever the host is.
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
   return out;
 }
 
@@ -69,7 +69,7 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
   if (!descr || !fortran || !shape) {
     throw new Error(`npy: ${where} has an unreadable header ${JSON.stringify(text.trim())}; is it a .npy file?`);
   }
-  const dims = shape[1]
+  const dims = shape[1]!
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
@@ -78,7 +78,7 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
       if (!Number.isInteger(v) || v < 0) throw new Error(`npy: ${where} has a bad shape (${shape[1]})`);
       return v;
     });
-  return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims };
+  return { descr: descr[1]!, fortran: fortran[1] === 'True', shape: dims };
 }
 
 /**

@@ -45,7 +45,7 @@ function affine(preset: PreprocessPreset, channels: number): Affine {
       return {
         src: [0, 1, 2],
         scale: TORCH_STD_RGB.map((s) => 1 / (255 * s)),
-        offset: TORCH_MEAN_RGB.map((m, c) => -m / TORCH_STD_RGB[c]),
+        offset: TORCH_MEAN_RGB.map((m, c) => -m / TORCH_STD_RGB[c]!),
       };
     case 'tf': {
       const src = channels === 3 ? [0, 1, 2] : [0];
@@ -84,7 +84,7 @@ export function preprocess(
     const base = p * channels;
     for (let c = 0; c < channels; c++) {
       // Computed in float64, rounded once on store.
-      out[base + c] = rgbOrGray[base + a.src[c]] * a.scale[c] + a.offset[c];
+      out[base + c] = rgbOrGray[base + a.src[c]!]! * a.scale[c]! + a.offset[c]!;
     }
   }
   return out;
@@ -100,8 +100,8 @@ export function presetBounds(preset: PreprocessPreset, channels: number): { low:
   let high = -Infinity;
   for (let c = 0; c < channels; c++) {
     // Every scale is positive, so 0 gives the channel's minimum and 255 its maximum.
-    low = Math.min(low, a.offset[c]);
-    high = Math.max(high, 255 * a.scale[c] + a.offset[c]);
+    low = Math.min(low, a.offset[c]!);
+    high = Math.max(high, 255 * a.scale[c]! + a.offset[c]!);
   }
   return { low, high };
 }
@@ -124,11 +124,11 @@ export function deprocessToRgb(
   const v = new Float64Array(3);
   for (let p = 0; p < h * w; p++) {
     for (let c = 0; c < channels; c++) {
-      v[a.src[c]] = (input[p * channels + c] - a.offset[c]) / a.scale[c];
+      v[a.src[c]!] = (input[p * channels + c]! - a.offset[c]!) / a.scale[c]!;
     }
-    if (channels === 1) v[1] = v[2] = v[0];
+    if (channels === 1) v[1] = v[2] = v[0]!;
     for (let k = 0; k < 3; k++) {
-      const x = Math.round(v[k]);
+      const x = Math.round(v[k]!);
       // NaN (a broken input) shows as black rather than poisoning the image.
       out[p * 3 + k] = x >= 255 ? 255 : x > 0 ? x : 0;
     }

@@ -41,7 +41,7 @@ export function upscaleNearest(pixels: Uint8Array, h: number, w: number, factor:
       const src = (y * w + x) * channels;
       for (let k = 0; k < factor; k++) {
         const dst = rowStart + (x * factor + k) * channels;
-        for (let c = 0; c < channels; c++) out[dst + c] = pixels[src + c];
+        for (let c = 0; c < channels; c++) out[dst + c] = pixels[src + c]!;
       }
     }
     const rowLen = W * channels;

@@ -112,7 +112,7 @@ export function fillImage(kind: FillKind, mean: Float32Array | null, h: number, 
   if (kind !== 'channel-mean') throw new RangeError(`unknown fill kind '${String(kind)}' (dataset-mean | channel-mean | zero)`);
   // Float64 sums: 224·224 float32 additions would lose ~4 digits.
   const sums = new Float64Array(c);
-  for (let i = 0; i < size; i++) sums[i % c] += mean[i]!;
+  for (let i = 0; i < size; i++) sums[i % c]! += mean[i]!;
   const pixels = h * w;
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) out[i] = sums[i % c]! / pixels;

@@ -43,7 +43,7 @@ export function pairedBlocks(model: ReportModel): Block[] {
   for (const figure of ['fig11a', 'fig11b', 'fig13'] as const) {
     const rows = r.comparisons.filter((c) => c.figure === figure);
     if (rows.length === 0) continue;
-    const t = FIGURE_TITLES[figure];
+    const t = FIGURE_TITLES[figure]!;
     blocks.push({ kind: 'heading', level: 3, text: t.title, anchor: `paired-${figure}` });
     const chart = model.differenceFigures.find((f) => f.id === `${figure}-diff`);
     if (chart?.png) blocks.push({ kind: 'figure', figure: chart });

@@ -197,7 +197,7 @@ function toNhwc(x: Float32Array, c: number, h: number, w: number): Float32Array 
 }
 
 /** Plain NCHW convolution with PyTorch's zero padding [top, left, bottom, right]. */
-function convNchw(x: Float32Array, [c, h, w]: number[], wt: Float32Array, o: number, k: number, s: number, p: number[]): { y: Float32Array; dims: number[] } {
+function convNchw(x: Float32Array, [c, h, w]: [number, number, number], wt: Float32Array, o: number, k: number, s: number, p: number[]): { y: Float32Array; dims: number[] } {
   const ho = Math.floor((h + p[0]! + p[2]! - k) / s) + 1;
   const wo = Math.floor((w + p[1]! + p[3]! - k) / s) + 1;
   const y = new Float32Array(o * ho * wo);

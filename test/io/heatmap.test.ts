@@ -8,7 +8,7 @@ import { encodePng, gridLayout, gridPng, heatmapRgb, overlayRgb, upscaleNearest 
 
 /** RGB of pixel i. */
 function px(rgb: Uint8Array, i: number): number[] {
-  return [rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]];
+  return [rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!];
 }
 
 function solidTile(h: number, w: number, c: [number, number, number]): Uint8Array {
@@ -175,7 +175,7 @@ describe('gridPng', () => {
     // Text was drawn: dark pixels in row 0's label band (y 8..31) and title band (y 32..51).
     const dark = (y0: number, y1: number) => {
       let n = 0;
-      for (let y = y0; y < y1; y++) for (let x = 0; x < 608; x++) if (at(x, y)[0] < 100) n++;
+      for (let y = y0; y < y1; y++) for (let x = 0; x < 608; x++) if (at(x, y)[0]! < 100) n++;
       return n;
     };
     assert.ok(dark(8, 32) > 50, `label band has ${dark(8, 32)} dark pixels`);

@@ -30,15 +30,15 @@ function solid(width: number, height: number, c: RGB) {
 /** Assert every pixel (channels 1 or 3) is within `tol` of the colour. */
 function assertAll(pixels: Uint8Array, channels: number, colour: number[], tol: number): void {
   for (let i = 0; i < pixels.length; i++) {
-    const want = colour[i % channels];
-    if (Math.abs(pixels[i] - want) > tol) assert.fail(`value ${i} is ${pixels[i]}, want ${want} ± ${tol}`);
+    const want = colour[i % channels]!;
+    if (Math.abs(pixels[i]! - want) > tol) assert.fail(`value ${i} is ${pixels[i]}, want ${want} ± ${tol}`);
   }
 }
 
 /** RGB at column x, row y of a size × size × 3 image. */
 function at(pixels: Uint8Array, size: number, x: number, y: number): number[] {
   const i = (y * size + x) * 3;
-  return [pixels[i], pixels[i + 1], pixels[i + 2]];
+  return [pixels[i]!, pixels[i + 1]!, pixels[i + 2]!];
 }
 
 describe('decodeImage', () => {
@@ -73,7 +73,7 @@ describe('decodeImage', () => {
       [0, 255, 0],
       [0, 0, 255],
     ];
-    await rgbImage(300, 100, (x) => stripes[Math.floor(x / 100)]).png().toFile(file('stripes.png'));
+    await rgbImage(300, 100, (x) => stripes[Math.floor(x / 100)]!).png().toFile(file('stripes.png'));
     const crop = await decodeImage(file('stripes.png'), { size: 50, geometry: 'center-crop', channels: 3 });
     assert.equal(crop.originalWidth, 300);
     assertAll(crop.pixels, 3, [0, 255, 0], 0); // the crop window is exactly the green stripe
@@ -104,7 +104,7 @@ describe('decodeImage', () => {
       [0, 0, 255],
       [9, 99, 199],
     ];
-    await rgbImage(2, 2, (x, y) => colours[y * 2 + x]).png().toFile(file('tiny.png'));
+    await rgbImage(2, 2, (x, y) => colours[y * 2 + x]!).png().toFile(file('tiny.png'));
     const got = await decodeImage(file('tiny.png'), { size: 4, geometry: 'resize', channels: 3, interpolation: 'nearest' });
     for (let y = 0; y < 4; y++) {
       for (let x = 0; x < 4; x++) assert.deepEqual(at(got.pixels, 4, x, y), colours[Math.floor(y / 2) * 2 + Math.floor(x / 2)]);
@@ -150,7 +150,7 @@ describe('decodeImage', () => {
     assert.equal(got.pixels.length, 16 * 16 * 3);
     // RGB → CMYK → RGB through ICC profiles is not exact; it must stay near the colour.
     assertAll(got.pixels, 3, [60, 120, 180], 16);
-    const [r, g, b] = at(got.pixels, 16, 8, 8);
+    const [r, g, b] = at(got.pixels, 16, 8, 8) as [number, number, number];
     assert.ok(b > g && g > r, `hue kept: ${[r, g, b]}`);
   });
 
@@ -187,8 +187,8 @@ describe('decodeImage', () => {
     assert.equal(got.originalHeight, 20);
     const left = at(got.pixels, 20, 2, 10);
     const right = at(got.pixels, 20, 17, 10);
-    assert.ok(left[0] > 200 && left[2] < 50, `left is red: ${left}`);
-    assert.ok(right[2] > 200 && right[0] < 50, `right is blue: ${right}`);
+    assert.ok(left[0]! > 200 && left[2]! < 50, `left is red: ${left}`);
+    assert.ok(right[2]! > 200 && right[0]! < 50, `right is blue: ${right}`);
   });
 
   test('a Buffer source works and errors use the given name', async () => {
@@ -258,7 +258,7 @@ describe('decodeImage', () => {
     for (let y = 0; y < 40; y++) {
       for (let x = 0; x < 40; x++) {
         const inside = x >= x0 && x < x1 && y >= y0 && y < y1;
-        assert.equal(got.pixels[y * 40 + x] > 127, inside, `pixel (${x}, ${y})`);
+        assert.equal(got.pixels[y * 40 + x]! > 127, inside, `pixel (${x}, ${y})`);
       }
     }
   });

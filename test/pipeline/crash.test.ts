@@ -101,7 +101,7 @@ test('a shard file truncated or altered after it was written is reported by stat
   truncateSync(truncated, Math.floor(statSync(truncated).size / 2));
   const altered = join(out, 'tables', 'forward', 'shard-00002.arrow');
   const bytes = readFileSync(altered);
-  bytes[bytes.length >> 1] ^= 0xff; // same size, other content: only the checksum can tell
+  bytes[bytes.length >> 1]! ^= 0xff; // same size, other content: only the checksum can tell
   writeFileSync(altered, bytes);
 
   const status = await cli(['status', out]);

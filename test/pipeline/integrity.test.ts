@@ -60,7 +60,7 @@ test('model weights replaced at the same path are refused, naming the file, and 
   assert.deepEqual(manifests(out), ['main-00000.json', 'main-00001.json']);
   const weights = readdirSync(modelDir).find((f) => f.endsWith('.bin'))!;
   const bytes = readFileSync(join(modelDir, weights));
-  bytes[bytes.length >> 1] ^= 0x01; // other weights, same size and path
+  bytes[bytes.length >> 1]! ^= 0x01; // other weights, same size and path
   writeFileSync(join(modelDir, weights), bytes);
   const r = await cli(args);
   assertRefused(r, new RegExp(`the model files \\(.*${weights} changed\\)`));

@@ -98,7 +98,7 @@ export async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
     if (spec.corruptMasking?.includes(s)) {
       const path = join(runDir, 'tables', 'masking', name);
       const bytes = await fs.readFile(path);
-      bytes[bytes.length >> 1] ^= 0xff;
+      bytes[bytes.length >> 1]! ^= 0xff;
       await fs.writeFile(path, bytes);
     }
   }
