@@ -32,7 +32,6 @@ export const FAMILY_INPUT_BOUNDS = {
   inception: { low: -1, high: 1 }, // tf
 } as const;
 
-
 export type T = tf.SymbolicTensor;
 
 /** Hands out per-layer seeds and Keras-style automatic names. */
@@ -195,4 +194,3 @@ export function finish(model: tf.LayersModel, opts: ArchOptions, family: keyof t
   const cal = opts.calibration ?? FAMILY_INPUT_BOUNDS[family];
   return cal === false ? model : calibrateBatchNorm(model, cal, opts.seed ?? 1);
 }
-

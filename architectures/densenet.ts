@@ -36,11 +36,29 @@ export function buildDenseNet(spec: DenseNetSpec, opts: ArchOptions & { name?: s
   const ctx = new Ctx(opts.seed ?? 1, opts.naming ?? 'keras2');
   const sep = ctx.naming === 'keras2' ? '/' : '_';
   const input = tf.input({ shape: [size, size, 3], name: ctx.inputName() });
-  let x = apply(tf.layers.zeroPadding2d({ name: ctx.auto('zero_padding2d'), padding: [[3, 3], [3, 3]] }), input);
+  let x = apply(
+    tf.layers.zeroPadding2d({
+      name: ctx.auto('zero_padding2d'),
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+    }),
+    input,
+  );
   x = conv(ctx, x, `conv1${sep}conv`, spec.stemFilters, 7, { strides: 2, useBias: false });
   x = bn(ctx, x, `conv1${sep}bn`, { epsilon: 1.001e-5 });
   x = relu(x, `conv1${sep}relu`);
-  x = apply(tf.layers.zeroPadding2d({ name: ctx.auto('zero_padding2d'), padding: [[1, 1], [1, 1]] }), x);
+  x = apply(
+    tf.layers.zeroPadding2d({
+      name: ctx.auto('zero_padding2d'),
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    }),
+    x,
+  );
   x = apply(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 3, strides: 2 }), x);
   spec.blocks.forEach((n, i) => {
     for (let b = 1; b <= n; b++) x = denseConvBlock(ctx, x, spec.growth, `conv${i + 2}_block${b}`);
@@ -60,4 +78,3 @@ export function buildDenseNet121(opts: ArchOptions = {}): tf.LayersModel {
 export function buildTinyDenseNet(opts: ArchOptions = {}): tf.LayersModel {
   return buildDenseNet({ blocks: [2, 2], growth: 4, stemFilters: 8 }, { size: 32, classes: 10, ...opts, name: 'tiny_densenet' });
 }
-

@@ -3,7 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { apply, bn, conv, Ctx, finish, head, relu, type ArchOptions, type T } from './common.js';
 
 /** Keras' conv2d_bn: Conv2D (no bias) → BatchNormalization(scale=False, epsilon 1e-3) → relu, all auto-named. */
-function conv2dBn(ctx: Ctx, x: T, filters: number, rows: number, cols: number, o: { strides?: number; padding?: 'valid' | 'same' } = {}): T {
+function conv2dBn(
+  ctx: Ctx,
+  x: T,
+  filters: number,
+  rows: number,
+  cols: number,
+  o: { strides?: number; padding?: 'valid' | 'same' } = {},
+): T {
   x = conv(ctx, x, ctx.auto('conv2d'), filters, [rows, cols], { strides: o.strides ?? 1, padding: o.padding ?? 'same', useBias: false });
   x = bn(ctx, x, ctx.auto('batch_normalization'), { scale: false });
   return relu(x, ctx.auto('activation'));

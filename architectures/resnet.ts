@@ -34,11 +34,29 @@ export function buildResNet(spec: ResNetSpec, opts: ArchOptions & { name?: strin
   const size = opts.size ?? 224;
   const ctx = new Ctx(opts.seed ?? 1, opts.naming ?? 'keras2');
   const input = tf.input({ shape: [size, size, 3], name: ctx.inputName() });
-  let x = apply(tf.layers.zeroPadding2d({ name: 'conv1_pad', padding: [[3, 3], [3, 3]] }), input);
+  let x = apply(
+    tf.layers.zeroPadding2d({
+      name: 'conv1_pad',
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+    }),
+    input,
+  );
   x = conv(ctx, x, 'conv1_conv', spec.stemFilters, 7, { strides: 2 });
   x = bn(ctx, x, 'conv1_bn', { epsilon: 1.001e-5 });
   x = relu(x, 'conv1_relu');
-  x = apply(tf.layers.zeroPadding2d({ name: 'pool1_pad', padding: [[1, 1], [1, 1]] }), x);
+  x = apply(
+    tf.layers.zeroPadding2d({
+      name: 'pool1_pad',
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    }),
+    x,
+  );
   x = apply(tf.layers.maxPooling2d({ name: 'pool1_pool', poolSize: 3, strides: 2 }), x);
   spec.stacks.forEach((s, i) => {
     const stack = `conv${i + 2}`;
@@ -72,4 +90,3 @@ export function buildTinyResNet(opts: ArchOptions = {}): tf.LayersModel {
     { size: 32, classes: 10, ...opts, name: 'tiny_resnet' },
   );
 }
-

@@ -47,9 +47,30 @@ export function buildVgg(convsPerBlock: readonly number[], name: string, opts: V
     m.add(tf.layers.maxPooling2d({ name: `block${b + 1}_pool`, poolSize: 2, strides: 2 }));
   });
   m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: init(() => tf.initializers.heNormal({ seed: 91 })) }));
-  m.add(tf.layers.dense({ name: 'fc2', units: 4096, activation: 'relu', kernelInitializer: init(() => tf.initializers.heNormal({ seed: 92 })) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: opts.classes ?? 1000, activation: 'softmax', kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: 93 })) }));
+  m.add(
+    tf.layers.dense({
+      name: 'fc1',
+      units: 4096,
+      activation: 'relu',
+      kernelInitializer: init(() => tf.initializers.heNormal({ seed: 91 })),
+    }),
+  );
+  m.add(
+    tf.layers.dense({
+      name: 'fc2',
+      units: 4096,
+      activation: 'relu',
+      kernelInitializer: init(() => tf.initializers.heNormal({ seed: 92 })),
+    }),
+  );
+  m.add(
+    tf.layers.dense({
+      name: 'predictions',
+      units: opts.classes ?? 1000,
+      activation: 'softmax',
+      kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: 93 })),
+    }),
+  );
   return m;
 }
 

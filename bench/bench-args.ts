@@ -46,7 +46,10 @@ function positiveInt(flag: string, v: string | undefined): number {
 }
 
 function list(v: string | undefined): string[] {
-  return (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -89,13 +92,22 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const chosen = backends ?? ['tensorflow', 'webgpu', 'wasm', ...(withCpu ? ['cpu'] : [])];
   if (backends && withCpu && !chosen.includes('cpu')) chosen.push('cpu');
   for (const b of chosen) {
-    if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new BenchUsageError(`--backend ${b}: expected one of ${BACKEND_NAMES.join(', ')}`);
+    if (!(BACKEND_NAMES as readonly string[]).includes(b))
+      throw new BenchUsageError(`--backend ${b}: expected one of ${BACKEND_NAMES.join(', ')}`);
   }
   for (const c of cases) {
-    if (!(CASE_NAMES as readonly string[]).includes(c)) throw new BenchUsageError(`--cases ${c}: expected some of ${CASE_NAMES.join(', ')}`);
+    if (!(CASE_NAMES as readonly string[]).includes(c))
+      throw new BenchUsageError(`--cases ${c}: expected some of ${CASE_NAMES.join(', ')}`);
   }
   if (cases.length === 0) throw new BenchUsageError(`--cases is empty: give some of ${CASE_NAMES.join(', ')}`);
-  return { backends: [...new Set(chosen)] as BackendName[], explicitBackends: backends !== undefined, images, batch, cases: cases as CaseName[], out };
+  return {
+    backends: [...new Set(chosen)] as BackendName[],
+    explicitBackends: backends !== undefined,
+    images,
+    batch,
+    cases: cases as CaseName[],
+    out,
+  };
 }
 
 /** BENCHMARKS.md measurements (c), (d), (e) sizes; `--whole 0`, `--pipeline-limit 0`, `--memory-images 0`, `--vgg16-pipeline 0` skip one. */
@@ -121,7 +133,12 @@ export const EXTRA_USAGE = `  --whole N         images for the whole per-image w
 /** Takes the issue-6 flags out of argv (the rest goes to parseBenchArgs). */
 export function splitExtraArgs(argv: readonly string[]): { rest: string[]; extra: ExtraArgs } {
   const extra: ExtraArgs = { ...DEFAULT_EXTRA };
-  const keys: Record<string, keyof ExtraArgs> = { '--whole': 'whole', '--pipeline-limit': 'pipelineLimit', '--memory-images': 'memoryImages', '--vgg16-pipeline': 'vgg16Pipeline' };
+  const keys: Record<string, keyof ExtraArgs> = {
+    '--whole': 'whole',
+    '--pipeline-limit': 'pipelineLimit',
+    '--memory-images': 'memoryImages',
+    '--vgg16-pipeline': 'vgg16Pipeline',
+  };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
@@ -132,7 +149,8 @@ export function splitExtraArgs(argv: readonly string[]): { rest: string[]; extra
     }
     const v = inline ?? argv[++i];
     const n = Number(v);
-    if (v === undefined || v === '' || !Number.isInteger(n) || n < 0) throw new BenchUsageError(`${flag} ${v ?? ''}: expected a whole number (0 skips it)\n${EXTRA_USAGE}`);
+    if (v === undefined || v === '' || !Number.isInteger(n) || n < 0)
+      throw new BenchUsageError(`${flag} ${v ?? ''}: expected a whole number (0 skips it)\n${EXTRA_USAGE}`);
     extra[key] = n;
   }
   return { rest, extra };

@@ -54,7 +54,13 @@ const BOTH: TargetSpec[] = ['top1', 'top2'];
 
 export const CASES: Record<CaseName, CaseSpec> = {
   forward: { name: 'forward', label: 'forward pass only', mapsPerImage: 0, batching: 'single', calls: [] },
-  'lrp-1': { name: 'lrp-1', label: 'LRP, one map (top1)', mapsPerImage: 1, batching: 'single', calls: [{ methods: ['lrp'], targets: ['top1'] }] },
+  'lrp-1': {
+    name: 'lrp-1',
+    label: 'LRP, one map (top1)',
+    mapsPerImage: 1,
+    batching: 'single',
+    calls: [{ methods: ['lrp'], targets: ['top1'] }],
+  },
   'lrp-family-batched': {
     name: 'lrp-family-batched',
     label: `${LRP.map(methodLabel).join('+')} × 2 targets = ${LRP.length * 2} maps, one pass`,
@@ -69,10 +75,34 @@ export const CASES: Record<CaseName, CaseSpec> = {
     batching: 'single',
     calls: LRP.flatMap((m) => BOTH.map((t) => ({ methods: [m], targets: [t] }))),
   },
-  'gbp-2': { name: 'gbp-2', label: 'Guided Backprop × 2 targets', mapsPerImage: 2, batching: 'single', calls: [{ methods: ['gbp'], targets: BOTH }] },
-  'gradcam-2': { name: 'gradcam-2', label: 'Grad-CAM × 2 targets', mapsPerImage: 2, batching: 'single', calls: [{ methods: ['gradcam'], targets: BOTH }] },
-  'all-b1': { name: 'all-b1', label: `all ${ALL.length} methods × 2 targets = ${ALL.length * 2} maps, batch 1`, mapsPerImage: ALL.length * 2, batching: 'single', calls: [{ methods: ALL, targets: BOTH }] },
-  'all-b4': { name: 'all-b4', label: `all ${ALL.length} methods × 2 targets = ${ALL.length * 2} maps, batch B`, mapsPerImage: ALL.length * 2, batching: 'batch', calls: [{ methods: ALL, targets: BOTH }] },
+  'gbp-2': {
+    name: 'gbp-2',
+    label: 'Guided Backprop × 2 targets',
+    mapsPerImage: 2,
+    batching: 'single',
+    calls: [{ methods: ['gbp'], targets: BOTH }],
+  },
+  'gradcam-2': {
+    name: 'gradcam-2',
+    label: 'Grad-CAM × 2 targets',
+    mapsPerImage: 2,
+    batching: 'single',
+    calls: [{ methods: ['gradcam'], targets: BOTH }],
+  },
+  'all-b1': {
+    name: 'all-b1',
+    label: `all ${ALL.length} methods × 2 targets = ${ALL.length * 2} maps, batch 1`,
+    mapsPerImage: ALL.length * 2,
+    batching: 'single',
+    calls: [{ methods: ALL, targets: BOTH }],
+  },
+  'all-b4': {
+    name: 'all-b4',
+    label: `all ${ALL.length} methods × 2 targets = ${ALL.length * 2} maps, batch B`,
+    mapsPerImage: ALL.length * 2,
+    batching: 'batch',
+    calls: [{ methods: ALL, targets: BOTH }],
+  },
   'all-b4-one-pass': {
     name: 'all-b4-one-pass',
     label: `all ${ALL.length} methods × 2 targets, batch B in ONE pass (memory budget lifted)`,
@@ -89,7 +119,9 @@ function resolver(specs: TargetSpec[]): (i: number, probs: Float32Array) => Targ
 
 /** One explain call, checked so that a silently empty result can never be timed as fast. */
 export async function explainCall(ex: ExplainEngine, inputs: Float32Array[], ids: string[], call: Call): Promise<void> {
-  const res = await runAsync(ex.explainSteps(inputs, resolver(call.targets), { methods: call.methods, variant: 'paper', seed: 0, imageIds: ids, withRaw: false }));
+  const res = await runAsync(
+    ex.explainSteps(inputs, resolver(call.targets), { methods: call.methods, variant: 'paper', seed: 0, imageIds: ids, withRaw: false }),
+  );
   const want = inputs.length * call.methods.length * call.targets.length;
   if (res.explanations.length !== want) throw new Error(`bench: explain returned ${res.explanations.length} maps, expected ${want}`);
   for (const e of res.explanations) {

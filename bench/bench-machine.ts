@@ -23,7 +23,13 @@ export function cpuModel(): string {
 }
 
 export function machineInfo(): MachineInfo {
-  return { nproc: availableParallelism(), cpuModel: cpuModel(), memoryBytes: totalmem(), node: process.version, platform: `${process.platform}-${process.arch}` };
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpuModel(),
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 /** Samples the 1-minute load average every `ms` while the bench runs. */

@@ -2,7 +2,14 @@
 import type { CaseName } from './bench-cases.js';
 import type { MachineInfo } from './bench-machine.js';
 import { formatIncrementalTable, type IncrementalBenchResult } from './incremental.js';
-import { formatMemoryTable, formatScalingTable, formatVgg16PipelineTable, type MemoryResult, type ScalingResult, type Vgg16PipelineResult } from './pipeline-bench.js';
+import {
+  formatMemoryTable,
+  formatScalingTable,
+  formatVgg16PipelineTable,
+  type MemoryResult,
+  type ScalingResult,
+  type Vgg16PipelineResult,
+} from './pipeline-bench.js';
 import { formatWholeImageTable, type WholeImageResult } from './whole-image.js';
 
 /** A measurement that could not be made, and why. */
@@ -115,7 +122,10 @@ export function formatTable(r: BenchResults): string {
       continue;
     }
     const threads = b.threads !== undefined ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : '';
-    lines.push(`**${b.backend}**${threads} (model load ${b.loadSeconds.toFixed(1)} s, cold first call ${b.warmupSeconds.toFixed(1)} s, ≤ ${b.maxRowsPerPass} seed rows per pass)`, '');
+    lines.push(
+      `**${b.backend}**${threads} (model load ${b.loadSeconds.toFixed(1)} s, cold first call ${b.warmupSeconds.toFixed(1)} s, ≤ ${b.maxRowsPerPass} seed rows per pass)`,
+      '',
+    );
     lines.push('| case | images | images/call | seconds | images/s | maps/s | peak RSS so far | wasm heap |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     const ratio = batchedOverSeparate(b.cases);
@@ -124,15 +134,25 @@ export function formatTable(r: BenchResults): string {
         lines.push(`| ${c.label} | failed: ${c.reason.replace(/\|/g, '/')} | | | | | | |`);
         continue;
       }
-      lines.push(`| ${c.label} | ${c.images} | ${c.imagesPerCall} | ${c.seconds.toFixed(1)} | ${fmt(c.imagesPerSecond)} | ${fmt(c.mapsPerSecond)} | ${gib(c.memoryAfter.peakRssBytes)} | ${gib(c.memoryAfter.wasmHeapBytes)} |`);
+      lines.push(
+        `| ${c.label} | ${c.images} | ${c.imagesPerCall} | ${c.seconds.toFixed(1)} | ${fmt(c.imagesPerSecond)} | ${fmt(c.mapsPerSecond)} | ${gib(c.memoryAfter.peakRssBytes)} | ${gib(c.memoryAfter.wasmHeapBytes)} |`,
+      );
       // The ratio goes right under the two rows it compares.
       if (ratio !== null && isSecondOfPair(b.cases, c.name)) {
         lines.push(`| **ratio** one pass / separate passes (6 LRP-family maps) | | | | **${ratio.toFixed(2)}×** | | | |`);
       }
     }
     if (b.incremental) lines.push('', formatIncrementalTable(b.incremental));
-    if (b.whole) lines.push('', b.whole.status === 'failed' ? `**(c) whole per-image benchmark work**: failed — ${b.whole.reason}` : formatWholeImageTable(b.whole));
-    lines.push('', `peak RSS of the ${b.backend} process: ${gib(b.memory.peakRssBytes)}${b.memory.wasmHeapBytes !== undefined ? `; wasm heap high-water ${gib(b.memory.wasmHeapBytes)} of 4 GiB` : ''}`, '');
+    if (b.whole)
+      lines.push(
+        '',
+        b.whole.status === 'failed' ? `**(c) whole per-image benchmark work**: failed — ${b.whole.reason}` : formatWholeImageTable(b.whole),
+      );
+    lines.push(
+      '',
+      `peak RSS of the ${b.backend} process: ${gib(b.memory.peakRssBytes)}${b.memory.wasmHeapBytes !== undefined ? `; wasm heap high-water ${gib(b.memory.wasmHeapBytes)} of 4 GiB` : ''}`,
+      '',
+    );
   }
   if (r.pipeline) lines.push(formatPipeline(r.pipeline));
   return lines.join('\n');
@@ -141,8 +161,22 @@ export function formatTable(r: BenchResults): string {
 /** The VGG16 pipeline, (d) and (e) tables, or why they are missing. */
 export function formatPipeline(p: PipelineBench): string {
   const lines: string[] = [];
-  if (p.vgg16) lines.push(p.vgg16.status === 'failed' ? `**(c)–(e) VGG16 through the pipeline**: failed — ${p.vgg16.reason}` : formatVgg16PipelineTable(p.vgg16), '');
-  if (p.scaling) lines.push(p.scaling.status === 'failed' ? `**(d) pipeline scaling**: failed — ${p.scaling.reason}` : formatScalingTable(p.scaling), '');
-  if (p.memory) lines.push(p.memory.status === 'failed' ? `**(e) resident memory over a long run**: failed — ${p.memory.reason}` : formatMemoryTable(p.memory), '');
+  if (p.vgg16)
+    lines.push(
+      p.vgg16.status === 'failed'
+        ? `**(c)–(e) VGG16 through the pipeline**: failed — ${p.vgg16.reason}`
+        : formatVgg16PipelineTable(p.vgg16),
+      '',
+    );
+  if (p.scaling)
+    lines.push(
+      p.scaling.status === 'failed' ? `**(d) pipeline scaling**: failed — ${p.scaling.reason}` : formatScalingTable(p.scaling),
+      '',
+    );
+  if (p.memory)
+    lines.push(
+      p.memory.status === 'failed' ? `**(e) resident memory over a long run**: failed — ${p.memory.reason}` : formatMemoryTable(p.memory),
+      '',
+    );
   return lines.join('\n');
 }

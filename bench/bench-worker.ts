@@ -71,7 +71,11 @@ async function main(): Promise<void> {
   // Mesa's lavapipe gives Dawn a Vulkan device on machines without a GPU: correct, but CPU
   // emulation hours slower than wasm on VGG16. Measured only when asked for by name.
   if (webgpuOnSoftwareAdapter() && !process.argv.includes('--allow-software-webgpu')) {
-    write({ backend, status: 'unavailable', reason: `${ex.backendDetail ?? 'webgpu on a software adapter'}: no GPU here, so its timings would mean nothing; name it (--backend webgpu) to measure it anyway` });
+    write({
+      backend,
+      status: 'unavailable',
+      reason: `${ex.backendDetail ?? 'webgpu on a software adapter'}: no GPU here, so its timings would mean nothing; name it (--backend webgpu) to measure it anyway`,
+    });
     ex.dispose();
     return;
   }
@@ -113,7 +117,10 @@ async function main(): Promise<void> {
   if (wholeImages > 0) {
     try {
       // The bench inputs first, then more images of their own seeds where --whole asks for more.
-      const wholeInputs = Array.from({ length: wholeImages }, (_, i) => inputs[i] ?? randomImage(h * w * c, 2000 + i - inputs.length, bounds.low, bounds.high));
+      const wholeInputs = Array.from(
+        { length: wholeImages },
+        (_, i) => inputs[i] ?? randomImage(h * w * c, 2000 + i - inputs.length, bounds.low, bounds.high),
+      );
       whole = await benchWholeImage(ex, wholeInputs);
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0]!;
@@ -137,7 +144,8 @@ async function main(): Promise<void> {
       const msg = (e as Error).message.split('\n')[0]!;
       // Without emscripten assertions, running out of heap shows as an abort or a stray access.
       const heapFull = e instanceof WebAssembly.RuntimeError || /Aborted|memory access out of bounds/.test(msg);
-      const reason = backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
+      const reason =
+        backend === 'wasm' && heapFull ? `wasm runtime error "${msg}": the one-pass batch does not fit in the 4 GiB wasm heap` : msg;
       process.stderr.write(`failed: ${reason}\n`);
       results.push({ name, label, status: 'failed', reason });
       save(memory(backend));

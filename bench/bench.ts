@@ -29,7 +29,24 @@ function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir
   const resultFile = join(dir, `result-${backend}.json`);
   const child = spawn(
     process.execPath,
-    [WORKER, '--backend', backend, '--model', modelPath, '--images', String(args.images), '--batch', String(args.batch), '--cases', args.cases.join(','), '--result', resultFile, '--whole', String(whole), ...(args.explicitBackends ? ['--allow-software-webgpu'] : [])],
+    [
+      WORKER,
+      '--backend',
+      backend,
+      '--model',
+      modelPath,
+      '--images',
+      String(args.images),
+      '--batch',
+      String(args.batch),
+      '--cases',
+      args.cases.join(','),
+      '--result',
+      resultFile,
+      '--whole',
+      String(whole),
+      ...(args.explicitBackends ? ['--allow-software-webgpu'] : []),
+    ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   let tail = '';
@@ -50,7 +67,8 @@ function runWorker(backend: BackendName, modelPath: string, args: BenchArgs, dir
       // The worker writes after every phase, so a crash keeps what was measured before it.
       const r = JSON.parse(readFileSync(resultFile, 'utf8')) as BackendResult;
       if (r.status === 'ok' && (code !== 0 || signal)) {
-        for (const name of args.cases) if (!r.cases.some((c) => c.name === name)) r.cases.push({ name, label: CASES[name].label, status: 'failed', reason });
+        for (const name of args.cases)
+          if (!r.cases.some((c) => c.name === name)) r.cases.push({ name, label: CASES[name].label, status: 'failed', reason });
       }
       done(r);
     });

@@ -54,10 +54,18 @@ export const GPU_USAGE = `usage: node dist/bench/gpu-throughput.js [options]
   --out FILE      JSON results (default bench-results/gpu-throughput.json)`;
 
 export function parseGpuArgs(argv: readonly string[]): GpuArgs {
-  const args: GpuArgs = { backend: 'webgpu', model: null, batches: [8, 32, 64], budgetBytes: null, seconds: 420, out: 'bench-results/gpu-throughput.json' };
+  const args: GpuArgs = {
+    backend: 'webgpu',
+    model: null,
+    batches: [8, 32, 64],
+    budgetBytes: null,
+    seconds: 420,
+    out: 'bench-results/gpu-throughput.json',
+  };
   const positive = (flag: string, v: string | undefined, integer: boolean): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new GpuArgsError(`${flag} ${v ?? ''}: expected a positive ${integer ? 'integer' : 'number'}\n${GPU_USAGE}`);
+    if (v === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+      throw new GpuArgsError(`${flag} ${v ?? ''}: expected a positive ${integer ? 'integer' : 'number'}\n${GPU_USAGE}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -114,7 +122,10 @@ export interface ProfileResult {
 }
 
 /** Kernel times summed per kernel name, largest first (pure; unit-tested). */
-export function sumKernels(kernels: readonly { name: string; kernelTimeMs: unknown }[]): { totalMs: number | null; kernels: KernelShare[] } {
+export function sumKernels(kernels: readonly { name: string; kernelTimeMs: unknown }[]): {
+  totalMs: number | null;
+  kernels: KernelShare[];
+} {
   const by = new Map<string, KernelShare>();
   let timed = false;
   for (const k of kernels) {
@@ -136,7 +147,13 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`gpu-throughput [${elapsed().toFixed(0)} s]: ${s}\n`);
   const file = resolve(args.out);
   mkdirSync(dirname(file), { recursive: true });
-  const result: Record<string, unknown> = { date: new Date().toISOString(), machine: machineInfo(), args, steps: [] as StepResult[], profiles: [] as ProfileResult[] };
+  const result: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    args,
+    steps: [] as StepResult[],
+    profiles: [] as ProfileResult[],
+  };
   const save = () => writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
   let dir: string | null = null;
@@ -148,7 +165,11 @@ async function main(): Promise<void> {
     log(`VGG16 with random weights saved to ${modelPath}`);
   }
   try {
-    const ex = await ExplainEngine.load(modelPath, { backend: args.backend, inputBounds: presetBounds('caffe', 3), ...(args.budgetBytes ? { memoryBudgetBytes: args.budgetBytes } : {}) });
+    const ex = await ExplainEngine.load(modelPath, {
+      backend: args.backend,
+      inputBounds: presetBounds('caffe', 3),
+      ...(args.budgetBytes ? { memoryBudgetBytes: args.budgetBytes } : {}),
+    });
     result['backend'] = ex.backend;
     result['backendDetail'] = ex.backendDetail ?? null;
     result['maxRowsPerPass'] = ex.maxRowsPerPass();
@@ -165,7 +186,15 @@ async function main(): Promise<void> {
     const calls: Record<StepResult['step'], (b: number) => Promise<void>> = {
       forward: async (b) => void (await runAsync(ex.forwardSteps(inputs.slice(0, b)))),
       lrp: async (b) =>
-        void (await runAsync(ex.explainSteps(inputs.slice(0, b), top1, { methods: ['lrp'], variant: 'paper', seed: 0, imageIds: samples.slice(0, b).map((s) => s.id), withRaw: false }))),
+        void (await runAsync(
+          ex.explainSteps(inputs.slice(0, b), top1, {
+            methods: ['lrp'],
+            variant: 'paper',
+            seed: 0,
+            imageIds: samples.slice(0, b).map((s) => s.id),
+            withRaw: false,
+          }),
+        )),
       whole: async (b) => void (await evaluateBatchAsync(ex, samples.slice(0, b), opts)),
     };
 
@@ -196,10 +225,14 @@ async function main(): Promise<void> {
       if (elapsed() > args.seconds) break;
       const info = await tf.profile(() => calls[what](b));
       // kernelTimeMs is a number, or {error} where the backend cannot time kernels (no timestamp queries).
-      const kernels = await Promise.all(info.kernels.map(async (k) => ({ name: k.name, kernelTimeMs: await Promise.resolve(k.kernelTimeMs as unknown) })));
+      const kernels = await Promise.all(
+        info.kernels.map(async (k) => ({ name: k.name, kernelTimeMs: await Promise.resolve(k.kernelTimeMs as unknown) })),
+      );
       const sums = sumKernels(kernels);
       (result['profiles'] as ProfileResult[]).push({ what, batch: b, ...sums, kernels: sums.kernels.slice(0, 25) });
-      log(`profile ${what} batch ${b}: ${sums.totalMs === null ? 'no kernel timings on this backend' : `${sums.totalMs.toFixed(1)} ms in kernels`}`);
+      log(
+        `profile ${what} batch ${b}: ${sums.totalMs === null ? 'no kernel timings on this backend' : `${sums.totalMs.toFixed(1)} ms in kernels`}`,
+      );
       save();
     }
     ex.dispose();

@@ -71,7 +71,9 @@ export async function writeImageNetFixture(dir: string, count: number, opts: Fix
     const file = join(imagesDir, `${id}.JPEG`);
     const px = Buffer.alloc(width * height * 3);
     for (let i = 0; i < px.length; i++) px[i] = (rng.next() * 256) | 0;
-    await sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality }).toFile(file);
+    await sharp(px, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality })
+      .toFile(file);
     // Classes spread over the list (397 is prime to 1000: distinct for up to 1000 images).
     const label = ((n - 1) * 397 + seed) % classes.wnids.length;
     // A box of a quarter to three quarters of each side, inside the image.
@@ -79,7 +81,15 @@ export async function writeImageNetFixture(dir: string, count: number, opts: Fix
     const bh = rng.int(height >> 2, (3 * height) >> 2);
     const xMin = rng.int(0, width - bw);
     const yMin = rng.int(0, height - bh);
-    images.push({ id, file, wnid: classes.wnids[label]!, label, width, height, box: { xMin, yMin, xMax: xMin + bw - 1, yMax: yMin + bh - 1 } });
+    images.push({
+      id,
+      file,
+      wnid: classes.wnids[label]!,
+      label,
+      width,
+      height,
+      box: { xMin, yMin, xMax: xMin + bw - 1, yMax: yMin + bh - 1 },
+    });
   }
   const annotationsPath = join(dir, 'LOC_val_solution.csv');
   writeFileSync(annotationsPath, locCsv(images));
@@ -94,5 +104,10 @@ export async function writeImageNetFixture(dir: string, count: number, opts: Fix
  */
 export function fixtureOverrides(f: Pick<ImageNetFixture, 'imagesDir' | 'annotationsPath' | 'synsetsPath'>, modelPath: string): string[] {
   const set = (k: string, v: string) => ['--set', `${k}=${JSON.stringify(v)}`];
-  return [...set('dataset.images', f.imagesDir), ...set('dataset.annotations.path', f.annotationsPath), ...set('dataset.synsets', f.synsetsPath), ...set('model.path', modelPath)];
+  return [
+    ...set('dataset.images', f.imagesDir),
+    ...set('dataset.annotations.path', f.annotationsPath),
+    ...set('dataset.synsets', f.synsetsPath),
+    ...set('model.path', modelPath),
+  ];
 }

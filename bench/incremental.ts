@@ -86,7 +86,11 @@ function relError(got: Float32Array, want: Float32Array[], k: number): number {
   return worst;
 }
 
-export async function benchIncremental(graph: Graph, images: Float32Array[], options: IncrementalBenchOptions = {}): Promise<IncrementalBenchResult> {
+export async function benchIncremental(
+  graph: Graph,
+  images: Float32Array[],
+  options: IncrementalBenchOptions = {},
+): Promise<IncrementalBenchResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s));
   const sizes = options.patchSizes ?? [1, 3, 5, 7, 9];
   const nCentres = options.centres ?? 8;
@@ -103,7 +107,16 @@ export async function benchIncremental(graph: Graph, images: Float32Array[], opt
   const x0 = tf.tensor4d(images[0]!, [1, h, w, c]);
   const c0 = forwardWithCache(graph, x0);
   x0.dispose();
-  tf.dispose(await incrementalLogitsAsync(c0, [{ image: 0, ...warm, fill }, { image: 0, ...patchBounds(0, 0, 1, h, w), fill }], { maxBatch: options.maxBatch ?? 32 }));
+  tf.dispose(
+    await incrementalLogitsAsync(
+      c0,
+      [
+        { image: 0, ...warm, fill },
+        { image: 0, ...patchBounds(0, 0, 1, h, w), fill },
+      ],
+      { maxBatch: options.maxBatch ?? 32 },
+    ),
+  );
   disposeCache(c0);
 
   let t = performance.now();
@@ -120,7 +133,8 @@ export async function benchIncremental(graph: Graph, images: Float32Array[], opt
     for (const p of sizes) {
       const masks: { image: number; b: PatchBounds }[] = [];
       images.forEach((_, image) => {
-        for (const [r, cc] of centresOf(nCentres, h, w, (options.seed ?? 1) * 1000 + p * 10 + image)) masks.push({ image, b: patchBounds(r, cc, p, h, w) });
+        for (const [r, cc] of centresOf(nCentres, h, w, (options.seed ?? 1) * 1000 + p * 10 + image))
+          masks.push({ image, b: patchBounds(r, cc, p, h, w) });
       });
       const inputs = masks.map((m) => applyPatch(images[m.image]!, h, w, c, m.b, fill));
       t = performance.now();
@@ -155,7 +169,9 @@ export async function benchIncremental(graph: Graph, images: Float32Array[], opt
       all.macs += stats.macs;
       all.total += stats.fullPassMacs;
       perImageMacs = stats.fullPassMacs / masks.length;
-      log(`bench: incremental p=${p}: ${masks.length} masked, full ${fullSeconds.toFixed(1)} s, incremental ${incSeconds.toFixed(2)} s → ${row.speedup.toFixed(1)}×\n`);
+      log(
+        `bench: incremental p=${p}: ${masks.length} masked, full ${fullSeconds.toFixed(1)} s, incremental ${incSeconds.toFixed(2)} s → ${row.speedup.toFixed(1)}×\n`,
+      );
     }
   } finally {
     disposeCache(cache);
@@ -209,7 +225,9 @@ async function main(): Promise<void> {
   model.dispose();
   const bounds = presetBounds('caffe', 3);
   const [h, w, c] = graph.inputShape;
-  const images = Array.from({ length: Number(argValue('images') ?? '1') }, (_, i) => randomImage(h * w * c, 1000 + i, bounds.low, bounds.high));
+  const images = Array.from({ length: Number(argValue('images') ?? '1') }, (_, i) =>
+    randomImage(h * w * c, 1000 + i, bounds.low, bounds.high),
+  );
   const result = await benchIncremental(graph, images, { centres: Number(argValue('centres') ?? '8') });
   disposeGraph(graph);
   const out = { date: new Date().toISOString(), machine: machineInfo() as MachineInfo, load: load.stop(), ...result };

@@ -135,7 +135,11 @@ export interface PipelineRunOptions {
 }
 
 /** The CLI's arguments (after `node`) for a run: config, run dir, wasm, no report, shard size, then `extra`. */
-export function pipelineArgs(extra: readonly string[], opts: Pick<PipelineRunOptions, 'runDir' | 'shardSize' | 'config'>, root = projectRoot()): string[] {
+export function pipelineArgs(
+  extra: readonly string[],
+  opts: Pick<PipelineRunOptions, 'runDir' | 'shardSize' | 'config'>,
+  root = projectRoot(),
+): string[] {
   const config = resolve(root, opts.config ?? join('configs', 'digits-pair.yaml'));
   return [CLI, 'run', config, '--out', opts.runDir, '--backend', 'wasm', '--no-report', '--set', `shardSize=${opts.shardSize}`, ...extra];
 }
@@ -151,7 +155,12 @@ export function runPipeline(extra: string[], opts: PipelineRunOptions): Promise<
   const sample = () => {
     if (child.pid === undefined) return;
     const m = readProc(child.pid);
-    if (m) samples.push({ t: (performance.now() - t0) / 1000, ...m, imagesDone: Math.min(opts.total, mainManifests(opts.runDir).length * opts.shardSize) });
+    if (m)
+      samples.push({
+        t: (performance.now() - t0) / 1000,
+        ...m,
+        imagesDone: Math.min(opts.total, mainManifests(opts.runDir).length * opts.shardSize),
+      });
   };
   // Each complete line with the time it arrived (ms resolution; the log's own stamps are whole seconds).
   const timedLines: TimedLine[] = [];
@@ -211,14 +220,22 @@ export interface ScalingResult {
 
 const DIGITS = 'digits-pair model (configs/digits-pair.yaml: 64×64×1, small VGG-style CNN), not VGG16';
 
-export async function benchScaling(limit = 400, workers: number[] = [1, 2], log: (s: string) => void = (s) => process.stderr.write(s)): Promise<ScalingResult> {
+export async function benchScaling(
+  limit = 400,
+  workers: number[] = [1, 2],
+  log: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<ScalingResult> {
   const load = new LoadSampler(2000);
   const rows: ScalingRow[] = [];
   for (const n of workers) {
     const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-scaling-'));
     try {
       log(`bench: scaling: digits-pair, ${limit} images, ${n} worker(s) …\n`);
-      const r = await runPipeline(['--limit', String(limit), '--workers', String(n)], { runDir: join(dir, 'run'), shardSize: 100, total: limit });
+      const r = await runPipeline(['--limit', String(limit), '--workers', String(n)], {
+        runDir: join(dir, 'run'),
+        shardSize: 100,
+        total: limit,
+      });
       if (r.code !== 0) throw new Error(`bench: the pipeline with ${n} worker(s) exited with ${r.code}: ${r.log.slice(-3).join(' | ')}`);
       rows.push({
         workers: n,
@@ -284,7 +301,11 @@ export function sampleAt(samples: readonly RssSample[], images: number): RssSamp
 }
 
 /** Ratios and flatness from the samples (pure; unit-tested). */
-export function memorySummary(samples: readonly RssSample[], early: number, late: number): Pick<MemoryResult, 'at' | 'rssRatio' | 'peakRatio' | 'flat'> {
+export function memorySummary(
+  samples: readonly RssSample[],
+  early: number,
+  late: number,
+): Pick<MemoryResult, 'at' | 'rssRatio' | 'peakRatio' | 'flat'> {
   const a = sampleAt(samples, early);
   const b = sampleAt(samples, late);
   const at: MemoryPoint[] = [];
@@ -297,18 +318,40 @@ export function memorySummary(samples: readonly RssSample[], early: number, late
   return { at, rssRatio, peakRatio, flat: within(rssRatio) && within(peakRatio) };
 }
 
-export async function benchMemory(images = 1000, shardSize = 50, log: (s: string) => void = (s) => process.stderr.write(s)): Promise<MemoryResult> {
+export async function benchMemory(
+  images = 1000,
+  shardSize = 50,
+  log: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<MemoryResult> {
   const load = new LoadSampler(2000);
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-memory-'));
   try {
     log(`bench: memory: digits-pair, ${images} images, 2 workers, RSS every second …\n`);
-    const r = await runPipeline(['--set', `dataset.count=${images}`, '--workers', '2'], { runDir: join(dir, 'run'), shardSize, total: images });
+    const r = await runPipeline(['--set', `dataset.count=${images}`, '--workers', '2'], {
+      runDir: join(dir, 'run'),
+      shardSize,
+      total: images,
+    });
     if (r.code !== 0) throw new Error(`bench: the ${images}-image pipeline run exited with ${r.code}: ${r.log.slice(-3).join(' | ')}`);
     const s = memorySummary(r.samples, 100, images);
     const st = images > STEADY_FROM ? memorySummary(r.samples, STEADY_FROM, images) : null;
     const steady = st ? { steady: { from: STEADY_FROM, rssRatio: st.rssRatio, peakRatio: st.peakRatio, flat: st.flat } } : {};
-    log(`bench: memory: ${r.samples.length} samples; ${s.at.map((p) => `image ${p.atImages}: RSS ${gib(p.sample.rssBytes)}, peak ${gib(p.sample.hwmBytes)}`).join('; ')}\n`);
-    return { model: DIGITS, images, workers: 2, shardSize, code: r.code, seconds: r.seconds, mainImagesPerSecond: r.mainImagesPerSecond, samples: r.samples, ...s, ...steady, load: load.stop() };
+    log(
+      `bench: memory: ${r.samples.length} samples; ${s.at.map((p) => `image ${p.atImages}: RSS ${gib(p.sample.rssBytes)}, peak ${gib(p.sample.hwmBytes)}`).join('; ')}\n`,
+    );
+    return {
+      model: DIGITS,
+      images,
+      workers: 2,
+      shardSize,
+      code: r.code,
+      seconds: r.seconds,
+      mainImagesPerSecond: r.mainImagesPerSecond,
+      samples: r.samples,
+      ...s,
+      ...steady,
+      load: load.stop(),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -434,7 +477,10 @@ export interface Vgg16PipelineResult {
 }
 
 /** Ratios, the target check (pure; unit-tested). */
-export function vgg16Summary(rows: readonly Vgg16PipelineRow[], target = TARGET_SECONDS_PER_IMAGE): Pick<Vgg16PipelineResult, 'mainRatio' | 'endToEndRatio' | 'targetMet'> {
+export function vgg16Summary(
+  rows: readonly Vgg16PipelineRow[],
+  target = TARGET_SECONDS_PER_IMAGE,
+): Pick<Vgg16PipelineResult, 'mainRatio' | 'endToEndRatio' | 'targetMet'> {
   const ok = (n: number) => rows.find((r) => r.workers === n && r.status === 'ok');
   const one = ok(1);
   const two = ok(2);
@@ -542,7 +588,9 @@ export function formatScalingTable(r: ScalingResult): string {
     '|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of r.rows) {
-    lines.push(`| ${row.workers} | ${row.images} | ${row.mainImagesPerSecond?.toFixed(1) ?? '–'} | ${row.endToEndSeconds.toFixed(1)} | ${row.endToEndImagesPerSecond.toFixed(1)} | ${mib(row.peakRssBytes)} |`);
+    lines.push(
+      `| ${row.workers} | ${row.images} | ${row.mainImagesPerSecond?.toFixed(1) ?? '–'} | ${row.endToEndSeconds.toFixed(1)} | ${row.endToEndImagesPerSecond.toFixed(1)} | ${mib(row.peakRssBytes)} |`,
+    );
   }
   lines.push(`| **ratio** 2 / 1 workers | | **${r.mainRatio?.toFixed(2) ?? '–'}×** | | ${r.endToEndRatio?.toFixed(2) ?? '–'}× | |`);
   return lines.join('\n');
@@ -557,8 +605,13 @@ export function formatMemoryTable(r: MemoryResult): string {
     '|---:|---:|---:|---:|',
   ];
   const steadyAt = r.steady ? sampleAt(r.samples, r.steady.from) : null;
-  const points = [...r.at, ...(steadyAt && r.steady ? [{ atImages: r.steady.from, sample: steadyAt }] : [])].sort((a, b) => a.atImages - b.atImages);
-  for (const p of points) lines.push(`| ${p.atImages} (${p.sample.imagesDone}) | ${p.sample.t.toFixed(0)} | ${mib(p.sample.rssBytes)} | ${mib(p.sample.hwmBytes)} |`);
+  const points = [...r.at, ...(steadyAt && r.steady ? [{ atImages: r.steady.from, sample: steadyAt }] : [])].sort(
+    (a, b) => a.atImages - b.atImages,
+  );
+  for (const p of points)
+    lines.push(
+      `| ${p.atImages} (${p.sample.imagesDone}) | ${p.sample.t.toFixed(0)} | ${mib(p.sample.rssBytes)} | ${mib(p.sample.hwmBytes)} |`,
+    );
   lines.push(
     '',
     `RSS at image ${r.images} ÷ at image 100: ${r.rssRatio?.toFixed(3) ?? '–'}; peak ÷ peak: ${r.peakRatio?.toFixed(3) ?? '–'} → ` +
@@ -592,7 +645,9 @@ export function formatVgg16PipelineTable(r: Vgg16PipelineResult): string {
   ];
   for (const row of r.rows) {
     if (row.status === 'failed') {
-      lines.push(`| ${row.workers} | ${row.images} | failed: ${(row.reason ?? '').replace(/\|/g, '/')} | | | | ${secs(row.endToEndSeconds)} | ${row.peakRssBytes ? gib(row.peakRssBytes) : '–'} |`);
+      lines.push(
+        `| ${row.workers} | ${row.images} | failed: ${(row.reason ?? '').replace(/\|/g, '/')} | | | | ${secs(row.endToEndSeconds)} | ${row.peakRssBytes ? gib(row.peakRssBytes) : '–'} |`,
+      );
       continue;
     }
     lines.push(
@@ -606,9 +661,15 @@ export function formatVgg16PipelineTable(r: Vgg16PipelineResult): string {
   lines.push(
     '',
     `Target ≤ ${r.targetSecondsPerImage} s per image with 2 workers: ` +
-      (r.targetMet === null ? 'not measured (no 2-worker result)' : `${r.targetMet ? '**met**' : '**NOT met**'} (${secs(two?.secondsPerImage)} s per image, main phase)`) +
+      (r.targetMet === null
+        ? 'not measured (no 2-worker result)'
+        : `${r.targetMet ? '**met**' : '**NOT met**'} (${secs(two?.secondsPerImage)} s per image, main phase)`) +
       '; result tables of the 1- and 2-worker runs: ' +
-      (r.identical === null ? 'not compared (not both ran)' : r.identical ? '**identical**' : `**differ** (${r.differingTables.join(', ')})`),
+      (r.identical === null
+        ? 'not compared (not both ran)'
+        : r.identical
+          ? '**identical**'
+          : `**differ** (${r.differingTables.join(', ')})`),
   );
   return lines.join('\n');
 }
@@ -616,7 +677,8 @@ export function formatVgg16PipelineTable(r: Vgg16PipelineResult): string {
 /** `--vgg16 N [--workers 1,2]`: only the VGG16 pipeline bench. */
 async function mainVgg16(images: number): Promise<void> {
   const workers = (argValue('workers') ?? '1,2').split(',').map(Number);
-  if (!Number.isInteger(images) || images < 1 || workers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('usage: pipeline-bench.js --vgg16 N [--workers 1,2] [--out FILE]');
+  if (!Number.isInteger(images) || images < 1 || workers.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('usage: pipeline-bench.js --vgg16 N [--workers 1,2] [--out FILE]');
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-bench-vgg16-model-'));
   try {
     process.stderr.write(`bench: building VGG16 with random weights in ${dir} …\n`);

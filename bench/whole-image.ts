@@ -60,8 +60,23 @@ export interface WholeImageResult {
   images: number;
   /** Seconds of one forward pass of one image (median of 3). */
   forwardSeconds: number;
-  real: { seconds: number; secondsPerImage: number; imagesPerSecond: number; forwardEquivalents: number; maskedInputs: number; maskingRows: number; pointingRows: number };
-  naive: { seconds: number; secondsPerImage: number; imagesPerSecond: number; forwardEquivalents: number; maskedInputs: number; parts: NaiveParts };
+  real: {
+    seconds: number;
+    secondsPerImage: number;
+    imagesPerSecond: number;
+    forwardEquivalents: number;
+    maskedInputs: number;
+    maskingRows: number;
+    pointingRows: number;
+  };
+  naive: {
+    seconds: number;
+    secondsPerImage: number;
+    imagesPerSecond: number;
+    forwardEquivalents: number;
+    maskedInputs: number;
+    parts: NaiveParts;
+  };
   /** real images/s ÷ naive images/s. */
   speedup: number;
   /** Largest |y_after(real, incremental) − y_after(naive, full forward)| over the masking rows. */
@@ -108,7 +123,11 @@ export function wholeProtocolOptions(h: number, w: number, c: number): EvaluateO
   };
 }
 
-export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[], options: WholeImageOptions = {}): Promise<WholeImageResult> {
+export async function benchWholeImage(
+  ex: ExplainEngine,
+  images: Float32Array[],
+  options: WholeImageOptions = {},
+): Promise<WholeImageResult> {
   const log = options.log ?? ((s: string) => process.stderr.write(s));
   const [h, w, c] = ex.inputShape;
   const opts = wholeProtocolOptions(h, w, c);
@@ -124,7 +143,8 @@ export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[],
   }
   const forwardSeconds = median(fwd);
   const samples: Sample[] = [];
-  for (const [i, x] of images.entries()) samples.push(benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : (await runAsync(ex.forwardSteps([x]))).logits[0]!));
+  for (const [i, x] of images.entries())
+    samples.push(benchSample(x, i, h, w, c, i === 0 ? logits0[0]! : (await runAsync(ex.forwardSteps([x]))).logits[0]!));
   log(`bench: whole image: forward ${forwardSeconds.toFixed(2)} s\n`);
 
   const parts: NaiveParts = { forward: 0, lrpSeparate: 0, gbpPerTarget: 0, gradcamPerTarget: 0, maskedFull: 0, pointing: 0 };
@@ -142,9 +162,11 @@ export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[],
     realSeconds += real;
     const explanations = res.explanations.get(s.id) ?? [];
     const want = WHOLE_METHODS.length * 2;
-    if (explanations.length !== want) throw new Error(`bench: evaluateBatch gave ${explanations.length} maps for ${s.id}, expected ${want}`);
+    if (explanations.length !== want)
+      throw new Error(`bench: evaluateBatch gave ${explanations.length} maps for ${s.id}, expected ${want}`);
     const masking = res.rows['masking'] ?? [];
-    if (masking.length !== want * WHOLE_PATCH_SIZES.length) throw new Error(`bench: evaluateBatch gave ${masking.length} masking rows, expected ${want * WHOLE_PATCH_SIZES.length}`);
+    if (masking.length !== want * WHOLE_PATCH_SIZES.length)
+      throw new Error(`bench: evaluateBatch gave ${masking.length} masking rows, expected ${want * WHOLE_PATCH_SIZES.length}`);
     maskingRows += masking.length;
     pointingCount += (res.rows['pointing'] ?? []).length;
 
@@ -156,8 +178,11 @@ export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[],
     maskedInputs += planMasking([{ sample: s, explanations, probs: f.probs[0]! }], WHOLE_PATCH_SIZES).masks.length;
     const targets = runTargets(s, f.logits[0]!, opts.targets) as Target[];
     const call = async (methods: MethodName[], target: Target) => {
-      const r = await runAsync(ex.explainSteps([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false }));
-      if (r.explanations.length !== methods.length || !r.explanations.every((e) => e.map.every(Number.isFinite))) throw new Error(`bench: naive ${methods.join('+')} call gave no finite map`);
+      const r = await runAsync(
+        ex.explainSteps([s.input], () => [target], { methods, variant: 'paper', seed: 0, imageIds: [s.id], withRaw: false }),
+      );
+      if (r.explanations.length !== methods.length || !r.explanations.every((e) => e.map.every(Number.isFinite)))
+        throw new Error(`bench: naive ${methods.join('+')} call gave no finite map`);
     };
     t = now();
     for (const m of LRP_FAMILY) for (const target of targets) await call([m], target);
@@ -185,14 +210,22 @@ export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[],
     naiveMasked += inputs.length;
     keys.forEach(({ e, p }, i) => {
       const after = softmax64(z[i]!)[e.target.classIndex]!;
-      const row = masking.find((r) => r['method'] === e.method && r['target_class'] === e.target.classIndex && r['target_kind'] === e.target.kind && r['patch_size'] === p);
+      const row = masking.find(
+        (r) =>
+          r['method'] === e.method &&
+          r['target_class'] === e.target.classIndex &&
+          r['target_kind'] === e.target.kind &&
+          r['patch_size'] === p,
+      );
       if (!row) throw new Error(`bench: no masking row for ${e.method}/${e.target.kind}/p=${p}`);
       maxAfterDiff = Math.max(maxAfterDiff, Math.abs((row['y_after'] as number) - after));
     });
     t = now();
     pointingRows(s, explanations, opts.metricConfigs.pointing.energies, opts.metricConfigs.pointing.tolerance);
     parts.pointing += now() - t;
-    log(`bench: whole image ${s.id}: real ${real.toFixed(1)} s; naive ${(parts.forward + parts.lrpSeparate + parts.gbpPerTarget + parts.gradcamPerTarget + parts.maskedFull + parts.pointing).toFixed(1)} s so far\n`);
+    log(
+      `bench: whole image ${s.id}: real ${real.toFixed(1)} s; naive ${(parts.forward + parts.lrpSeparate + parts.gbpPerTarget + parts.gradcamPerTarget + parts.maskedFull + parts.pointing).toFixed(1)} s so far\n`,
+    );
   }
   if (!(maxAfterDiff <= 1e-4)) throw new Error(`bench: incremental masking differs from the full forward by ${maxAfterDiff} in y_after`);
   const n = samples.length;
@@ -204,8 +237,23 @@ export async function benchWholeImage(ex: ExplainEngine, images: Float32Array[],
     backend: ex.backend,
     images: n,
     forwardSeconds,
-    real: { seconds: realSeconds, secondsPerImage: realPer, imagesPerSecond: n / realSeconds, forwardEquivalents: realFe, maskedInputs, maskingRows, pointingRows: pointingCount },
-    naive: { seconds: naiveSeconds, secondsPerImage: naivePer, imagesPerSecond: n / naiveSeconds, forwardEquivalents: forwardEquivalents(naivePer, forwardSeconds), maskedInputs: naiveMasked, parts },
+    real: {
+      seconds: realSeconds,
+      secondsPerImage: realPer,
+      imagesPerSecond: n / realSeconds,
+      forwardEquivalents: realFe,
+      maskedInputs,
+      maskingRows,
+      pointingRows: pointingCount,
+    },
+    naive: {
+      seconds: naiveSeconds,
+      secondsPerImage: naivePer,
+      imagesPerSecond: n / naiveSeconds,
+      forwardEquivalents: forwardEquivalents(naivePer, forwardSeconds),
+      maskedInputs: naiveMasked,
+      parts,
+    },
     speedup: naiveSeconds / realSeconds,
     maxAfterDiff,
     targets: {

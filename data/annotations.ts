@@ -63,15 +63,23 @@ export function resolveAnnotation(
   classes: ImageNetClasses,
   image: { originalWidth: number; originalHeight: number; size: number; geometry: Geometry },
 ): ResolvedAnnotation {
-  const none = (issue: string, extra: string[] = []): ResolvedAnnotation =>
-    ({ label: -1, wnid: null, boxes: [], boxIssues: [], boxClipped: false, issues: [...extra, issue] });
+  const none = (issue: string, extra: string[] = []): ResolvedAnnotation => ({
+    label: -1,
+    wnid: null,
+    boxes: [],
+    boxIssues: [],
+    boxClipped: false,
+    issues: [...extra, issue],
+  });
   if (!annotation) return none('no annotation for this image');
   const issues = [...annotation.issues];
   if (annotation.objects.length === 0) return none('the annotation lists no usable object', issues);
 
   const { originalWidth: W, originalHeight: H, size, geometry } = image;
   if ((annotation.width !== undefined && annotation.width !== W) || (annotation.height !== undefined && annotation.height !== H)) {
-    issues.push(`the annotation says the image is ${annotation.width}×${annotation.height} but it is ${W}×${H}; boxes are checked against ${W}×${H}`);
+    issues.push(
+      `the annotation says the image is ${annotation.width}×${annotation.height} but it is ${W}×${H}; boxes are checked against ${W}×${H}`,
+    );
   }
   const wnid = annotation.objects[0]!.wnid;
   const label = wnidIndex(wnid, classes);
@@ -91,7 +99,8 @@ export function resolveAnnotation(
       drop(`its class ${o.wnid} differs from the image's ground truth ${wnid} (the first object's class)`);
       continue;
     }
-    const flipped = box.xMin > box.xMax ? `x_min ${box.xMin} > x_max ${box.xMax}` : box.yMin > box.yMax ? `y_min ${box.yMin} > y_max ${box.yMax}` : null;
+    const flipped =
+      box.xMin > box.xMax ? `x_min ${box.xMin} > x_max ${box.xMax}` : box.yMin > box.yMax ? `y_min ${box.yMin} > y_max ${box.yMax}` : null;
     if (flipped) {
       drop(`box ${fmt(box)} (x_min, y_min, x_max, y_max as in the annotation file) is inverted: ${flipped}`);
       inverted = true;
@@ -102,15 +111,25 @@ export function resolveAnnotation(
       continue;
     }
     const clipped: PixelBox = {
-      xMin: Math.max(0, box.xMin), yMin: Math.max(0, box.yMin),
-      xMax: Math.min(W - 1, box.xMax), yMax: Math.min(H - 1, box.yMax),
+      xMin: Math.max(0, box.xMin),
+      yMin: Math.max(0, box.yMin),
+      xMax: Math.min(W - 1, box.xMax),
+      yMax: Math.min(H - 1, box.yMax),
     };
     if (clipped.xMin !== box.xMin || clipped.yMin !== box.yMin || clipped.xMax !== box.xMax || clipped.yMax !== box.yMax) {
-      boxIssues.push({ wnid: o.wnid, box, action: 'clipped', reason: `box ${fmt(box)} reaches outside the ${W}×${H} image; clipped to ${fmt(clipped)}` });
+      boxIssues.push({
+        wnid: o.wnid,
+        box,
+        action: 'clipped',
+        reason: `box ${fmt(box)} reaches outside the ${W}×${H} image; clipped to ${fmt(clipped)}`,
+      });
       boxClipped = true;
     }
     const mapped = mapBox(clipped, W, H, size, geometry);
-    if (!mapped) { drop(`box ${fmt(clipped)} falls outside the ${geometry} ${size}×${size} input`); continue; }
+    if (!mapped) {
+      drop(`box ${fmt(clipped)} falls outside the ${geometry} ${size}×${size} input`);
+      continue;
+    }
     boxes.push(mapped);
   }
   if (inverted) {

@@ -24,19 +24,20 @@ export interface ImageInputOptions {
 }
 
 export type DecodedSample =
-  | { ok: true; input: Float32Array; display: Uint8Array; originalWidth: number; originalHeight: number }
-  | { ok: false; reason: string };
+  { ok: true; input: Float32Array; display: Uint8Array; originalWidth: number; originalHeight: number } | { ok: false; reason: string };
 
 /** Throws a configuration error naming the field when the options cannot work (checked once, up front). */
 export function checkImageInputOptions(o: ImageInputOptions, where: string): void {
   if (!Number.isInteger(o.size) || o.size < 1) throw new Error(`${where}: "size" must be a positive integer (pixels), got ${o.size}`);
-  if (!GEOMETRIES.includes(o.geometry)) throw new Error(`${where}: "geometry" must be one of ${GEOMETRIES.join(', ')}, got "${String(o.geometry)}"`);
+  if (!GEOMETRIES.includes(o.geometry))
+    throw new Error(`${where}: "geometry" must be one of ${GEOMETRIES.join(', ')}, got "${String(o.geometry)}"`);
   if (!PRESETS.includes(o.preset)) throw new Error(`${where}: "preset" must be one of ${PRESETS.join(', ')}, got "${String(o.preset)}"`);
   if (o.channels !== 1 && o.channels !== 3) throw new Error(`${where}: "channels" must be 1 or 3, got ${String(o.channels)}`);
   if (o.interpolation !== undefined && !INTERPOLATIONS.includes(o.interpolation)) {
     throw new Error(`${where}: "interpolation" must be one of ${INTERPOLATIONS.join(', ')}, got "${String(o.interpolation)}"`);
   }
-  if (o.antialias !== undefined && typeof o.antialias !== 'boolean') throw new Error(`${where}: "antialias" must be true or false, got ${String(o.antialias)}`);
+  if (o.antialias !== undefined && typeof o.antialias !== 'boolean')
+    throw new Error(`${where}: "antialias" must be true or false, got ${String(o.antialias)}`);
   if (o.maxPixels !== undefined && (!Number.isSafeInteger(o.maxPixels) || o.maxPixels < 0)) {
     throw new Error(`${where}: "maxPixels" must be a non-negative integer (0 = no limit), got ${o.maxPixels}`);
   }

@@ -89,7 +89,10 @@ export function generateDigitsPair(index: number, seed: number, split: Split): D
   const placed = [first, second].map((digit, k) => {
     const { x, y } = corners[k]!;
     const src = digitPixels(digit, sources[k]!);
-    let x0 = DIGIT_SIZE, y0 = DIGIT_SIZE, x1 = 0, y1 = 0;
+    let x0 = DIGIT_SIZE,
+      y0 = DIGIT_SIZE,
+      x1 = 0,
+      y1 = 0;
     for (let r = 0; r < DIGIT_SIZE; r++) {
       for (let c = 0; c < DIGIT_SIZE; c++) {
         const v = src[r * DIGIT_SIZE + c]!;
@@ -116,7 +119,8 @@ export function digitsPairId(split: Split, index: number): string {
 export function digitsPairDataset(options: DigitsPairOptions): DatasetReader {
   const { split, seed } = options;
   const count = options.count ?? DIGITS_PAIR_DEFAULT_COUNT;
-  if (split !== 'train' && split !== 'test') throw new Error(`digits-pair dataset: "split" must be "train" or "test", got "${String(split)}"`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`digits-pair dataset: "split" must be "train" or "test", got "${String(split)}"`);
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`digits-pair dataset: "count" must be a positive integer, got ${count}`);
   if (!Number.isSafeInteger(seed)) throw new Error(`digits-pair dataset: "seed" must be an integer, got ${seed}`);
   const check = (index: number): void => checkIndex('digits-pair dataset', index, count);

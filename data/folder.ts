@@ -73,7 +73,9 @@ export function folderDataset(options: FolderOptions): DatasetReader {
   checkImageInputOptions(options, 'folder reader');
   const files = listImageFolder(options.dir, options.recursive ?? false);
   if (files.length === 0) {
-    throw new Error(`folder reader: no .jpg/.jpeg/.png/.webp images in ${options.dir}${options.recursive ? ' or below' : ' (set recursive: true to look in sub-folders)'}`);
+    throw new Error(
+      `folder reader: no .jpg/.jpeg/.png/.webp images in ${options.dir}${options.recursive ? ' or below' : ' (set recursive: true to look in sub-folders)'}`,
+    );
   }
   const ids = idsFor(files);
   const classes = options.classes ?? loadImageNetClasses();

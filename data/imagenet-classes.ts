@@ -34,8 +34,10 @@ export function loadImageNetClasses(): ImageNetClasses {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the ImageNet class list ${file}: ${(e as Error).message}; ` +
-      `it ships with the project (data/imagenet-classes.tsv), restore it from git`);
+    throw new Error(
+      `cannot read the ImageNet class list ${file}: ${(e as Error).message}; ` +
+        `it ships with the project (data/imagenet-classes.tsv), restore it from git`,
+    );
   }
   shipped = parseClassesTsv(text, file);
   return shipped;

@@ -19,10 +19,7 @@ import { loadImageNetClasses, loadSynsetMapping, type ImageNetClasses } from './
 import { loadLocCsv } from './loc-csv.js';
 import { loadVocXml } from './voc-xml.js';
 
-export type ImageNetAnnotations =
-  | { kind: 'loc-csv'; path: string }
-  | { kind: 'voc-xml'; dir: string }
-  | { kind: 'none' };
+export type ImageNetAnnotations = { kind: 'loc-csv'; path: string } | { kind: 'voc-xml'; dir: string } | { kind: 'none' };
 
 export interface ImageNetOptions extends ImageInputOptions {
   /** Folder holding the `ILSVRC2012_val_XXXXXXXX.JPEG` files. */
@@ -101,13 +98,17 @@ export function imagenetDataset(options: ImageNetOptions): ImageNetReader {
       try {
         if (!statSync(ann.dir).isDirectory()) throw new Error('not a folder');
       } catch (e) {
-        throw new Error(`ImageNet reader: annotations.dir ${ann.dir} is unusable (${(e as Error).message}); point it at the folder of per-image .xml files`);
+        throw new Error(
+          `ImageNet reader: annotations.dir ${ann.dir} is unusable (${(e as Error).message}); point it at the folder of per-image .xml files`,
+        );
       }
       annotationOf = (id) => loadVocXml(join(ann.dir, `${id}.xml`));
       break;
     }
     default:
-      throw new Error(`ImageNet reader: annotations.kind must be loc-csv, voc-xml or none, got "${String((ann as { kind: unknown }).kind)}"`);
+      throw new Error(
+        `ImageNet reader: annotations.kind must be loc-csv, voc-xml or none, got "${String((ann as { kind: unknown }).kind)}"`,
+      );
   }
 
   const check = (index: number): void => checkIndex('ImageNet reader', index, ids.length);
@@ -152,7 +153,10 @@ export function imagenetDataset(options: ImageNetOptions): ImageNetReader {
         return { ok: true, sample };
       } catch (e) {
         // Nothing above should throw for data reasons; if it does, it is still one image's problem.
-        return { ok: false, error: { id, index, reason: `unexpected failure reading ${files[index]}: ${e instanceof Error ? e.message : String(e)}` } };
+        return {
+          ok: false,
+          error: { id, index, reason: `unexpected failure reading ${files[index]}: ${e instanceof Error ? e.message : String(e)}` },
+        };
       }
     },
   };
@@ -165,8 +169,10 @@ function compareClassLists(mappingFile: string, classes: ImageNetClasses): strin
     const same = own.wnids.length === classes.wnids.length && own.wnids.every((w, i) => w === classes.wnids[i]);
     return same
       ? []
-      : [`${mappingFile} lists ${own.wnids.length} classes in an order that differs from the model's class list ` +
-         `(${classes.wnids.length} classes); labels are mapped by wnid through the model's list`];
+      : [
+          `${mappingFile} lists ${own.wnids.length} classes in an order that differs from the model's class list ` +
+            `(${classes.wnids.length} classes); labels are mapped by wnid through the model's list`,
+        ];
   } catch (e) {
     return [`${mappingFile} is unreadable (${(e as Error).message}); ignored`];
   }

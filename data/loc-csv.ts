@@ -64,13 +64,18 @@ export function parseLocCsv(text: string, file = 'LOC_val_solution.csv'): LocCsv
 }
 
 function parsePredictionString(s: string, ann: ImageAnnotation, where: string): void {
-  const tokens = s.trim().split(/\s+/).filter((t) => t !== '');
+  const tokens = s
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '');
   if (tokens.length === 0) {
     ann.issues.push(`${where}: no objects listed`);
     return;
   }
   if (tokens.length % 5 !== 0) {
-    ann.issues.push(`${where}: ${tokens.length} values is not a multiple of 5 (wnid x_min y_min x_max y_max); the incomplete last group is skipped`);
+    ann.issues.push(
+      `${where}: ${tokens.length} values is not a multiple of 5 (wnid x_min y_min x_max y_max); the incomplete last group is skipped`,
+    );
   }
   for (let i = 0; i + 5 <= tokens.length; i += 5) {
     const [wnid, ...nums] = tokens.slice(i, i + 5) as [string, string, string, string, string];

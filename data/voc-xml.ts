@@ -71,7 +71,10 @@ export function parseVocXml(text: string, file = 'annotation.xml'): ImageAnnotat
 
   const opens = count(xml, /<annotation(\s[^>]*)?>/g);
   const closes = count(xml, /<\/annotation\s*>/g);
-  if (opens !== 1 || closes !== 1) return fail(`expected one <annotation>…</annotation> element, found ${opens} opening and ${closes} closing tags (truncated or not a VOC file?)`);
+  if (opens !== 1 || closes !== 1)
+    return fail(
+      `expected one <annotation>…</annotation> element, found ${opens} opening and ${closes} closing tags (truncated or not a VOC file?)`,
+    );
   const root = elements(xml, 'annotation')[0]!;
 
   const out: ImageAnnotation = { objects: [], issues };
@@ -83,7 +86,9 @@ export function parseVocXml(text: string, file = 'annotation.xml'): ImageAnnotat
       out.width = w.value;
       out.height = h.value;
     } else {
-      issues.push(`${file}: <size> is unusable (${'problem' in w ? w.problem : `width ${w.value}`}, ${'problem' in h ? h.problem : `height ${h.value}`}); the decoded image size is used`);
+      issues.push(
+        `${file}: <size> is unusable (${'problem' in w ? w.problem : `width ${w.value}`}, ${'problem' in h ? h.problem : `height ${h.value}`}); the decoded image size is used`,
+      );
     }
   } else if (sizes.length > 1) {
     issues.push(`${file}: ${sizes.length} <size> elements; ignored, the decoded image size is used`);

@@ -41,10 +41,13 @@ const STARTERS: Record<BackendName, Starter> = {
     // slower than wasm: `auto` must never pick it. Asked for by name it runs (correctness checks
     // of the GPU code paths on a GPU-less machine), and the recorded backend says so.
     if (auto && !usableForAuto(adapter)) {
-      throw new BackendUnavailableError(`backend 'webgpu' skipped by auto: the adapter is ${describeAdapter(adapter)}; name --backend webgpu to use it anyway`);
+      throw new BackendUnavailableError(
+        `backend 'webgpu' skipped by auto: the adapter is ${describeAdapter(adapter)}; name --backend webgpu to use it anyway`,
+      );
     }
     await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError("backend 'webgpu' cannot start: setBackend('webgpu') returned false");
+    if (!(await tf.setBackend('webgpu')))
+      throw new BackendUnavailableError("backend 'webgpu' cannot start: setBackend('webgpu') returned false");
     webgpuAdapter = adapter;
   },
   async wasm() {

@@ -75,7 +75,12 @@ export function mapBlocks<T extends tf.Tensor>(k: T | BlockedMatrix, f: (block: 
 /** x·W, [B, in]·[in, out] → [B, out]; per block and concatenated when W is blocked. */
 export function matMulBlocked(x: tf.Tensor2D, k: DenseKernel): tf.Tensor2D {
   if (!(k instanceof BlockedMatrix)) return tf.matMul(x, k);
-  return tf.tidy(() => tf.concat(k.blocks.map((b) => tf.matMul(x, b)), 1)) as tf.Tensor2D;
+  return tf.tidy(() =>
+    tf.concat(
+      k.blocks.map((b) => tf.matMul(x, b)),
+      1,
+    ),
+  ) as tf.Tensor2D;
 }
 
 /**

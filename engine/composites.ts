@@ -1,4 +1,15 @@
-import { basicRule, epsilonRule, signedEpsilon, zBRule, zeroTo, zPlusRule, type Bound, type Composite, type LinearRule, type Stabilizer } from './rules.js';
+import {
+  basicRule,
+  epsilonRule,
+  signedEpsilon,
+  zBRule,
+  zeroTo,
+  zPlusRule,
+  type Bound,
+  type Composite,
+  type LinearRule,
+  type Stabilizer,
+} from './rules.js';
 import { passThroughAffine } from './split-rules.js';
 import type { InputBounds } from './types.js';
 
@@ -73,7 +84,8 @@ const registry = new Map<string, CompositeSpec>([PAPER_COMPOSITE, REFERENCE_COMP
 
 /** Adds a composite; its name must be new. */
 export function registerComposite(spec: CompositeSpec): void {
-  if (registry.has(spec.name) && registry.get(spec.name) !== spec) throw new Error(`a composite named '${spec.name}' is already registered; choose another name`);
+  if (registry.has(spec.name) && registry.get(spec.name) !== spec)
+    throw new Error(`a composite named '${spec.name}' is already registered; choose another name`);
   registry.set(spec.name, spec);
 }
 

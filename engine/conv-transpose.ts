@@ -32,8 +32,18 @@ export function dilate(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   // backend's PadProgram does not compile for rank 6 (its WGSL indexes a 'vec6' struct: "cannot
   // index type 'vec6'"), and strided conv transposes and overlapping-pool routing then read
   // garbage. Same values; on wasm no slower than the rank-6 pad.
-  const rows = tf.pad(tf.reshape(x, [b, h, 1, w * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
-  const cols = tf.pad(tf.reshape(rows, [b * h * sh, w, 1, c]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+  const rows = tf.pad(tf.reshape(x, [b, h, 1, w * c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+  ]);
+  const cols = tf.pad(tf.reshape(rows, [b * h * sh, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   const flat = tf.reshape(cols, [b, h * sh, w * sw, c]);
   return tf.slice(flat, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
 }
@@ -67,10 +77,20 @@ export function conv2dTransposeByConv(
       if (top === bottom && left === right && top === (kh - 1) / 2 && left === (kw - 1) / 2) {
         return tf.conv2d(d, rotated, 1, 'same'); // the common 3×3 'same' case: no explicit pad copy
       }
-      return tf.conv2d(d, rotated, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+      return tf.conv2d(d, rotated, 1, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ]);
     }
     // Negative amounts (unusual geometry): pad what is positive, then crop.
-    const padded = tf.pad(d, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    const padded = tf.pad(d, [
+      [0, 0],
+      [Math.max(top, 0), Math.max(bottom, 0)],
+      [Math.max(left, 0), Math.max(right, 0)],
+      [0, 0],
+    ]);
     const full = tf.conv2d(padded, rotated, 1, 'valid');
     return tf.slice(full, [0, Math.max(-top, 0), Math.max(-left, 0), 0], [-1, h, w, -1]);
   });

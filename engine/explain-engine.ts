@@ -7,7 +7,16 @@ import { propagateGradient } from './gradient.js';
 import { contrast } from './maps.js';
 import { incrementalSteps, type PixelRect } from './incremental.js';
 import { loadGraph } from './model-loader.js';
-import { methodSpec, rowsPerTarget, withDependencies, type CamMethod, type GradientMethod, type MethodMap, type MethodSpec, type RelevanceMethod } from './methods/index.js';
+import {
+  methodSpec,
+  rowsPerTarget,
+  withDependencies,
+  type CamMethod,
+  type GradientMethod,
+  type MethodMap,
+  type MethodSpec,
+  type RelevanceMethod,
+} from './methods/index.js';
 import { isReads, read, runSync, wait, type Reads } from './reads.js';
 import { propagateRelevance } from './relevance.js';
 import type { Composite } from './rules.js';
@@ -222,7 +231,11 @@ export class ExplainEngine {
    */
   *classifyMaskedSteps(cache: ForwardCache, masks: (PixelRect & { image: number })[], fill: Float32Array): Reads<Float32Array[]> {
     if (masks.length === 0) return [];
-    const data = yield* incrementalSteps(cache, masks.map((m) => ({ ...m, fill })), { maxBatch: Math.min(32, this.maxRowsPerPass()) });
+    const data = yield* incrementalSteps(
+      cache,
+      masks.map((m) => ({ ...m, fill })),
+      { maxBatch: Math.min(32, this.maxRowsPerPass()) },
+    );
     const n = this.numClasses;
     return masks.map((_, i) => Float32Array.from(softmax64(data.subarray(i * n, (i + 1) * n))));
   }
@@ -234,7 +247,8 @@ export class ExplainEngine {
    */
   *classifyMaskedImagesSteps(inputs: Float32Array[], masks: (PixelRect & { image: number })[], fill: Float32Array): Reads<Float32Array[]> {
     masks.forEach((m, i) => {
-      if (!(Number.isInteger(m.image) && m.image >= 0 && m.image < inputs.length)) throw new RangeError(`mask ${i}: image ${m.image} is not one of the ${inputs.length} images`);
+      if (!(Number.isInteger(m.image) && m.image >= 0 && m.image < inputs.length))
+        throw new RangeError(`mask ${i}: image ${m.image} is not one of the ${inputs.length} images`);
     });
     const out = new Array<Float32Array>(masks.length);
     const step = Math.max(1, Math.min(32, Math.floor(this.maxRowsPerPass() / 2)));
@@ -245,7 +259,11 @@ export class ExplainEngine {
       const cache = forwardWithCache(this.graph, x);
       x.dispose();
       try {
-        const probs = yield* this.classifyMaskedSteps(cache, idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s })), fill);
+        const probs = yield* this.classifyMaskedSteps(
+          cache,
+          idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s })),
+          fill,
+        );
         idx.forEach((i, r) => (out[i] = probs[r]!));
       } finally {
         disposeCache(cache);
@@ -323,7 +341,9 @@ export class ExplainEngine {
       if (relevance.length > 0) {
         t0 = performance.now();
         const composite = this.composite(opts.composite ?? this.options.composite ?? preset.composite);
-        yield* this.relevancePass(cache, logits, targets, relevance, preset, composite, (i, m, t, raw) => put(m, `${i}|${t}`, { map: preset.reduction(raw, c), raw }));
+        yield* this.relevancePass(cache, logits, targets, relevance, preset, composite, (i, m, t, raw) =>
+          put(m, `${i}|${t}`, { map: preset.reduction(raw, c), raw }),
+        );
         time('lrp', t0);
       }
       for (const m of specs.filter((s): s is GradientMethod => s.family === 'gradient')) {
@@ -342,7 +362,10 @@ export class ExplainEngine {
         if (m.family !== 'combined') continue;
         const parts = m.uses.map((u) => {
           const byKey = maps.get(u);
-          if (!byKey) throw new Error(`method '${m.name}' uses '${u}', which has no pass of its own (only relevance, gradient and cam methods can be combined)`);
+          if (!byKey)
+            throw new Error(
+              `method '${m.name}' uses '${u}', which has no pass of its own (only relevance, gradient and cam methods can be combined)`,
+            );
           return [u, byKey] as const;
         });
         for (const k of parts[0]![1].keys()) put(m.name, k, m.combine(new Map(parts.map(([u, byKey]) => [u, byKey.get(k)!])), c));
@@ -406,7 +429,9 @@ export class ExplainEngine {
     const seedData = new Float32Array(logits.length * k * n);
     let row = 0;
     for (const p of plans) for (const v of p.set.vectors) seedData.set(v, row++ * n);
-    const data = yield* this.passInChunks(seedData, logits.length, k, per, (seeds) => propagateRelevance(cache, seeds, composite, this.weights));
+    const data = yield* this.passInChunks(seedData, logits.length, k, per, (seeds) =>
+      propagateRelevance(cache, seeds, composite, this.weights),
+    );
     row = 0;
     for (const p of plans) {
       const vs = p.set.vectors.map(() => data.slice(row * per, ++row * per));
@@ -421,7 +446,13 @@ export class ExplainEngine {
    * rows of VGG16 block 1 under a 128 MiB webgpu binding limit), several passes over slices of
    * every image's seeds, on the same forward cache. Linear in the seeds, so the split changes nothing.
    */
-  private *passInChunks(seedData: Float32Array, b: number, k: number, per: number, pass: (seeds: tf.Tensor2D) => tf.Tensor): Reads<Float32Array> {
+  private *passInChunks(
+    seedData: Float32Array,
+    b: number,
+    k: number,
+    per: number,
+    pass: (seeds: tf.Tensor2D) => tf.Tensor,
+  ): Reads<Float32Array> {
     const n = this.numClasses;
     const chunk = Math.max(1, Math.floor(this.maxRowsPerPass() / b));
     const out = chunk >= k ? null : new Float32Array(b * k * per);
@@ -452,14 +483,21 @@ export class ExplainEngine {
   }
 
   /** Input gradients (Guided Backprop when guided) of seed value `seed(i, t)` at each target. */
-  private *gradientRows(cache: ForwardCache, targets: Target[][], seed: (i: number, t: number) => number, opts: { guided: boolean }): Reads<Map<string, Float32Array>> {
+  private *gradientRows(
+    cache: ForwardCache,
+    targets: Target[][],
+    seed: (i: number, t: number) => number,
+    opts: { guided: boolean },
+  ): Reads<Map<string, Float32Array>> {
     const n = this.numClasses;
     const per = this.graph.inputShape.reduce((a, b) => a * b, 1);
     const lists = targets.map(targetClasses);
     const k = lists[0]!.length;
     const seedData = new Float32Array(lists.length * k * n);
     lists.forEach((ts, i) => ts.forEach((t, j) => (seedData[(i * k + j) * n + t] = seed(i, t))));
-    const data = yield* this.passInChunks(seedData, lists.length, k, per, (seeds) => propagateGradient(cache, seeds, this.weights, { guided: opts.guided }));
+    const data = yield* this.passInChunks(seedData, lists.length, k, per, (seeds) =>
+      propagateGradient(cache, seeds, this.weights, { guided: opts.guided }),
+    );
     const out = new Map<string, Float32Array>();
     lists.forEach((ts, i) => ts.forEach((t, j) => out.set(`${i}|${t}`, data.slice((i * k + j) * per, (i * k + j + 1) * per))));
     return out;
@@ -475,9 +513,15 @@ export class ExplainEngine {
   }
 
   /** Grad-CAM maps (resized to the input), per `${image}|${class}`. */
-  private *gradCam(cache: ForwardCache, targets: Target[][], preset: VariantPreset, layer: string | undefined): Reads<Map<string, Float32Array>> {
+  private *gradCam(
+    cache: ForwardCache,
+    targets: Target[][],
+    preset: VariantPreset,
+    layer: string | undefined,
+  ): Reads<Map<string, Float32Array>> {
     const node = layer ? nodeByName(this.graph, layer) : defaultGradcamNode(this.graph, preset.gradcamLayer);
-    if (node.outputShape.length !== 3) throw new Error(`Grad-CAM layer '${node.name}' must output a feature map (H×W×C), not [${node.outputShape.join(', ')}]`);
+    if (node.outputShape.length !== 3)
+      throw new Error(`Grad-CAM layer '${node.name}' must output a feature map (H×W×C), not [${node.outputShape.join(', ')}]`);
     const n = this.numClasses;
     const [h, w] = this.graph.inputShape;
     const lists = targets.map(targetClasses);

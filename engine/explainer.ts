@@ -90,8 +90,10 @@ export class Explainer {
     if (options.methods.length === 0) throw new Error('explain: options.methods is empty; name at least one method (e.g. sglrp)');
     if (options.targets.length === 0) throw new Error("explain: options.targets is empty; name at least one target (e.g. 'top1')");
     const ids = options.imageIds ?? images.map((_, i) => `image-${i}`);
-    if (ids.length !== images.length) throw new Error(`explain: options.imageIds has ${ids.length} ids for ${images.length} images; give one per image`);
-    const resolve = (_i: number, _probs: Float32Array, logits: Float32Array): Target[] => options.targets.map((t) => this.resolveTarget(t, logits));
+    if (ids.length !== images.length)
+      throw new Error(`explain: options.imageIds has ${ids.length} ids for ${images.length} images; give one per image`);
+    const resolve = (_i: number, _probs: Float32Array, logits: Float32Array): Target[] =>
+      options.targets.map((t) => this.resolveTarget(t, logits));
     const res = await runAsync(
       this.engine.explainSteps(images, resolve, {
         methods: options.methods,
@@ -126,7 +128,8 @@ export class Explainer {
   async classifyMasked(input: ImageInput | ImageInput[], masks: MaskSpec[], fill: Float32Array): Promise<Float32Array[]> {
     const images = this.checkInputs(input);
     const [h, w, c] = this.inputShape;
-    if (fill.length !== h * w * c) throw new Error(`classifyMasked: fill has ${fill.length} values; the model's input is ${h}×${w}×${c} = ${h * w * c}`);
+    if (fill.length !== h * w * c)
+      throw new Error(`classifyMasked: fill has ${fill.length} values; the model's input is ${h}×${w}×${c} = ${h * w * c}`);
     return runAsync(this.engine.classifyMaskedImagesSteps(images, masks, fill));
   }
 
@@ -141,10 +144,15 @@ export class Explainer {
     const [h, w, c] = this.inputShape;
     return list.map((im, i) => {
       const what = Array.isArray(input) ? `image ${i}` : 'the image';
-      if (!(im?.data instanceof Float32Array)) throw new Error(`${what}: data must be a Float32Array of preprocessed pixels, row-major H×W×C`);
+      if (!(im?.data instanceof Float32Array))
+        throw new Error(`${what}: data must be a Float32Array of preprocessed pixels, row-major H×W×C`);
       const [ih, iw, ic] = im.shape ?? [];
-      if (ih !== h || iw !== w || ic !== c) throw new Error(`${what} has shape [${im.shape?.join(', ')}]; the model expects [${h}, ${w}, ${c}] (resize and preprocess it first)`);
-      if (im.data.length !== h * w * c) throw new Error(`${what}: data has ${im.data.length} values; shape [${h}, ${w}, ${c}] needs ${h * w * c}`);
+      if (ih !== h || iw !== w || ic !== c)
+        throw new Error(
+          `${what} has shape [${im.shape?.join(', ')}]; the model expects [${h}, ${w}, ${c}] (resize and preprocess it first)`,
+        );
+      if (im.data.length !== h * w * c)
+        throw new Error(`${what}: data has ${im.data.length} values; shape [${h}, ${w}, ${c}] needs ${h * w * c}`);
       return im.data;
     });
   }
@@ -152,7 +160,8 @@ export class Explainer {
   private resolveTarget(t: TargetSpec, logits: Float32Array): Target {
     const n = logits.length;
     const index = (i: number, what: string): number => {
-      if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new Error(`target ${what}: class ${i} is outside the model's ${n} classes (0…${n - 1})`);
+      if (!(Number.isInteger(i) && i >= 0 && i < n))
+        throw new Error(`target ${what}: class ${i} is outside the model's ${n} classes (0…${n - 1})`);
       return i;
     };
     if (t === 'top1' || t === 'top2') return { kind: t, classIndex: rankClasses(logits)[t === 'top1' ? 0 : 1]! };

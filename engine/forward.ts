@@ -63,7 +63,15 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[]): tf.Tensor {
 export function forwardWithCache(graph: Graph, x: tf.Tensor4D): ForwardCache {
   const outputs: tf.Tensor[] = [];
   for (const node of graph.nodes) {
-    const out = node.op.kind === 'input' ? tf.clone(x) : tf.tidy(() => applyNode(node, node.inputs.map((i) => outputs[i]!)));
+    const out =
+      node.op.kind === 'input'
+        ? tf.clone(x)
+        : tf.tidy(() =>
+            applyNode(
+              node,
+              node.inputs.map((i) => outputs[i]!),
+            ),
+          );
     outputs.push(out);
   }
   return { graph, batch: x.shape[0], outputs, logits: outputs[graph.outputId] as tf.Tensor2D };
@@ -80,7 +88,15 @@ export function forwardLogits(graph: Graph, x: tf.Tensor4D): tf.Tensor2D {
   const consumerCount = graph.nodes.map(() => 0);
   for (const n of graph.nodes) for (const i of n.inputs) consumerCount[i]!++;
   for (const node of graph.nodes) {
-    const out = node.op.kind === 'input' ? x : tf.tidy(() => applyNode(node, node.inputs.map((i) => outputs[i]!)));
+    const out =
+      node.op.kind === 'input'
+        ? x
+        : tf.tidy(() =>
+            applyNode(
+              node,
+              node.inputs.map((i) => outputs[i]!),
+            ),
+          );
     outputs.push(out);
     uses.set(out.id, (uses.get(out.id) ?? 0) + consumerCount[node.id]! + (node.id === graph.outputId ? 1 : 0));
     for (const i of node.inputs) {

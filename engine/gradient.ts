@@ -36,7 +36,8 @@ export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weigh
           const lin = node as LinearNode;
           return [
             tf.tidy(() => {
-              const pre = node.op.kind !== 'input' && 'activation' in node.op && node.op.activation === 'relu' ? throughRelu(g, out, opts.guided) : g;
+              const pre =
+                node.op.kind !== 'input' && 'activation' in node.op && node.op.activation === 'relu' ? throughRelu(g, out, opts.guided) : g;
               const input = c.outputs[node.inputs[0]!]!;
               return linearTranspose(lin, pre, `${node.id}:w:all`, (w) => w, weights, input.shape);
             }),
@@ -49,7 +50,9 @@ export function propagateGradient(cache: ForwardCache, seeds: tf.Tensor2D, weigh
           return [tf.tidy(() => tf.mul(throughRelu(g, out, opts.guided), tf.cast(tf.less(out, max), g.dtype)))];
         }
         case 'avgpool':
-          return [avgPoolTranspose(node as GraphNode & { op: { kind: 'avgpool' } }, g as tf.Tensor4D, c.outputs[node.inputs[0]!]!.shape, weights)];
+          return [
+            avgPoolTranspose(node as GraphNode & { op: { kind: 'avgpool' } }, g as tf.Tensor4D, c.outputs[node.inputs[0]!]!.shape, weights),
+          ];
         case 'gap':
           return [gapTranspose(g, c.outputs[node.inputs[0]!]!.shape)];
         case 'add':

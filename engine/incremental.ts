@@ -80,7 +80,16 @@ export interface IncrementalStats {
 }
 
 export function emptyStats(): IncrementalStats {
-  return { patchPositions: 0, fullPositions: 0, totalPositions: 0, macs: 0, fullPassMacs: 0, windowCalls: 0, windowCallsByKind: {}, fullNodes: 0 };
+  return {
+    patchPositions: 0,
+    fullPositions: 0,
+    totalPositions: 0,
+    macs: 0,
+    fullPassMacs: 0,
+    windowCalls: 0,
+    windowCallsByKind: {},
+    fullNodes: 0,
+  };
 }
 
 /** Multiply-adds per output position (Conv2D: per output pixel; Dense: per sample); 0 for other ops. */
@@ -108,7 +117,13 @@ const ELEMENTWISE = new Set(['relu', 'identity', 'affine']);
 const MERGE = new Set(['add', 'concat']);
 
 function windowParams(node: GraphNode): WindowParams | null {
-  const op = node.op as unknown as { kind: string; kernel?: tf.Tensor; strides?: [number, number]; poolSize?: [number, number]; padding?: 'same' | 'valid' };
+  const op = node.op as unknown as {
+    kind: string;
+    kernel?: tf.Tensor;
+    strides?: [number, number];
+    poolSize?: [number, number];
+    padding?: 'same' | 'valid';
+  };
   if (op.kind === 'conv2d') return { k: [op.kernel!.shape[0]!, op.kernel!.shape[1]!], s: op.strides!, padding: op.padding! };
   if (op.kind === 'maxpool' || op.kind === 'avgpool') return { k: op.poolSize!, s: op.strides!, padding: op.padding! };
   return null;
@@ -123,8 +138,18 @@ export function affectedRange(a: number, b: number, k: number, s: number, padBef
 
 const area = (b: PixelRect) => (b.r1 - b.r0) * (b.c1 - b.c0);
 const isEmpty = (b: PixelRect) => b.r1 <= b.r0 || b.c1 <= b.c0;
-const intersect = (a: PixelRect, b: PixelRect): PixelRect => ({ r0: Math.max(a.r0, b.r0), r1: Math.min(a.r1, b.r1), c0: Math.max(a.c0, b.c0), c1: Math.min(a.c1, b.c1) });
-const union = (a: PixelRect, b: PixelRect): PixelRect => ({ r0: Math.min(a.r0, b.r0), r1: Math.max(a.r1, b.r1), c0: Math.min(a.c0, b.c0), c1: Math.max(a.c1, b.c1) });
+const intersect = (a: PixelRect, b: PixelRect): PixelRect => ({
+  r0: Math.max(a.r0, b.r0),
+  r1: Math.min(a.r1, b.r1),
+  c0: Math.max(a.c0, b.c0),
+  c1: Math.min(a.c1, b.c1),
+});
+const union = (a: PixelRect, b: PixelRect): PixelRect => ({
+  r0: Math.min(a.r0, b.r0),
+  r1: Math.max(a.r1, b.r1),
+  c0: Math.min(a.c0, b.c0),
+  c1: Math.max(a.c1, b.c1),
+});
 
 /**
  * The cached activations as host arrays, read once per node and call. Windows are cut and
@@ -150,7 +175,16 @@ class HostCache {
  * variant's H×W×C map: the cached map of `image` (`host`), the variant's changed box pasted
  * over it, and `padValue` outside the map.
  */
-function writeWindow(dst: Float32Array, off: number, host: Float32Array, image: number, shape: number[], st: State, win: PixelRect, padValue: number): void {
+function writeWindow(
+  dst: Float32Array,
+  off: number,
+  host: Float32Array,
+  image: number,
+  shape: number[],
+  st: State,
+  win: PixelRect,
+  padValue: number,
+): void {
   const [H, W, C] = shape as [number, number, number];
   const rowLen = (win.c1 - win.c0) * C;
   const base = image * H * W * C;
@@ -203,7 +237,11 @@ export function incrementalLogits(cache: ForwardCache, variants: MaskedVariant[]
 }
 
 /** incrementalLogits on every backend (webgpu under Node cannot read synchronously). */
-export async function incrementalLogitsAsync(cache: ForwardCache, variants: MaskedVariant[], options: IncrementalOptions = {}): Promise<tf.Tensor2D> {
+export async function incrementalLogitsAsync(
+  cache: ForwardCache,
+  variants: MaskedVariant[],
+  options: IncrementalOptions = {},
+): Promise<tf.Tensor2D> {
   return tf.tensor2d(await runAsync(incrementalSteps(cache, variants, options)), [variants.length, cache.graph.numClasses]);
 }
 
@@ -212,13 +250,17 @@ export function* incrementalSteps(cache: ForwardCache, variants: MaskedVariant[]
   const opts = { fullFraction: options.fullFraction ?? 0.5, maxBatch: Math.max(1, options.maxBatch ?? 32) };
   const [H, W, C] = cache.graph.inputShape;
   for (const [i, v] of variants.entries()) {
-    if (!Number.isInteger(v.image) || v.image < 0 || v.image >= cache.batch) throw new RangeError(`masked variant ${i}: image ${v.image} is not in the cache's batch of ${cache.batch}`);
+    if (!Number.isInteger(v.image) || v.image < 0 || v.image >= cache.batch)
+      throw new RangeError(`masked variant ${i}: image ${v.image} is not in the cache's batch of ${cache.batch}`);
     if (!(0 <= v.r0 && v.r0 <= v.r1 && v.r1 <= H && 0 <= v.c0 && v.c0 <= v.c1 && v.c1 <= W)) {
-      throw new RangeError(`masked variant ${i}: region rows [${v.r0}, ${v.r1}) × columns [${v.c0}, ${v.c1}) is not inside the ${H}×${W} input`);
+      throw new RangeError(
+        `masked variant ${i}: region rows [${v.r0}, ${v.r1}) × columns [${v.c0}, ${v.c1}) is not inside the ${H}×${W} input`,
+      );
     }
     if (v.pixels) {
       const want = (v.r1 - v.r0) * (v.c1 - v.c0) * C;
-      if (v.pixels.length !== want) throw new RangeError(`masked variant ${i}: ${v.pixels.length} pixel values given, the region needs ${want}`);
+      if (v.pixels.length !== want)
+        throw new RangeError(`masked variant ${i}: ${v.pixels.length} pixel values given, the region needs ${want}`);
     } else if (!v.fill || v.fill.length !== H * W * C) {
       throw new RangeError(`masked variant ${i}: give 'pixels' for the region or a ${H}×${W}×${C} 'fill' image`);
     }
@@ -351,7 +393,12 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
         counts(0, false); // e.g. a stride that skips the changed rows: the output is unchanged
         continue;
       }
-      const w0: PixelRect = { r0: r0 * win.s[0] - ph, r1: (r1 - 1) * win.s[0] - ph + win.k[0], c0: c0 * win.s[1] - pw, c1: (c1 - 1) * win.s[1] - pw + win.k[1] };
+      const w0: PixelRect = {
+        r0: r0 * win.s[0] - ph,
+        r1: (r1 - 1) * win.s[0] - ph + win.k[0],
+        c0: c0 * win.s[1] - pw,
+        c1: (c1 - 1) * win.s[1] - pw + win.k[1],
+      };
       // Average pooling's 'same' padding is excluded from the count, which explicit padding cannot
       // reproduce: such a window crossing the border is computed in full.
       const crossesBorder = w0.r0 < 0 || w0.c0 < 0 || w0.r1 > inShape[0]! || w0.c1 > inShape[1]!;
@@ -381,7 +428,16 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
       } else {
         const C = outShape[2]!;
         const values = new Float32Array(area(kept) * C);
-        writeWindow(values, 0, p.values, 0, [p.box.r1 - p.box.r0, p.box.c1 - p.box.c0, C], SAME, { r0: kept.r0 - moved.r0, r1: kept.r1 - moved.r0, c0: kept.c0 - moved.c0, c1: kept.c1 - moved.c0 }, 0);
+        writeWindow(
+          values,
+          0,
+          p.values,
+          0,
+          [p.box.r1 - p.box.r0, p.box.c1 - p.box.c0, C],
+          SAME,
+          { r0: kept.r0 - moved.r0, r1: kept.r1 - moved.r0, c0: kept.c0 - moved.c0, c1: kept.c1 - moved.c0 },
+          0,
+        );
         out[j] = { kind: 'patch', box: kept, values };
       }
       continue;
@@ -405,7 +461,9 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
         const [wh, ww, C] = [w0.r1 - w0.r0, w0.c1 - w0.c0, inShapes[k]![2]!];
         const per = wh * ww * C;
         const data = new Float32Array(members.length * per);
-        members.forEach((m, r) => writeWindow(data, r * per, host.get(id), variants[m.j]!.image, inShapes[k]!, inStates[k]![m.j]!, m.windows[k]!, padValue));
+        members.forEach((m, r) =>
+          writeWindow(data, r * per, host.get(id), variants[m.j]!.image, inShapes[k]!, inStates[k]![m.j]!, m.windows[k]!, padValue),
+        );
         return tf.tensor4d(data, [members.length, wh, ww, C]);
       });
       return win ? applyWindowOp(node, inputs[0] as tf.Tensor4D) : applyNode(node, inputs);
@@ -437,7 +495,12 @@ function* computeNode(chunk: Chunk, node: GraphNode, states: (State[] | null)[])
         const sts = needFull.map((j) => inStates[k]![j]!);
         // The common tail case (Flatten → Dense → …): the input is already this exact batch.
         const first = sts[0]!;
-        if (first.kind === 'full' && first.batch.shape[0] === sts.length && sts.every((s, r) => s.kind === 'full' && s.batch === first.batch && s.row === r)) return first.batch;
+        if (
+          first.kind === 'full' &&
+          first.batch.shape[0] === sts.length &&
+          sts.every((s, r) => s.kind === 'full' && s.batch === first.batch && s.row === r)
+        )
+          return first.batch;
         const shape = inShapes[k]!;
         const per = shape.reduce((a, b) => a * b, 1);
         const rows = needFull.map((j, r) => {

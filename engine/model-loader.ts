@@ -201,14 +201,18 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
   if (inputShape.length !== 3 || inputShape.some((d) => d == null)) {
     throw new ModelLoadError(`the model's input must be a fixed H×W×C image, got [${inputShape.join(', ')}]`);
   }
-  const nodes: GraphNode[] = [{ id: 0, name: 'input', className: 'InputLayer', op: { kind: 'input' }, inputs: [], outputShape: inputShape }];
+  const nodes: GraphNode[] = [
+    { id: 0, name: 'input', className: 'InputLayer', op: { kind: 'input' }, inputs: [], outputShape: inputShape },
+  ];
   const idOf = new Map<tf.layers.Layer, number>();
   const outLayer = model.outputs[0]!.sourceLayer;
   let softmaxSplit = false;
   const bindingLimit = opts.maxBindingBytes !== undefined ? opts.maxBindingBytes : maxStorageBindingBytes();
   for (const layer of model.layers as AnyLayer[]) {
     if (layer.inboundNodes.length > 1) {
-      throw new ModelLoadError(`layer '${layer.name}' (${layer.getClassName()}) is called at ${layer.inboundNodes.length} places; shared layers are not supported`);
+      throw new ModelLoadError(
+        `layer '${layer.name}' (${layer.getClassName()}) is called at ${layer.inboundNodes.length} places; shared layers are not supported`,
+      );
     }
   }
 
@@ -237,7 +241,9 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
         const id = idOf.get(l);
         if (id !== undefined) return id;
         if (l.getClassName() === 'InputLayer') return 0; // Sequential models hide their InputLayer
-        throw new ModelLoadError(`layer '${layer.name}' (${cls}) reads from '${l.name}', which is not a layer of this model (nested models are not supported)`);
+        throw new ModelLoadError(
+          `layer '${layer.name}' (${cls}) reads from '${l.name}', which is not a layer of this model (nested models are not supported)`,
+        );
       });
       const cfg = layer.getConfig();
       const isOutput = layer === outLayer;
@@ -266,7 +272,9 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
           break;
         case 'Dense':
           if (inShape.length !== 1) {
-            throw new ModelLoadError(`layer '${layer.name}' (Dense) is applied to a [${inShape.join(', ')}] tensor; put a Flatten or GlobalAveragePooling2D before it`);
+            throw new ModelLoadError(
+              `layer '${layer.name}' (Dense) is applied to a [${inShape.join(', ')}] tensor; put a Flatten or GlobalAveragePooling2D before it`,
+            );
           }
           op = {
             kind: 'dense',
@@ -276,10 +284,20 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
           };
           break;
         case 'MaxPooling2D':
-          op = { kind: 'maxpool', poolSize: pair(cfg['poolSize']), strides: pair(cfg['strides'] ?? cfg['poolSize']), padding: cfg['padding'] as Padding };
+          op = {
+            kind: 'maxpool',
+            poolSize: pair(cfg['poolSize']),
+            strides: pair(cfg['strides'] ?? cfg['poolSize']),
+            padding: cfg['padding'] as Padding,
+          };
           break;
         case 'AveragePooling2D':
-          op = { kind: 'avgpool', poolSize: pair(cfg['poolSize']), strides: pair(cfg['strides'] ?? cfg['poolSize']), padding: cfg['padding'] as Padding };
+          op = {
+            kind: 'avgpool',
+            poolSize: pair(cfg['poolSize']),
+            strides: pair(cfg['strides'] ?? cfg['poolSize']),
+            padding: cfg['padding'] as Padding,
+          };
           break;
         case 'GlobalAveragePooling2D':
           op = { kind: 'gap' };
@@ -296,7 +314,9 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
         case 'Concatenate': {
           const axis = Number(cfg['axis'] ?? -1);
           if (axis !== -1 && axis !== inShape.length) {
-            throw new ModelLoadError(`layer '${layer.name}' (Concatenate) joins along axis ${axis}; only the channel axis (-1) is supported`);
+            throw new ModelLoadError(
+              `layer '${layer.name}' (Concatenate) joins along axis ${axis}; only the channel axis (-1) is supported`,
+            );
           }
           op = { kind: 'concat' };
           break;
@@ -316,12 +336,16 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: GraphOptions =
         case 'Activation': {
           const a = cfg['activation'];
           if (a === 'softmax') {
-            if (!isOutput) throw new ModelLoadError(`layer '${layer.name}' (Activation): softmax is only supported as the model's final activation`);
+            if (!isOutput)
+              throw new ModelLoadError(`layer '${layer.name}' (Activation): softmax is only supported as the model's final activation`);
             softmaxSplit = true;
             op = { kind: 'identity' };
           } else if (a === 'relu') op = { kind: 'relu' };
           else if (a === 'linear') op = { kind: 'identity' };
-          else throw new ModelLoadError(`layer '${layer.name}' (Activation): activation '${String(a)}' is not supported (relu, linear; softmax at the output)`);
+          else
+            throw new ModelLoadError(
+              `layer '${layer.name}' (Activation): activation '${String(a)}' is not supported (relu, linear; softmax at the output)`,
+            );
           break;
         }
         case 'Dropout':
@@ -375,7 +399,12 @@ function checkBindable(layer: string, cls: string, vars: { name: string; origina
     const bytes = t.size * 4;
     if (bytes <= limit) return;
     const v = vars[i];
-    const what = v ? (v.originalName ?? v.name).split('/').pop()!.replace(/(_\d+)?(:\d+)?$/, '') : `weight ${i}`;
+    const what = v
+      ? (v.originalName ?? v.name)
+          .split('/')
+          .pop()!
+          .replace(/(_\d+)?(:\d+)?$/, '')
+      : `weight ${i}`;
     throw new ModelLoadError(
       `layer '${layer}' (${cls}): its ${what} [${t.shape.join(', ')}] is ${mib(bytes)}, more than this device's storage-binding limit of ` +
         `${mib(limit)} (WebGPU maxStorageBufferBindingSize), so no shader can read it; only Dense kernels are split into blocks. ` +
@@ -433,7 +462,11 @@ function batchNormOp(layer: AnyLayer, cfg: Record<string, unknown>, inRank: numb
 
 /** ZeroPadding2D/Cropping2D amounts in any Keras form (n, [h, w], [[t, b], [l, r]]). */
 function pairs(v: unknown): [[number, number], [number, number]] {
-  if (typeof v === 'number') return [[v, v], [v, v]];
+  if (typeof v === 'number')
+    return [
+      [v, v],
+      [v, v],
+    ];
   const [a, b] = v as unknown[];
   return [pair(a), pair(b ?? a)];
 }

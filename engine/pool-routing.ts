@@ -108,7 +108,14 @@ export function winnerMaskByOps(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
       }
     }
     const full = mask!;
-    return ho * kh === h && wo * kw === w ? full : tf.pad(full, [[0, 0], [0, h - ho * kh], [0, w - wo * kw], [0, 0]]);
+    return ho * kh === h && wo * kw === w
+      ? full
+      : tf.pad(full, [
+          [0, 0],
+          [0, h - ho * kh],
+          [0, w - wo * kw],
+          [0, 0],
+        ]);
   });
 }
 
@@ -130,7 +137,13 @@ export function routeByMask(r: tf.Tensor4D, mask: tf.Tensor4D, g: PoolGeometry):
     const [kh, kw] = g.poolSize;
     const [, ho, wo] = r.shape;
     let up = tf.image.resizeNearestNeighbor(r, [ho * kh, wo * kw]) as tf.Tensor4D;
-    if (ho * kh !== h || wo * kw !== w) up = tf.pad(up, [[0, 0], [0, h - ho * kh], [0, w - wo * kw], [0, 0]]);
+    if (ho * kh !== h || wo * kw !== w)
+      up = tf.pad(up, [
+        [0, 0],
+        [0, h - ho * kh],
+        [0, w - wo * kw],
+        [0, 0],
+      ]);
     const routed = tf.mul(tf.reshape(up, [b, k, h * w * c]), tf.reshape(mask, [b, 1, h * w * c]));
     return tf.reshape(routed, [b * k, h, w, c]);
   });
@@ -149,7 +162,19 @@ export function offsetWinners(a: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D[] {
     const [sh, sw] = g.strides;
     const [pt, pb] = forwardPads(h, kh, sh, g.padding);
     const [pl, pr] = forwardPads(w, kw, sw, g.padding);
-    const padded = pt + pb + pl + pr === 0 ? a : tf.pad(a, [[0, 0], [pt, pb], [pl, pr], [0, 0]], -Infinity);
+    const padded =
+      pt + pb + pl + pr === 0
+        ? a
+        : tf.pad(
+            a,
+            [
+              [0, 0],
+              [pt, pb],
+              [pl, pr],
+              [0, 0],
+            ],
+            -Infinity,
+          );
     const max = tf.maxPool(a, g.poolSize, g.strides, g.padding);
     const [, ho, wo] = max.shape;
     let taken: tf.Tensor = tf.zerosLike(max);
@@ -185,7 +210,12 @@ export function routeByOffsets(r: tf.Tensor4D, wins: tf.Tensor4D[], g: PoolGeome
     for (let dy = 0; dy < kh; dy++) {
       for (let dx = 0; dx < kw; dx++) {
         const spread = dilate(mulPerImage(r, wins[i++]!) as tf.Tensor4D, sh, sw);
-        const placed = tf.pad(spread, [[0, 0], [dy, hp - dy - spread.shape[1]], [dx, wp - dx - spread.shape[2]], [0, 0]]) as tf.Tensor4D;
+        const placed = tf.pad(spread, [
+          [0, 0],
+          [dy, hp - dy - spread.shape[1]],
+          [dx, wp - dx - spread.shape[2]],
+          [0, 0],
+        ]) as tf.Tensor4D;
         out = out ? (tf.add(out, placed) as tf.Tensor4D) : placed;
       }
     }

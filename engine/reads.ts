@@ -60,7 +60,8 @@ export function runSync<T>(g: Reads<T>): T {
     let value: unknown;
     try {
       const step = r.value;
-      if (!isTensor(step)) throw new Error('an async callback (it returned a Promise) needs the async API; the sync one cannot wait for it');
+      if (!isTensor(step))
+        throw new Error('an async callback (it returned a Promise) needs the async API; the sync one cannot wait for it');
       value = readSync(step);
     } catch (e) {
       r = g.throw(e); // the generator's finally blocks dispose what it holds

@@ -110,7 +110,10 @@ export function basicRule(parts: BasicRuleParts): LinearRule {
         const wKey = `${node.id}:w:${parts.weight}`;
         const derive = (w: tf.Tensor) => modify(w, parts.weight);
         const kernel = weights.derived(wKey, node.op.kernel, derive);
-        const bias = parts.bias === 'none' || !node.op.bias ? null : weights.get(`${node.id}:b:${parts.bias}`, () => modify(node.op.bias!, parts.bias));
+        const bias =
+          parts.bias === 'none' || !node.op.bias
+            ? null
+            : weights.get(`${node.id}:b:${parts.bias}`, () => modify(node.op.bias!, parts.bias));
         const z = parts.stabilizer(linearForward(node, input, kernel, bias));
         const s = divPerImage(relevance, z);
         const c = linearTranspose(node, s, wKey, derive, weights, input.shape);

@@ -46,7 +46,13 @@ export function addRelevance(inputs: tf.Tensor[], output: tf.Tensor, relevance: 
  * Average pooling (either kind): `transpose` is the pool's transpose (engine/transposes.ts), which
  * already holds the 1/n_j weights; `output` = the pool's output.
  */
-export function avgPoolRelevance(input: tf.Tensor, output: tf.Tensor, relevance: tf.Tensor, stab: Stabilizer, transpose: (s: tf.Tensor) => tf.Tensor): tf.Tensor {
+export function avgPoolRelevance(
+  input: tf.Tensor,
+  output: tf.Tensor,
+  relevance: tf.Tensor,
+  stab: Stabilizer,
+  transpose: (s: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
   return tf.tidy(() => mulPerImage(transpose(divPerImage(relevance, stab(output))), input));
 }
 

@@ -26,7 +26,8 @@ export function resolveTarget(spec: string | number, scores: ArrayLike<number>, 
     if (label < 0) throw new Error("target 'gt' needs a ground-truth label, and this image has none");
     return { kind: 'gt', classIndex: label };
   }
-  if (!classes) throw new Error(`target '${spec}' is a class name or wnid, but no class list is known for this model (use an index, top1, top2 or gt)`);
+  if (!classes)
+    throw new Error(`target '${spec}' is a class name or wnid, but no class list is known for this model (use an index, top1, top2 or gt)`);
   const lower = spec.toLowerCase();
   let i = classes.wnids.indexOf(spec);
   if (i < 0) i = classes.names.findIndex((x) => x.toLowerCase() === lower);

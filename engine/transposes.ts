@@ -24,7 +24,12 @@ export function unpad(node: NodeOf<'pad'>, signal: tf.Tensor): tf.Tensor {
 /** Cropping2D's transpose: pad back with zeros (the cropped positions reached nothing). */
 export function uncrop(node: NodeOf<'crop'>, signal: tf.Tensor): tf.Tensor {
   const [[t, b], [l, r]] = node.op.crops;
-  return tf.pad(signal, [[0, 0], [t, b], [l, r], [0, 0]]);
+  return tf.pad(signal, [
+    [0, 0],
+    [t, b],
+    [l, r],
+    [0, 0],
+  ]);
 }
 
 /** Concatenate's transpose: split the channels back into the inputs' ranges. */
@@ -63,7 +68,14 @@ export function avgPoolTranspose(node: NodeOf<'avgpool'>, signal: tf.Tensor4D, i
     if (sh === kh && sw === kw && (g.padding === 'valid' || (h % kh === 0 && w % kw === 0))) {
       const [, ho, wo] = signal.shape;
       const up = tf.image.resizeNearestNeighbor(tf.div(signal, kh * kw) as tf.Tensor4D, [ho * kh, wo * kw]);
-      return ho * kh === h && wo * kw === w ? up : (tf.pad(up, [[0, 0], [0, h - ho * kh], [0, w - wo * kw], [0, 0]]) as tf.Tensor4D);
+      return ho * kh === h && wo * kw === w
+        ? up
+        : (tf.pad(up, [
+            [0, 0],
+            [0, h - ho * kh],
+            [0, w - wo * kw],
+            [0, 0],
+          ]) as tf.Tensor4D);
     }
     if (sh === 1 && sw === 1 && kh % 2 === 1 && kw % 2 === 1 && g.padding === 'same') {
       const counts = weights.get(`${node.id}:avgpool:counts`, () => windowCounts(h, w, kh, kw));
@@ -71,7 +83,9 @@ export function avgPoolTranspose(node: NodeOf<'avgpool'>, signal: tf.Tensor4D, i
     }
     const [pt, pb] = forwardPads(h, kh, sh, g.padding);
     const [pl, pr] = forwardPads(w, kw, sw, g.padding);
-    const counts = weights.get(`${node.id}:avgpool:outcounts`, () => outputCounts(h, w, g.poolSize, g.strides, [pt, pl], signal.shape.slice(1, 3) as [number, number]));
+    const counts = weights.get(`${node.id}:avgpool:outcounts`, () =>
+      outputCounts(h, w, g.poolSize, g.strides, [pt, pl], signal.shape.slice(1, 3) as [number, number]),
+    );
     const x = tf.zeros([signal.shape[0], h + pt + pb, w + pl + pr, signal.shape[3]]) as tf.Tensor4D; // the pool is linear: any point will do
     const windowSum = (xx: tf.Tensor) => tf.mul(tf.avgPool(xx as tf.Tensor4D, g.poolSize, g.strides, 'valid'), kh * kw);
     const full = tf.grad(windowSum)(x, tf.div(signal, counts)) as tf.Tensor4D;
@@ -80,10 +94,18 @@ export function avgPoolTranspose(node: NodeOf<'avgpool'>, signal: tf.Tensor4D, i
 }
 
 /** [1, Ho, Wo, 1]: the real (unpadded) inputs in each output's window. */
-function outputCounts(h: number, w: number, k: [number, number], s: [number, number], pad: [number, number], out: [number, number]): tf.Tensor4D {
+function outputCounts(
+  h: number,
+  w: number,
+  k: [number, number],
+  s: [number, number],
+  pad: [number, number],
+  out: [number, number],
+): tf.Tensor4D {
   const span = (o: number, size: number, kk: number, ss: number, p: number) => Math.min(o * ss - p + kk, size) - Math.max(o * ss - p, 0);
   const data = new Float32Array(out[0] * out[1]);
-  for (let y = 0; y < out[0]; y++) for (let x = 0; x < out[1]; x++) data[y * out[1] + x] = span(y, h, k[0], s[0], pad[0]) * span(x, w, k[1], s[1], pad[1]);
+  for (let y = 0; y < out[0]; y++)
+    for (let x = 0; x < out[1]; x++) data[y * out[1] + x] = span(y, h, k[0], s[0], pad[0]) * span(x, w, k[1], s[1], pad[1]);
   return tf.tensor4d(data, [1, out[0], out[1], 1]);
 }
 

@@ -26,8 +26,22 @@ export interface VariantPreset {
 }
 
 export const VARIANT_PRESETS: Readonly<Record<Variant, VariantPreset>> = {
-  paper: { name: 'paper', composite: 'zplus-zb', seeds: 'paper', reduction: positiveChannelSum, gradcamLayer: 'feature-map', gradcamRelu: true },
-  reference: { name: 'reference', composite: 'zplus-bias-zb', seeds: 'reference', reduction: channelSum, gradcamLayer: 'pooled', gradcamRelu: false },
+  paper: {
+    name: 'paper',
+    composite: 'zplus-zb',
+    seeds: 'paper',
+    reduction: positiveChannelSum,
+    gradcamLayer: 'feature-map',
+    gradcamRelu: true,
+  },
+  reference: {
+    name: 'reference',
+    composite: 'zplus-bias-zb',
+    seeds: 'reference',
+    reduction: channelSum,
+    gradcamLayer: 'pooled',
+    gradcamRelu: false,
+  },
 };
 
 export function variantPreset(variant: Variant): VariantPreset {

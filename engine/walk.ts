@@ -90,7 +90,11 @@ export function routeMaxPool(node: GraphNode, signal: tf.Tensor, cache: ForwardC
     const wins = poolState(cache, node.id, () => offsetWinners(a, g));
     return routeByOffsets(signal as tf.Tensor4D, wins, g, a.shape[1], a.shape[2]);
   }
-  return routeByMask(signal as tf.Tensor4D, poolState(cache, node.id, () => winnerMask(a, g)), g);
+  return routeByMask(
+    signal as tf.Tensor4D,
+    poolState(cache, node.id, () => winnerMask(a, g)),
+    g,
+  );
 }
 
 /** Per forward cache and pool node: its winner mask, or its per-offset masks (one kind per node). */

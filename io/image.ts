@@ -108,7 +108,11 @@ export function centerCropWindow(width: number, height: number): CropWindow {
  * the longer side (`int(256·long/short)`); the crop starts at round((side − size)/2), as
  * torchvision computes both.
  */
-export function resizeCropWindow(width: number, height: number, size: number): { width: number; height: number; left: number; top: number } {
+export function resizeCropWindow(
+  width: number,
+  height: number,
+  size: number,
+): { width: number; height: number; left: number; top: number } {
   const shorter = Math.round((size * 256) / 224);
   const [w, h] = width <= height ? [shorter, Math.trunc((shorter * height) / width)] : [Math.trunc((shorter * width) / height), shorter];
   return { width: w, height: h, left: roundHalfEven((w - size) / 2), top: roundHalfEven((h - size) / 2) };
@@ -193,7 +197,9 @@ export async function decodeImage(source: string | Buffer, opts: DecodeOptions):
     const H = meta.height;
     if (!W || !H) throw new ImageReadError(file, 'the image has no width/height');
     if (maxPixels > 0 && W * H > maxPixels) {
-      const advice = opts.maxPixelsSetting ? `raise ${opts.maxPixelsSetting} if this image is wanted` : 'images this large are refused to protect memory';
+      const advice = opts.maxPixelsSetting
+        ? `raise ${opts.maxPixelsSetting} if this image is wanted`
+        : 'images this large are refused to protect memory';
       throw new ImageReadError(file, `${W}×${H} = ${W * H} pixels is over the limit of ${maxPixels} (${advice})`);
     }
 
@@ -254,13 +260,7 @@ export interface PixelBox {
  * covering the whole image maps to the whole input). A box too thin to contain any pixel centre
  * after shrinking keeps the one pixel under its middle rather than vanishing.
  */
-export function mapBox(
-  box: PixelBox,
-  originalWidth: number,
-  originalHeight: number,
-  size: number,
-  geometry: Geometry,
-): Box | null {
+export function mapBox(box: PixelBox, originalWidth: number, originalHeight: number, size: number, geometry: Geometry): Box | null {
   const { xMin, yMin, xMax, yMax } = box;
   if (![xMin, yMin, xMax, yMax].every(Number.isFinite)) return null;
   if (xMax < xMin || yMax < yMin) return null;

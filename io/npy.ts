@@ -33,9 +33,7 @@ function checkShape(data: Float32Array, shape: number[]): void {
   }
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== data.length) {
-    throw new Error(
-      `npy: shape [${shape.join(', ')}] holds ${n} values but the data has ${data.length}; pass the array's real shape`,
-    );
+    throw new Error(`npy: shape [${shape.join(', ')}] holds ${n} values but the data has ${data.length}; pass the array's real shape`);
   }
 }
 

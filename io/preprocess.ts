@@ -70,13 +70,7 @@ function checkLength(what: string, length: number, h: number, w: number, channel
 }
 
 /** 8-bit pixels (RGB or gray, H×W×C) → the model's float input (H×W×C, BGR for `caffe`). */
-export function preprocess(
-  rgbOrGray: Uint8Array,
-  h: number,
-  w: number,
-  channels: number,
-  preset: PreprocessPreset,
-): Float32Array {
+export function preprocess(rgbOrGray: Uint8Array, h: number, w: number, channels: number, preset: PreprocessPreset): Float32Array {
   const a = affine(preset, channels);
   checkLength('preprocess', rgbOrGray.length, h, w, channels);
   const out = new Float32Array(rgbOrGray.length);
@@ -111,13 +105,7 @@ export function presetBounds(preset: PreprocessPreset, channels: number): { low:
  * into the three channels, `caffe` BGR is turned back into RGB), rounded and clamped to 0..255
  * (inputs that were masked or perturbed can leave the valid range).
  */
-export function deprocessToRgb(
-  input: Float32Array,
-  h: number,
-  w: number,
-  channels: number,
-  preset: PreprocessPreset,
-): Uint8Array {
+export function deprocessToRgb(input: Float32Array, h: number, w: number, channels: number, preset: PreprocessPreset): Uint8Array {
   const a = affine(preset, channels);
   checkLength('deprocessToRgb', input.length, h, w, channels);
   const out = new Uint8Array(h * w * 3);

@@ -14,7 +14,8 @@ export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     // A checkout has engine/ beside package.json; an installed package only its build, dist/engine/.
-    if (existsSync(join(dir, 'package.json')) && (existsSync(join(dir, 'engine')) || existsSync(join(dir, 'dist', 'engine')))) return (cached = dir);
+    if (existsSync(join(dir, 'package.json')) && (existsSync(join(dir, 'engine')) || existsSync(join(dir, 'dist', 'engine'))))
+      return (cached = dir);
     const up = resolve(dir, '..');
     if (up === dir) throw new Error(`cannot find the project root above ${fileURLToPath(import.meta.url)}`);
     dir = up;

@@ -116,7 +116,13 @@ export function resample(
   outHeight: number,
   o: ResampleOptions,
 ): Uint8Array {
-  for (const [name, v] of [['width', width], ['height', height], ['channels', channels], ['outWidth', outWidth], ['outHeight', outHeight]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+    ['channels', channels],
+    ['outWidth', outWidth],
+    ['outHeight', outHeight],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`resample: ${name} must be a positive integer, got ${v}`);
   }
   if (pixels.length !== width * height * channels) {
@@ -166,7 +172,14 @@ function fixedWeights(weights: Float64Array): Int32Array {
  * One PIL resampling pass over `columns` (each row filtered across) or `rows` (each column
  * filtered down), in integer arithmetic: sum + ½, shifted back, clipped to 0…255 (PIL's clip8).
  */
-function fixedPointPass(src: Uint8Array, height: number, width: number, channels: number, taps: Taps[], along: 'columns' | 'rows'): Uint8Array {
+function fixedPointPass(
+  src: Uint8Array,
+  height: number,
+  width: number,
+  channels: number,
+  taps: Taps[],
+  along: 'columns' | 'rows',
+): Uint8Array {
   const fixed = taps.map((t) => ({ first: t.first, weights: fixedWeights(t.weights) }));
   const outW = along === 'columns' ? taps.length : width;
   const outH = along === 'rows' ? taps.length : height;

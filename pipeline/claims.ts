@@ -154,17 +154,20 @@ export class ShardLease {
    */
   keepAlive(options: { intervalMs?: number; onLost?: (lease: ShardLease) => void } = {}): () => void {
     const leaseMs = this.leaseMs;
-    const timer = setInterval(() => {
-      this.renew(leaseMs).then(
-        (ok) => {
-          if (!ok) {
-            clearInterval(timer);
-            options.onLost?.(this);
-          }
-        },
-        () => undefined, // A transient I/O error: the next tick tries again before the lease ends.
-      );
-    }, options.intervalMs ?? Math.max(1, Math.floor(leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.renew(leaseMs).then(
+          (ok) => {
+            if (!ok) {
+              clearInterval(timer);
+              options.onLost?.(this);
+            }
+          },
+          () => undefined, // A transient I/O error: the next tick tries again before the lease ends.
+        );
+      },
+      options.intervalMs ?? Math.max(1, Math.floor(leaseMs / 3)),
+    );
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -302,4 +305,3 @@ export class LeaseStore {
 export function defaultClock(overrides: Partial<LeaseClock> = {}): LeaseClock {
   return { now: Date.now, host: processIdentity().host, staleGraceMs: 10_000, takeoverTimeoutMs: 60_000, ...overrides };
 }
-

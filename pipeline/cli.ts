@@ -26,7 +26,18 @@ import { UsageError } from './usage-error.js';
 const log = (line: string) => writeLog(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 /** Errors that mean "the command or its inputs are wrong": exit 2, never retried by a scheduler. */
-const USAGE_ERRORS = [ConfigError, ConfigMismatchError, PlanMismatchError, RunIdentityError, RunFormatError, PreflightError, NodeSlotError, ReportInputError, UsageError, ExplainUsageError];
+const USAGE_ERRORS = [
+  ConfigError,
+  ConfigMismatchError,
+  PlanMismatchError,
+  RunIdentityError,
+  RunFormatError,
+  PreflightError,
+  NodeSlotError,
+  ReportInputError,
+  UsageError,
+  ExplainUsageError,
+];
 
 /** A run config path must be a readable file (a folder or a typo is a usage error, not a crash). */
 async function checkConfigPath(path: string): Promise<void> {
@@ -42,7 +53,8 @@ async function checkConfigPath(path: string): Promise<void> {
 /** `--out` may be a new or existing folder, never a file. */
 async function checkOutPath(path: string): Promise<void> {
   try {
-    if (!(await stat(path)).isDirectory()) throw new UsageError(`--out ${path} is a file; the run directory must be a folder: choose another path`);
+    if (!(await stat(path)).isDirectory())
+      throw new UsageError(`--out ${path} is a file; the run directory must be a folder: choose another path`);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     // Absent: the run creates it.
@@ -63,7 +75,10 @@ async function main(): Promise<number> {
           .option('workers', { type: 'number', describe: 'worker threads (default: what the backend makes fastest)' })
           .option('backend', { choices: BACKENDS })
           .option('batch-size', { type: 'number' })
-          .option('shard-index', { type: 'number', describe: 'this node (0-based); default from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX' })
+          .option('shard-index', {
+            type: 'number',
+            describe: 'this node (0-based); default from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX',
+          })
           .option('shard-count', { type: 'number', describe: 'number of nodes sharing the run directory' })
           .option('limit', { type: 'number', describe: 'only the first K images of the dataset' })
           .option('keep-maps', { type: 'boolean', describe: 'also write every relevance map as .npy' })
@@ -118,7 +133,11 @@ async function main(): Promise<number> {
         y
           .positional('runs', { type: 'string', array: true, demandOption: true })
           .option('out', { type: 'string', describe: 'report folder (default RUN_DIR/report)' })
-          .option('paired-matrix', { type: 'boolean', default: false, describe: 'paired comparisons of every pair of methods, not only each rival against SGLRP' }),
+          .option('paired-matrix', {
+            type: 'boolean',
+            default: false,
+            describe: 'paired comparisons of every pair of methods, not only each rival against SGLRP',
+          }),
       async (argv) => {
         // Refused (exit 2) before anything is written: not a run folder, runs of different
         // configs, or --out inside a run's tables.
@@ -137,14 +156,24 @@ async function main(): Promise<number> {
         process.stdout.write(`${formatStatus(await runStatus(argv.run), { verbose: argv.verbose })}\n`);
       },
     )
-    .command(EXPLAIN_COMMAND, 'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid', explainCommandOptions, async (argv) => {
-      if ((await runExplain(argv)).failed) code = EXIT.failure;
-    })
-    .command(CONVERT_COMMAND, 'write a model file (Keras .h5 / .keras, or --arch NAME with a Keras application weight file) as a TF.js LayersModel', convertCommandOptions, async (argv) => {
-      const r = await runConvert(argv);
-      process.stderr.write(`convert: ${r.format} model, ${r.layers} layers, ${r.parameters.toLocaleString('en')} parameters\n`);
-      process.stdout.write(`${r.modelJson}\n`);
-    })
+    .command(
+      EXPLAIN_COMMAND,
+      'explain images (or .npy batches) with every method, writing maps, heatmaps and a grid',
+      explainCommandOptions,
+      async (argv) => {
+        if ((await runExplain(argv)).failed) code = EXIT.failure;
+      },
+    )
+    .command(
+      CONVERT_COMMAND,
+      'write a model file (Keras .h5 / .keras, or --arch NAME with a Keras application weight file) as a TF.js LayersModel',
+      convertCommandOptions,
+      async (argv) => {
+        const r = await runConvert(argv);
+        process.stderr.write(`convert: ${r.format} model, ${r.layers} layers, ${r.parameters.toLocaleString('en')} parameters\n`);
+        process.stdout.write(`${r.modelJson}\n`);
+      },
+    )
     .demandCommand(1)
     .strict()
     .help()

@@ -103,7 +103,15 @@ export interface RunConfig extends MetricConfigs {
 export const RESULT_NEUTRAL_FIELDS = ['name', 'workers', 'batchSize', 'passBudgetMB', 'backend', 'examples', 'keepMaps'] as const;
 
 /** Fields whose values are file paths: relative ones resolve against the config file's folder. */
-export const PATH_FIELDS = ['dataset.images', 'dataset.synsets', 'dataset.annotations.path', 'dataset.annotations.dir', 'model.path', 'model.weights', 'model.classes'] as const;
+export const PATH_FIELDS = [
+  'dataset.images',
+  'dataset.synsets',
+  'dataset.annotations.path',
+  'dataset.annotations.dir',
+  'model.path',
+  'model.weights',
+  'model.classes',
+] as const;
 
 /** Default [low, high] of one preprocessed pixel per preset (SPEC §1, §6): pixel 0 and 255 mapped. */
 export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
@@ -115,7 +123,6 @@ export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
   tf: [-1, 1],
   unit: [0, 1],
 };
-
 
 export class ConfigError extends Error {
   constructor(
@@ -136,8 +143,7 @@ const int = (what: string) => z.int({ error: `expected ${what}` });
 const posInt = (what = 'a positive integer') => int(what).min(1, `expected ${what}`);
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
-const autoOrPosInt = () =>
-  z.union([z.literal('auto'), posInt()], { error: 'expected "auto" or a positive integer' });
+const autoOrPosInt = () => z.union([z.literal('auto'), posInt()], { error: 'expected "auto" or a positive integer' });
 const subsetOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .array(oneOf(values), { error: `expected a list drawn from ${values.join(', ')}` })
@@ -146,21 +152,31 @@ const subsetOf = <T extends readonly [string, ...string[]]>(values: T) =>
 
 const annotationsSchema = z.discriminatedUnion(
   'kind',
-  [
-    z.strictObject({ kind: z.literal('loc-csv'), path: path() }),
-    z.strictObject({ kind: z.literal('voc-xml'), dir: path() }),
-  ],
+  [z.strictObject({ kind: z.literal('loc-csv'), path: path() }), z.strictObject({ kind: z.literal('voc-xml'), dir: path() })],
   { error: 'expected {kind: loc-csv, path: LOC_val_solution.csv} or {kind: voc-xml, dir: folder of XML files}' },
 );
 
 // Images with more pixels than this are refused (an errors row that names this field).
-const maxPixels = () => posInt('a positive integer (pixels per image)').max(Number.MAX_SAFE_INTEGER, 'expected a positive integer (pixels per image)').optional();
+const maxPixels = () =>
+  posInt('a positive integer (pixels per image)').max(Number.MAX_SAFE_INTEGER, 'expected a positive integer (pixels per image)').optional();
 
 const datasetSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('imagenet'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional(), maxPixels: maxPixels() }),
-    z.strictObject({ kind: z.literal('folder'), images: path(), annotations: annotationsSchema.optional(), synsets: path().optional(), maxPixels: maxPixels() }),
+    z.strictObject({
+      kind: z.literal('imagenet'),
+      images: path(),
+      annotations: annotationsSchema.optional(),
+      synsets: path().optional(),
+      maxPixels: maxPixels(),
+    }),
+    z.strictObject({
+      kind: z.literal('folder'),
+      images: path(),
+      annotations: annotationsSchema.optional(),
+      synsets: path().optional(),
+      maxPixels: maxPixels(),
+    }),
     z.strictObject({
       kind: z.literal('digits-pair'),
       split: z.literal('test', { error: 'expected "test" (the only split evaluated)' }).default('test'),
@@ -171,22 +187,27 @@ const datasetSchema = z.discriminatedUnion(
   { error: 'expected kind: imagenet, folder or digits-pair' },
 );
 
-const modelSchema = z.strictObject({
-  path: path().optional(),
-  arch: oneOf(ARCHITECTURE_NAMES).optional(),
-  weights: path().optional(),
-  preprocess: oneOf(PREPROCESS),
-  geometry: oneOf(GEOMETRIES),
-  size: posInt('the input side in pixels (a positive integer)'),
-  inputBounds: z
-    .tuple([z.number({ error: 'expected a finite number' }), z.number({ error: 'expected a finite number' })], { error: 'expected [low, high]' })
-    .refine(([low, high]) => low < high, { message: 'expected [low, high] with low < high' })
-    .optional(),
-  gradcamLayer: z.string({ error: 'expected a layer name (string)' }).min(1, 'expected a layer name').optional(),
-  classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
-  interpolation: oneOf(INTERPOLATIONS).default('bilinear'),
-  antialias: z.boolean({ error: 'expected true or false' }).default(true),
-}, { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' });
+const modelSchema = z.strictObject(
+  {
+    path: path().optional(),
+    arch: oneOf(ARCHITECTURE_NAMES).optional(),
+    weights: path().optional(),
+    preprocess: oneOf(PREPROCESS),
+    geometry: oneOf(GEOMETRIES),
+    size: posInt('the input side in pixels (a positive integer)'),
+    inputBounds: z
+      .tuple([z.number({ error: 'expected a finite number' }), z.number({ error: 'expected a finite number' })], {
+        error: 'expected [low, high]',
+      })
+      .refine(([low, high]) => low < high, { message: 'expected [low, high] with low < high' })
+      .optional(),
+    gradcamLayer: z.string({ error: 'expected a layer name (string)' }).min(1, 'expected a layer name').optional(),
+    classes: z.string({ error: 'expected imagenet, digits or a path to a class-name file' }).min(1).optional(),
+    interpolation: oneOf(INTERPOLATIONS).default('bilinear'),
+    antialias: z.boolean({ error: 'expected true or false' }).default(true),
+  },
+  { error: 'expected a mapping {path (or arch + weights), preprocess, geometry, size, …}' },
+);
 
 const coreSchema = z.strictObject({
   name: z.string({ error: 'expected a run name (string)' }).min(1, 'expected a non-empty run name'),
@@ -196,7 +217,9 @@ const coreSchema = z.strictObject({
   variant: oneOf(['paper', 'reference'] as const).default('paper'),
   composite: z
     .string({ error: 'expected a composite name (string)' })
-    .refine((name) => compositeNames().includes(name), { message: `expected one of ${compositeNames().join(', ')} (or leave it out: the variant's own)` })
+    .refine((name) => compositeNames().includes(name), {
+      message: `expected one of ${compositeNames().join(', ')} (or leave it out: the variant's own)`,
+    })
     .optional(),
   targets: subsetOf(TARGET_KINDS).default([...TARGET_KINDS]),
   shardSize: posInt().default(100),
@@ -204,7 +227,10 @@ const coreSchema = z.strictObject({
   passBudgetMB: autoOrPosInt().default('auto'),
   workers: autoOrPosInt().default('auto'),
   backend: oneOf(BACKENDS).default('auto'),
-  seed: int('a non-negative integer below 2^32').min(0, 'expected a non-negative integer below 2^32').max(2 ** 32 - 1, 'expected a non-negative integer below 2^32').default(0),
+  seed: int('a non-negative integer below 2^32')
+    .min(0, 'expected a non-negative integer below 2^32')
+    .max(2 ** 32 - 1, 'expected a non-negative integer below 2^32')
+    .default(0),
   examples: int('a non-negative integer').min(0, 'expected a non-negative integer').default(4),
   keepMaps: z.boolean({ error: 'expected true or false' }).default(false),
 });
@@ -228,7 +254,9 @@ function allowedKeys(at: string, input: unknown): string[] | undefined {
     case 'model':
       return Object.keys(modelSchema.shape);
     case 'dataset':
-      return kindAt('dataset') === 'digits-pair' ? ['kind', 'split', 'seed', 'count'] : ['kind', 'images', 'annotations', 'synsets', 'maxPixels'];
+      return kindAt('dataset') === 'digits-pair'
+        ? ['kind', 'split', 'seed', 'count']
+        : ['kind', 'images', 'annotations', 'synsets', 'maxPixels'];
     case 'dataset.annotations':
       return kindAt('dataset.annotations') === 'voc-xml' ? ['kind', 'dir'] : ['kind', 'path'];
     default:
@@ -243,7 +271,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function showValue(v: unknown): string | undefined {
   // JSON has no infinity or NaN (it would print "null"); name them as YAML spells them.
-  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf (infinity)' : '-.inf (minus infinity)';
+  if (typeof v === 'number' && !Number.isFinite(v))
+    return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf (infinity)' : '-.inf (minus infinity)';
   if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return JSON.stringify(v);
   return undefined;
 }
@@ -257,7 +286,10 @@ function issueProblems(issues: z.core.$ZodIssue[], input: unknown): { path: stri
     if (issue.code === 'unrecognized_keys') {
       const allowed = allowedKeys(issue.path.join('.'), input);
       for (const key of issue.keys) {
-        problems.push({ path: at ? `${at}.${key}` : key, message: `unknown field${allowed ? ` (allowed here: ${allowed.join(', ')})` : ''}` });
+        problems.push({
+          path: at ? `${at}.${key}` : key,
+          message: `unknown field${allowed ? ` (allowed here: ${allowed.join(', ')})` : ''}`,
+        });
       }
       continue;
     }
@@ -305,7 +337,10 @@ function crossFieldProblems(raw: RawConfig): { path: string; message: string }[]
   const problems: { path: string; message: string }[] = [];
   const m = raw.model;
   if (m.path !== undefined && (m.arch !== undefined || m.weights !== undefined)) {
-    problems.push({ path: 'model', message: 'give either path (a model file) or arch + weights (a Keras application weight file), not both' });
+    problems.push({
+      path: 'model',
+      message: 'give either path (a model file) or arch + weights (a Keras application weight file), not both',
+    });
   } else if (m.path === undefined && (m.arch === undefined || m.weights === undefined)) {
     problems.push({
       path: m.arch === undefined && m.weights === undefined ? 'model.path' : m.arch === undefined ? 'model.arch' : 'model.weights',
@@ -335,11 +370,20 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
 
   const p = (field: (typeof PATH_FIELDS)[number], value: string) => resolvePath(field, value, options);
   const annotations = (a: AnnotationsConfig | undefined): AnnotationsConfig | undefined =>
-    a === undefined ? undefined : a.kind === 'loc-csv' ? { kind: 'loc-csv', path: p('dataset.annotations.path', a.path) } : { kind: 'voc-xml', dir: p('dataset.annotations.dir', a.dir) };
+    a === undefined
+      ? undefined
+      : a.kind === 'loc-csv'
+        ? { kind: 'loc-csv', path: p('dataset.annotations.path', a.path) }
+        : { kind: 'voc-xml', dir: p('dataset.annotations.dir', a.dir) };
 
   let dataset: DatasetConfig;
   if (raw.dataset.kind === 'digits-pair') {
-    dataset = { kind: 'digits-pair', split: raw.dataset.split, seed: raw.dataset.seed, ...(raw.dataset.count !== undefined && { count: raw.dataset.count }) };
+    dataset = {
+      kind: 'digits-pair',
+      split: raw.dataset.split,
+      seed: raw.dataset.seed,
+      ...(raw.dataset.count !== undefined && { count: raw.dataset.count }),
+    };
   } else {
     const ann = annotations(raw.dataset.annotations);
     dataset = {
@@ -359,7 +403,9 @@ export function parseConfig(obj: unknown, sourceName: string, options: ParseOpti
     preprocess: raw.model.preprocess,
     geometry: raw.model.geometry,
     size: raw.model.size,
-    inputBounds: raw.model.inputBounds ? [raw.model.inputBounds[0], raw.model.inputBounds[1]] : [...PRESET_INPUT_BOUNDS[raw.model.preprocess]],
+    inputBounds: raw.model.inputBounds
+      ? [raw.model.inputBounds[0], raw.model.inputBounds[1]]
+      : [...PRESET_INPUT_BOUNDS[raw.model.preprocess]],
     ...(raw.model.gradcamLayer !== undefined && { gradcamLayer: raw.model.gradcamLayer }),
     classes: (CLASS_SETS as readonly string[]).includes(classes) ? classes : p('model.classes', classes),
     interpolation: raw.model.interpolation,
@@ -402,7 +448,8 @@ export function parseOverride(text: string): [string, unknown] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new Error(`override "${text}": expected field=value, e.g. masking.fill=zero or methods=[lrp,sglrp]`);
   const field = text.slice(0, eq).trim();
-  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(field)) throw new Error(`override "${text}": "${field}" is not a field path like model.size`);
+  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(field))
+    throw new Error(`override "${text}": "${field}" is not a field path like model.size`);
   return [field, YAML.parse(text.slice(eq + 1))];
 }
 
@@ -426,7 +473,9 @@ export async function loadConfig(file: string, overrides: ConfigOverrides = {}, 
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the run config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`);
+    throw new Error(
+      `${file}: cannot read the run config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path`,
+    );
   }
   let obj: unknown;
   try {

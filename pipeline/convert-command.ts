@@ -37,26 +37,44 @@ export interface ConvertResult {
 
 export function convertCommandOptions(y: Argv): Argv<ConvertArgs> {
   return y
-    .positional('input', { describe: 'model file: Keras .h5 (model.save) or .keras, any other supported format; with --arch a Keras application weight file', type: 'string', demandOption: true })
-    .option('out', { describe: 'output folder for model.json + weights.bin (created; must not hold a model.json already)', type: 'string', demandOption: true })
-    .option('arch', { describe: `the input holds weights only, for this architecture: ${ARCHITECTURE_NAMES.join(' | ')}`, type: 'string' }) as unknown as Argv<ConvertArgs>;
+    .positional('input', {
+      describe: 'model file: Keras .h5 (model.save) or .keras, any other supported format; with --arch a Keras application weight file',
+      type: 'string',
+      demandOption: true,
+    })
+    .option('out', {
+      describe: 'output folder for model.json + weights.bin (created; must not hold a model.json already)',
+      type: 'string',
+      demandOption: true,
+    })
+    .option('arch', {
+      describe: `the input holds weights only, for this architecture: ${ARCHITECTURE_NAMES.join(' | ')}`,
+      type: 'string',
+    }) as unknown as Argv<ConvertArgs>;
 }
 
 export async function runConvert(args: ConvertArgs): Promise<ConvertResult> {
   const input = resolve(args.input);
   const out = resolve(args.out);
   if (!existsSync(input)) throw new ConvertUsageError(`convert: ${input} does not exist`);
-  if (existsSync(join(out, 'model.json'))) throw new ConvertUsageError(`convert: ${join(out, 'model.json')} exists already; remove it or choose another --out`);
+  if (existsSync(join(out, 'model.json')))
+    throw new ConvertUsageError(`convert: ${join(out, 'model.json')} exists already; remove it or choose another --out`);
   let source: ModelSource = { path: input };
   if (args.arch !== undefined) {
     const arch = args.arch.toLowerCase();
-    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(arch)) throw new ConvertUsageError(`--arch ${args.arch}: expected one of ${ARCHITECTURE_NAMES.join(', ')}`);
+    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(arch))
+      throw new ConvertUsageError(`--arch ${args.arch}: expected one of ${ARCHITECTURE_NAMES.join(', ')}`);
     source = { arch, weights: input };
   }
   const model = await loadModelSource(source);
   try {
     const modelJson = await saveLayersModel(model, out);
-    return { modelJson, format: 'arch' in source ? 'keras-application' : formatOf(input).name, layers: model.layers.length, parameters: model.countParams() };
+    return {
+      modelJson,
+      format: 'arch' in source ? 'keras-application' : formatOf(input).name,
+      layers: model.layers.length,
+      parameters: model.countParams(),
+    };
   } finally {
     model.dispose();
   }

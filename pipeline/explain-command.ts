@@ -22,9 +22,26 @@ import { fixedTargetIndex, loadClassNames, type ClassNames } from './explain-cla
 import { InputError, loadInput, uniqueStems, type InputImage, type LoadedInput } from './explain-inputs.js';
 import { readModelInfo, type ModelInfo } from './explain-model-info.js';
 import { ExplainUsageError, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
-import { classScore, MapFiles, pngFile, targetFileName, topClasses, writeGridPng, writeOverlayPng, type ClassScore, type ImageMaps } from './explain-outputs.js';
+import {
+  classScore,
+  MapFiles,
+  pngFile,
+  targetFileName,
+  topClasses,
+  writeGridPng,
+  writeOverlayPng,
+  type ClassScore,
+  type ImageMaps,
+} from './explain-outputs.js';
 
-export { EXPLAIN_COMMAND, ExplainUsageError, explainCommandOptions, parseExplainArgs, type ExplainArgs, type ExplainConfig } from './explain-options.js';
+export {
+  EXPLAIN_COMMAND,
+  ExplainUsageError,
+  explainCommandOptions,
+  parseExplainArgs,
+  type ExplainArgs,
+  type ExplainConfig,
+} from './explain-options.js';
 
 /** Per input file: what was written, or why not. */
 export interface InputResult {
@@ -101,7 +118,9 @@ function modelJsonPath(path: string): string {
   let p = path;
   if (existsSync(p) && statSync(p).isDirectory()) p = join(p, 'model.json');
   if (!existsSync(p)) {
-    throw new ExplainUsageError(`--model ${path}: no such file; give a model file (a TF.js model.json or its folder, an .onnx file, Keras .h5 or .keras), or --arch NAME --weights FILE`);
+    throw new ExplainUsageError(
+      `--model ${path}: no such file; give a model file (a TF.js model.json or its folder, an .onnx file, Keras .h5 or .keras), or --arch NAME --weights FILE`,
+    );
   }
   return p;
 }
@@ -117,7 +136,9 @@ function withModelDefaults(cfg: ExplainConfig, info: ModelInfo | undefined): Res
 function classNamesFor(cfg: ExplainConfig, info: ModelInfo | undefined, numClasses: number): ClassNames | undefined {
   if (cfg.classes !== undefined || !info?.classes) return loadClassNames(cfg.classes, numClasses);
   if (info.classes.length !== numClasses) {
-    throw new ExplainUsageError(`${info.path}: lists ${info.classes.length} classes but the model has ${numClasses} outputs; fix the file or give --classes`);
+    throw new ExplainUsageError(
+      `${info.path}: lists ${info.classes.length} classes but the model has ${numClasses} outputs; fix the file or give --classes`,
+    );
   }
   return { wnids: info.classes.map(() => ''), names: info.classes };
 }
@@ -136,7 +157,10 @@ async function listLayers(argv: ExplainArgs, print: (line: string) => void): Pro
   const t0 = performance.now();
   if (!argv.model) throw new ExplainUsageError('explain --list-layers: --model is required');
   const model = modelJsonPath(resolve(argv.model));
-  const explainer = await ExplainEngine.load(model, { backend: (argv.backend as ExplainConfig['backend']) ?? 'auto', inputBounds: { low: 0, high: 1 } });
+  const explainer = await ExplainEngine.load(model, {
+    backend: (argv.backend as ExplainConfig['backend']) ?? 'auto',
+    inputBounds: { low: 0, high: 1 },
+  });
   try {
     const dflt = explainer.gradcamNode('paper');
     print(`Grad-CAM layers of ${model} (default: ${dflt.name}):`);
@@ -149,7 +173,16 @@ async function listLayers(argv: ExplainArgs, print: (line: string) => void): Pro
     explainer.dispose();
   }
   return {
-    outDir: '', model, backend: explainer.backend, variant: 'paper', methods: [], targets: [], inputs: [], errors: [], failed: 0, exitCode: 0,
+    outDir: '',
+    model,
+    backend: explainer.backend,
+    variant: 'paper',
+    methods: [],
+    targets: [],
+    inputs: [],
+    errors: [],
+    failed: 0,
+    exitCode: 0,
     seconds: (performance.now() - t0) / 1000,
   };
 }
@@ -181,13 +214,17 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
   // The bounds only enter the relevance rules, which run after loading; RGB bounds are what
   // caffe/torch give, and tf/unit give the same bounds for 1 and 3 channels, so 3 is safe here
   // and re-checked against the model's real channel count below.
-  const explainer = await ExplainEngine.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, { backend: cfg.backend, inputBounds: boundsFor(cfg, 3) });
+  const explainer = await ExplainEngine.load(cfg.arch ? { arch: cfg.arch, weights: model } : model, {
+    backend: cfg.backend,
+    inputBounds: boundsFor(cfg, 3),
+  });
   try {
     const [h, w, c] = explainer.inputShape;
     const bounds = boundsFor(cfg, c);
     const n = explainer.numClasses;
     const classes = classNamesFor(cfg, info, n);
-    if (cfg.label !== undefined && cfg.label >= n) throw new ExplainUsageError(`--label ${cfg.label}: the model has ${n} classes (0…${n - 1})`);
+    if (cfg.label !== undefined && cfg.label >= n)
+      throw new ExplainUsageError(`--label ${cfg.label}: the model has ${n} classes (0…${n - 1})`);
     const fixed = cfg.targets.map((spec) => fixedTargetIndex(spec, n, classes));
     const fileNames = cfg.targets.map(targetFileName);
     const clash = fileNames.find((f, i) => fileNames.indexOf(f) !== i);
@@ -207,7 +244,9 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
 
     // Ranked by logits: float32 probabilities of a confident model underflow and tie.
     const resolve = (_i: number, _probs: Float32Array, logits: Float32Array): Target[] =>
-      cfg.targets.map((spec, t) => (fixed[t] !== undefined ? { kind: 'index', classIndex: fixed[t]! } : resolveTarget(spec, logits, cfg.label ?? -1, classes)));
+      cfg.targets.map((spec, t) =>
+        fixed[t] !== undefined ? { kind: 'index', classIndex: fixed[t]! } : resolveTarget(spec, logits, cfg.label ?? -1, classes),
+      );
     const ctx: RunContext = { cfg, explainer, classes, resolve, bounds, model, h, w, c, chunkBytes: options.chunkBytes ?? 512e6 };
 
     const stems = uniqueStems(cfg.inputs);
@@ -221,7 +260,8 @@ export async function runExplain(argv: ExplainArgs, options: RunExplainOptions =
         log(`explain: ${file} → ${r.files.length} files (${r.images} image${r.images === 1 ? '' : 's'})`);
         // A big .npy batch would flood the terminal: its summary JSON has every image.
         for (const line of targetLines.slice(0, TARGET_LINES_SHOWN)) log(`explain:   ${line}`);
-        if (targetLines.length > TARGET_LINES_SHOWN) log(`explain:   … and ${targetLines.length - TARGET_LINES_SHOWN} more images (see ${basename(r.summaryFile!)})`);
+        if (targetLines.length > TARGET_LINES_SHOWN)
+          log(`explain:   … and ${targetLines.length - TARGET_LINES_SHOWN} more images (see ${basename(r.summaryFile!)})`);
       } catch (e) {
         const message = e instanceof InputError ? e.message : `${file}: ${(e as Error).message}`;
         results.push({ file, stem, ok: false, images: 0, files: [], error: message });
@@ -281,14 +321,18 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
       const part = images.slice(start, start + chunk);
       // Async: the webgpu backend cannot read tensors synchronously under Node (engine/reads.ts).
       const res = await runAsync(
-        explainer.explainSteps(part.map((im) => im.data), ctx.resolve, {
-          methods: cfg.methods,
-          variant: cfg.variant,
-          seed: cfg.seed,
-          imageIds: part.map((im) => im.prefix),
-          targetsPerImage: cfg.targets.length,
-          ...(cfg.gradcamLayer ? { gradcamLayer: cfg.gradcamLayer } : {}),
-        }),
+        explainer.explainSteps(
+          part.map((im) => im.data),
+          ctx.resolve,
+          {
+            methods: cfg.methods,
+            variant: cfg.variant,
+            seed: cfg.seed,
+            imageIds: part.map((im) => im.prefix),
+            targetsPerImage: cfg.targets.length,
+            ...(cfg.gradcamLayer ? { gradcamLayer: cfg.gradcamLayer } : {}),
+          },
+        ),
       );
       for (const [k, ms] of Object.entries(res.timings)) add(k, ms);
       t = performance.now();
@@ -339,7 +383,10 @@ async function explainOne(ctx: RunContext, file: string, stem: string): Promise<
     timingsMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
   };
   await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
-  return { result: { file, stem, ok: true, images: images.length, files: [...files, summaryFile], summaryFile }, targetLines: entries.map(targetLine) };
+  return {
+    result: { file, stem, ok: true, images: images.length, files: [...files, summaryFile], summaryFile },
+    targetLines: entries.map(targetLine),
+  };
 }
 
 /** Images whose resolved targets are printed per input. */
@@ -347,7 +394,10 @@ const TARGET_LINES_SHOWN = 10;
 
 /** "photo: top1 = 7 (class 7, p=0.481); top2 = 3 (class 3, p=0.412)": which class each target became. */
 function targetLine(entry: InputSummaryJson['images'][number]): string {
-  const parts = entry.targets.map((t) => `${t.spec} = ${t.name !== undefined ? `${t.name} (class ${t.classIndex}, ` : `class ${t.classIndex} (`}p=${t.probability.toPrecision(3)})`);
+  const parts = entry.targets.map(
+    (t) =>
+      `${t.spec} = ${t.name !== undefined ? `${t.name} (class ${t.classIndex}, ` : `class ${t.classIndex} (`}p=${t.probability.toPrecision(3)})`,
+  );
   return `${entry.prefix}: ${parts.join('; ')}`;
 }
 
@@ -356,9 +406,15 @@ function targetLine(entry: InputSummaryJson['images'][number]): string {
  * per target, then per method; targets are matched by position because two specs (top1 and gt)
  * may name the same class.
  */
-function groupExplanations(all: { imageIndex: number; method: MethodName; target: Target; map: Float32Array; raw?: Float32Array }[], i: number, nTargets: number, methods: readonly MethodName[]): ImageMaps {
+function groupExplanations(
+  all: { imageIndex: number; method: MethodName; target: Target; map: Float32Array; raw?: Float32Array }[],
+  i: number,
+  nTargets: number,
+  methods: readonly MethodName[],
+): ImageMaps {
   const mine = all.filter((e) => e.imageIndex === i);
-  if (mine.length !== nTargets * methods.length) throw new Error(`internal: image ${i} has ${mine.length} explanations, expected ${nTargets * methods.length}`);
+  if (mine.length !== nTargets * methods.length)
+    throw new Error(`internal: image ${i} has ${mine.length} explanations, expected ${nTargets * methods.length}`);
   const targets: Target[] = [];
   const maps: ImageMaps['maps'] = [];
   for (let t = 0; t < nTargets; t++) {
@@ -374,7 +430,13 @@ function groupExplanations(all: { imageIndex: number; method: MethodName; target
   return { targets, maps };
 }
 
-function imageEntry(ctx: RunContext, im: InputImage, targets: Target[], probs: Float32Array, logits: Float32Array): InputSummaryJson['images'][number] {
+function imageEntry(
+  ctx: RunContext,
+  im: InputImage,
+  targets: Target[],
+  probs: Float32Array,
+  logits: Float32Array,
+): InputSummaryJson['images'][number] {
   return {
     prefix: im.prefix,
     ...(im.originalSize ? { originalSize: im.originalSize } : {}),

@@ -82,7 +82,10 @@ export async function loadInput(file: string, stem: string, model: ModelInput, o
 async function loadImageInput(file: string, stem: string, model: ModelInput, opts: InputOptions): Promise<LoadedInput> {
   const { height: h, width: w, channels: c } = model;
   if (h !== w) {
-    throw new InputError(file, `the model takes ${h}×${w} input and images are decoded to squares; give a preprocessed ${h}×${w}×${c} .npy instead`);
+    throw new InputError(
+      file,
+      `the model takes ${h}×${w} input and images are decoded to squares; give a preprocessed ${h}×${w}×${c} .npy instead`,
+    );
   }
   if (c !== 1 && c !== 3) {
     throw new InputError(file, `the model takes ${c} channels and images decode to 1 (gray) or 3 (RGB); give a preprocessed .npy instead`);
@@ -104,7 +107,9 @@ async function loadImageInput(file: string, stem: string, model: ModelInput, opt
   return {
     kind: 'image',
     batched: false,
-    images: [{ prefix: stem, data, display: toDisplayRgb(decoded.pixels, c), originalSize: [decoded.originalWidth, decoded.originalHeight] }],
+    images: [
+      { prefix: stem, data, display: toDisplayRgb(decoded.pixels, c), originalSize: [decoded.originalWidth, decoded.originalHeight] },
+    ],
   };
 }
 

@@ -35,7 +35,8 @@ export type ModelInfoJson = Omit<ModelInfo, 'path'>;
 export function readModelInfo(modelJson: string): ModelInfo | undefined {
   const path = join(dirname(modelJson), MODEL_INFO_FILE);
   if (!existsSync(path)) return undefined;
-  const bad = (what: string) => new ExplainUsageError(`${path}: ${what}; fix or delete the file (flags such as --preprocess and --classes override it)`);
+  const bad = (what: string) =>
+    new ExplainUsageError(`${path}: ${what}; fix or delete the file (flags such as --preprocess and --classes override it)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -46,16 +47,19 @@ export function readModelInfo(modelJson: string): ModelInfo | undefined {
   const v = raw as Record<string, unknown>;
   const info: ModelInfo = { path };
   if (v['preprocess'] !== undefined) {
-    if (!(PRESETS as readonly unknown[]).includes(v['preprocess'])) throw bad(`"preprocess" is ${JSON.stringify(v['preprocess'])}, expected one of ${PRESETS.join(', ')}`);
+    if (!(PRESETS as readonly unknown[]).includes(v['preprocess']))
+      throw bad(`"preprocess" is ${JSON.stringify(v['preprocess'])}, expected one of ${PRESETS.join(', ')}`);
     info.preprocess = v['preprocess'] as PreprocessPreset;
   }
   if (v['geometry'] !== undefined) {
-    if (!(GEOMETRIES as readonly unknown[]).includes(v['geometry'])) throw bad(`"geometry" is ${JSON.stringify(v['geometry'])}, expected one of ${GEOMETRIES.join(', ')}`);
+    if (!(GEOMETRIES as readonly unknown[]).includes(v['geometry']))
+      throw bad(`"geometry" is ${JSON.stringify(v['geometry'])}, expected one of ${GEOMETRIES.join(', ')}`);
     info.geometry = v['geometry'] as Geometry;
   }
   if (v['classes'] !== undefined) {
     const c = v['classes'];
-    if (!Array.isArray(c) || c.length === 0 || !c.every((x) => typeof x === 'string' && x.length > 0)) throw bad('"classes" must be a non-empty list of class names (strings)');
+    if (!Array.isArray(c) || c.length === 0 || !c.every((x) => typeof x === 'string' && x.length > 0))
+      throw bad('"classes" must be a non-empty list of class names (strings)');
     info.classes = c as string[];
   }
   if (typeof v['trainedBy'] === 'string') info.trainedBy = v['trainedBy'];

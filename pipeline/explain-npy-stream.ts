@@ -36,7 +36,8 @@ export class NpyStreamWriter {
   }
 
   static async create(path: string, shape: readonly number[]): Promise<NpyStreamWriter> {
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`npy: shape (${shape.join(', ')}) of ${path} must hold non-negative integers`);
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw new Error(`npy: shape (${shape.join(', ')}) of ${path} must hold non-negative integers`);
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     let fh: FileHandle;
     try {
@@ -64,7 +65,9 @@ export class NpyStreamWriter {
     await this.fh.close();
     if (this.written !== this.total) {
       await unlink(this.tmp).catch(() => undefined);
-      throw new Error(`npy: ${this.path} received ${this.written} of the ${this.total} values of shape (${this.shape.join(', ')}); not written`);
+      throw new Error(
+        `npy: ${this.path} received ${this.written} of the ${this.total} values of shape (${this.shape.join(', ')}); not written`,
+      );
     }
     await rename(this.tmp, this.path);
   }

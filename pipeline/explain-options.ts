@@ -96,67 +96,90 @@ export function splitList(value: string | readonly (string | number)[] | number 
  * happen in `parseExplainArgs`.
  */
 export function explainCommandOptions(y: Argv): Argv<ExplainArgs> {
-  return y
-    .positional('inputs', {
-      // Checked in parseExplainArgs (not demanded here): --list-layers needs none.
-      describe: 'image files (JPEG/PNG) or .npy files holding a preprocessed float32 batch (N×H×W×C or H×W×C)',
-      type: 'string',
-      array: true,
-    })
-    .option('model', { describe: "model file: a TF.js LayersModel's model.json (or its folder), an .onnx file, Keras .h5 or .keras", type: 'string' })
-    .option('arch', { describe: `with --weights instead of --model: ${ARCHITECTURE_NAMES.join(' | ')}`, type: 'string' })
-    .option('weights', { describe: 'with --arch: a Keras application weight file, e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5', type: 'string' })
-    .option('out', { describe: 'output folder (created if missing; required unless --list-layers)', type: 'string' })
-    .option('methods', { describe: `comma list of methods (default all: ${METHOD_NAMES.join(',')})`, type: 'string' })
-    .option('target', {
-      // Not `array: true`: an array flag would swallow the positional inputs that follow it.
-      describe: 'top1 | top2 | gt | class INDEX | WNID | class name; repeat the flag or give a comma list (default top1)',
-      type: 'string',
-    })
-    .option('variant', { describe: "paper (the paper's equations) or reference (the authors' code)", type: 'string', default: 'paper' })
-    // No yargs defaults here: an absent flag means "what the model's sglrp.json says".
-    .option('preprocess', { describe: `preprocessing preset: ${PRESETS.join(' | ')} (default: the model's sglrp.json, else caffe)`, type: 'string' })
-    .option('geometry', { describe: `image geometry: ${GEOMETRIES.join(' | ')} (default: the model's sglrp.json, else resize)`, type: 'string' })
-    .option('interpolation', {
-      describe: `image resampling: ${INTERPOLATIONS.join(' | ')} (nearest = Keras load_img, as the paper's notebook)`,
-      type: 'string',
-      default: 'bilinear',
-    })
-    .option('antialias', { describe: 'widen bilinear/bicubic kernels when shrinking (--no-antialias: as TF without antialias)', type: 'boolean', default: true })
-    .option('input-bounds', {
-      describe: 'LOW,HIGH of a preprocessed pixel for the zB rule, e.g. --input-bounds -1,1 (default: from the preset)',
-      type: 'string',
-      // One value, always: without nargs yargs reads "-1,1" as short flags -1 and -, and "1" as a stray argument.
-      nargs: 1,
-      requiresArg: true,
-      // "LOW,HIGH" → [LOW, HIGH]. A malformed value is passed on unchanged for parseExplainArgs to
-      // refuse (yargs would turn an error thrown here into an anonymous one, losing exit code 2).
-      coerce: (value: string | string[]) => {
-        try {
-          const b = parseBounds(value);
-          return b ? [b.low, b.high] : value;
-        } catch {
-          return value;
-        }
-      },
-    })
-    .option('backend', { describe: `TF.js backend: auto | ${BACKEND_NAMES.join(' | ')}`, type: 'string', default: 'auto' })
-    .option('gradcam-layer', { describe: 'layer whose output Grad-CAM reads (default: the last conv layer)', type: 'string' })
-    .option('label', { describe: "ground-truth class index, for the 'gt' target", type: 'number' })
-    .option('seed', { describe: 'seed of the Random baseline', type: 'number', default: 0 })
-    .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' })
-    .option('list-layers', { describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit', type: 'boolean' })
-    // Inputs and --out are required unless --list-layers (which only reads the model).
-    // One of the two model forms is required (parseExplainArgs checks the combination); inputs
-    // and --out are required unless --list-layers (which only reads the model).
-    .check((argv) => {
-      if (!argv['model'] && !argv['arch'] && !argv['weights']) throw new Error('Missing required argument: model (or --arch NAME --weights FILE)');
-      if (argv['list-layers']) return true;
-      if (!argv['out']) throw new Error('Missing required argument: out');
-      const inputs = argv['inputs'];
-      if (inputs === undefined || (Array.isArray(inputs) && inputs.length === 0)) throw new Error('explain: give at least one input file (image or .npy)');
-      return true;
-    }) as unknown as Argv<ExplainArgs>;
+  return (
+    y
+      .positional('inputs', {
+        // Checked in parseExplainArgs (not demanded here): --list-layers needs none.
+        describe: 'image files (JPEG/PNG) or .npy files holding a preprocessed float32 batch (N×H×W×C or H×W×C)',
+        type: 'string',
+        array: true,
+      })
+      .option('model', {
+        describe: "model file: a TF.js LayersModel's model.json (or its folder), an .onnx file, Keras .h5 or .keras",
+        type: 'string',
+      })
+      .option('arch', { describe: `with --weights instead of --model: ${ARCHITECTURE_NAMES.join(' | ')}`, type: 'string' })
+      .option('weights', {
+        describe: 'with --arch: a Keras application weight file, e.g. vgg16_weights_tf_dim_ordering_tf_kernels.h5',
+        type: 'string',
+      })
+      .option('out', { describe: 'output folder (created if missing; required unless --list-layers)', type: 'string' })
+      .option('methods', { describe: `comma list of methods (default all: ${METHOD_NAMES.join(',')})`, type: 'string' })
+      .option('target', {
+        // Not `array: true`: an array flag would swallow the positional inputs that follow it.
+        describe: 'top1 | top2 | gt | class INDEX | WNID | class name; repeat the flag or give a comma list (default top1)',
+        type: 'string',
+      })
+      .option('variant', { describe: "paper (the paper's equations) or reference (the authors' code)", type: 'string', default: 'paper' })
+      // No yargs defaults here: an absent flag means "what the model's sglrp.json says".
+      .option('preprocess', {
+        describe: `preprocessing preset: ${PRESETS.join(' | ')} (default: the model's sglrp.json, else caffe)`,
+        type: 'string',
+      })
+      .option('geometry', {
+        describe: `image geometry: ${GEOMETRIES.join(' | ')} (default: the model's sglrp.json, else resize)`,
+        type: 'string',
+      })
+      .option('interpolation', {
+        describe: `image resampling: ${INTERPOLATIONS.join(' | ')} (nearest = Keras load_img, as the paper's notebook)`,
+        type: 'string',
+        default: 'bilinear',
+      })
+      .option('antialias', {
+        describe: 'widen bilinear/bicubic kernels when shrinking (--no-antialias: as TF without antialias)',
+        type: 'boolean',
+        default: true,
+      })
+      .option('input-bounds', {
+        describe: 'LOW,HIGH of a preprocessed pixel for the zB rule, e.g. --input-bounds -1,1 (default: from the preset)',
+        type: 'string',
+        // One value, always: without nargs yargs reads "-1,1" as short flags -1 and -, and "1" as a stray argument.
+        nargs: 1,
+        requiresArg: true,
+        // "LOW,HIGH" → [LOW, HIGH]. A malformed value is passed on unchanged for parseExplainArgs to
+        // refuse (yargs would turn an error thrown here into an anonymous one, losing exit code 2).
+        coerce: (value: string | string[]) => {
+          try {
+            const b = parseBounds(value);
+            return b ? [b.low, b.high] : value;
+          } catch {
+            return value;
+          }
+        },
+      })
+      .option('backend', { describe: `TF.js backend: auto | ${BACKEND_NAMES.join(' | ')}`, type: 'string', default: 'auto' })
+      .option('gradcam-layer', { describe: 'layer whose output Grad-CAM reads (default: the last conv layer)', type: 'string' })
+      .option('label', { describe: "ground-truth class index, for the 'gt' target", type: 'number' })
+      .option('seed', { describe: 'seed of the Random baseline', type: 'number', default: 0 })
+      .option('classes', { describe: 'class names: imagenet | digits | PATH (default: imagenet for 1000-class models)', type: 'string' })
+      .option('list-layers', {
+        describe: 'print the layers --gradcam-layer accepts (with their other names) and the default, then exit',
+        type: 'boolean',
+      })
+      // Inputs and --out are required unless --list-layers (which only reads the model).
+      // One of the two model forms is required (parseExplainArgs checks the combination); inputs
+      // and --out are required unless --list-layers (which only reads the model).
+      .check((argv) => {
+        if (!argv['model'] && !argv['arch'] && !argv['weights'])
+          throw new Error('Missing required argument: model (or --arch NAME --weights FILE)');
+        if (argv['list-layers']) return true;
+        if (!argv['out']) throw new Error('Missing required argument: out');
+        const inputs = argv['inputs'];
+        if (inputs === undefined || (Array.isArray(inputs) && inputs.length === 0))
+          throw new Error('explain: give at least one input file (image or .npy)');
+        return true;
+      }) as unknown as Argv<ExplainArgs>
+  );
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -170,7 +193,9 @@ function parseBounds(value: string | readonly (string | number)[] | undefined): 
   const parts = splitList(value);
   const nums = parts.map(Number);
   if (nums.length !== 2 || !nums.every(Number.isFinite) || !(nums[0]! < nums[1]!)) {
-    throw new ExplainUsageError(`--input-bounds ${parts.join(',')}: expected LOW,HIGH with LOW < HIGH (e.g. --input-bounds -123.68,151.061)`);
+    throw new ExplainUsageError(
+      `--input-bounds ${parts.join(',')}: expected LOW,HIGH with LOW < HIGH (e.g. --input-bounds -123.68,151.061)`,
+    );
   }
   return { low: nums[0]!, high: nums[1]! };
 }
@@ -201,7 +226,7 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
     throw new ExplainUsageError(`--label ${String(label)}: expected a class index (an integer ≥ 0)`);
   }
   if (targets.includes('gt') && label === undefined) {
-    throw new ExplainUsageError("--target gt needs the ground-truth class: add --label N (the class index)");
+    throw new ExplainUsageError('--target gt needs the ground-truth class: add --label N (the class index)');
   }
   const seed = argv.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new ExplainUsageError(`--seed ${String(seed)}: expected an integer`);
@@ -209,7 +234,8 @@ export function parseExplainArgs(argv: ExplainArgs): ExplainConfig {
   const bounds = parseBounds(argv['input-bounds'] ?? argv.inputBounds);
   const gradcamLayer = argv['gradcam-layer'] ?? argv.gradcamLayer;
   const antialias = argv.antialias ?? true;
-  if (typeof antialias !== 'boolean') throw new ExplainUsageError(`--antialias ${String(antialias)}: expected true or false (or --no-antialias)`);
+  if (typeof antialias !== 'boolean')
+    throw new ExplainUsageError(`--antialias ${String(antialias)}: expected true or false (or --no-antialias)`);
   return {
     inputs: inputs.map((p) => resolve(p)),
     ...model,
@@ -236,11 +262,13 @@ function modelArgs(argv: ExplainArgs): { model: string; arch?: string } {
     if (argv.model) throw new ExplainUsageError('explain: give --model FILE or --arch NAME --weights FILE, not both');
     if (!argv.arch) throw new ExplainUsageError(`explain: --weights needs --arch (${ARCHITECTURE_NAMES.join(', ')})`);
     const arch = argv.arch.toLowerCase();
-    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(arch)) throw new ExplainUsageError(`--arch ${argv.arch}: expected one of ${ARCHITECTURE_NAMES.join(', ')}`);
+    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(arch))
+      throw new ExplainUsageError(`--arch ${argv.arch}: expected one of ${ARCHITECTURE_NAMES.join(', ')}`);
     if (!argv.weights) throw new ExplainUsageError(`explain: --arch ${arch} needs --weights FILE (a Keras application weight file)`);
     return { model: resolve(argv.weights), arch };
   }
-  if (!argv.model) throw new ExplainUsageError('explain: --model is required (a TF.js model.json, Keras .h5 or .keras), or --arch NAME --weights FILE');
+  if (!argv.model)
+    throw new ExplainUsageError('explain: --model is required (a TF.js model.json, Keras .h5 or .keras), or --arch NAME --weights FILE');
   return { model: resolve(argv.model) };
 }
 

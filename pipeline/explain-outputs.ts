@@ -86,7 +86,14 @@ export class MapFiles {
   ) {}
 
   /** `batch` = N for a stacked batch input, undefined for a single image. */
-  static async open(dir: string, stem: string, methods: readonly MethodName[], specs: readonly string[], batch: number | undefined, shape: { h: number; w: number; c: number }): Promise<MapFiles> {
+  static async open(
+    dir: string,
+    stem: string,
+    methods: readonly MethodName[],
+    specs: readonly string[],
+    batch: number | undefined,
+    shape: { h: number; w: number; c: number },
+  ): Promise<MapFiles> {
     const files = new MapFiles(batch, shape);
     if (batch === undefined) return files;
     const lead = [batch];
@@ -94,7 +101,11 @@ export class MapFiles {
       for (const spec of specs) {
         for (const m of methods) {
           files.writers.set(`${m}|${spec}`, await NpyStreamWriter.create(mapFile(dir, stem, m, spec, ''), [...lead, shape.h, shape.w]));
-          if (RAW_METHODS.includes(m)) files.writers.set(`${m}|${spec}|raw`, await NpyStreamWriter.create(mapFile(dir, stem, m, spec, '_raw'), [...lead, shape.h, shape.w, shape.c]));
+          if (RAW_METHODS.includes(m))
+            files.writers.set(
+              `${m}|${spec}|raw`,
+              await NpyStreamWriter.create(mapFile(dir, stem, m, spec, '_raw'), [...lead, shape.h, shape.w, shape.c]),
+            );
         }
       }
     } catch (e) {
@@ -107,7 +118,8 @@ export class MapFiles {
   /** Writes (or appends, for a batch) one image's map and raw relevance. Images come in order. */
   async add(dir: string, stem: string, method: MethodName, spec: string, map: Float32Array, raw: Float32Array | undefined): Promise<void> {
     const { h, w, c } = this.shape;
-    if (RAW_METHODS.includes(method) && !raw) throw new Error(`internal: the ${method} explanation for target ${spec} has no raw relevance`);
+    if (RAW_METHODS.includes(method) && !raw)
+      throw new Error(`internal: the ${method} explanation for target ${spec} has no raw relevance`);
     if (this.batch === undefined) {
       const mf = mapFile(dir, stem, method, spec, '');
       await writeNpy(mf, map, [h, w]);

@@ -17,7 +17,10 @@ export interface ImageErrorSummary {
 }
 
 /** Read the errors tables the records list (each checked against its sha256). */
-export async function summarizeImageErrors(records: readonly ManifestRecord[], resolvePath: (rel: string) => string): Promise<ImageErrorSummary> {
+export async function summarizeImageErrors(
+  records: readonly ManifestRecord[],
+  resolvePath: (rel: string) => string,
+): Promise<ImageErrorSummary> {
   const byKind = new Map<string, Set<string>>();
   const all = new Set<string>();
   for (const record of records) {

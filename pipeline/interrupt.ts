@@ -24,7 +24,9 @@ export function onInterrupt(describe: (signal: StopSignal) => Promise<string> | 
     const code = SIGNAL_EXIT_CODES[signal];
     if (exiting) process.exit(code);
     exiting = true;
-    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve(`interrupted (${signal}); rerun the same command to resume`), HANDLER_TIMEOUT_MS).unref());
+    const timeout = new Promise<string>((resolve) =>
+      setTimeout(() => resolve(`interrupted (${signal}); rerun the same command to resume`), HANDLER_TIMEOUT_MS).unref(),
+    );
     Promise.race([Promise.resolve().then(() => describe(signal)), timeout])
       .catch((err: unknown) => `interrupted (${signal}; ${(err as Error)?.message ?? String(err)}); rerun the same command to resume`)
       .then((message) => {

@@ -18,7 +18,10 @@ import type { DatasetReader } from '../data/types.js';
 import { modelSourceOf, type RunConfig } from './config.js';
 
 export class PreflightError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
     this.name = 'PreflightError';
   }
@@ -54,9 +57,16 @@ export async function checkModelFiles(modelPath: string, field = 'model.path'): 
     json = JSON.parse(await readFile(modelPath, 'utf8')) as typeof json;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PreflightError('model.path', code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${firstLine(err)})`);
+    throw new PreflightError(
+      'model.path',
+      code === 'ENOENT' ? `${modelPath} does not exist` : `${modelPath} is not a readable model.json (${firstLine(err)})`,
+    );
   }
-  if (!Array.isArray(json.weightsManifest)) throw new PreflightError('model.path', `${modelPath} has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)`);
+  if (!Array.isArray(json.weightsManifest))
+    throw new PreflightError(
+      'model.path',
+      `${modelPath} has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)`,
+    );
   const missing: string[] = [];
   for (const group of json.weightsManifest) {
     for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) {
@@ -68,13 +78,20 @@ export async function checkModelFiles(modelPath: string, field = 'model.path'): 
       }
     }
   }
-  if (missing.length > 0) throw new PreflightError('model.path', `weight file(s) ${missing.join(', ')} listed in ${modelPath} are missing; copy every weight file next to model.json`);
+  if (missing.length > 0)
+    throw new PreflightError(
+      'model.path',
+      `weight file(s) ${missing.join(', ')} listed in ${modelPath} are missing; copy every weight file next to model.json`,
+    );
 }
 
 function checkInputSize(graph: Graph, config: RunConfig): void {
   const [h, w, c] = graph.inputShape;
   if (h !== config.model.size || w !== config.model.size) {
-    throw new PreflightError('model.size', `is ${config.model.size}, but the model takes ${h}×${w}×${c} inputs; set model.size: ${h === w ? h : `${h} (the model is not square: ${h}×${w})`}`);
+    throw new PreflightError(
+      'model.size',
+      `is ${config.model.size}, but the model takes ${h}×${w}×${c} inputs; set model.size: ${h === w ? h : `${h} (the model is not square: ${h}×${w})`}`,
+    );
   }
 }
 
@@ -82,12 +99,17 @@ function checkGradcamLayer(graph: Graph, config: RunConfig): void {
   if (!config.methods.includes('gradcam') && !config.methods.includes('ggcam')) return;
   let node;
   try {
-    node = config.model.gradcamLayer ? nodeByName(graph, config.model.gradcamLayer) : defaultGradcamNode(graph, variantPreset(config.variant).gradcamLayer);
+    node = config.model.gradcamLayer
+      ? nodeByName(graph, config.model.gradcamLayer)
+      : defaultGradcamNode(graph, variantPreset(config.variant).gradcamLayer);
   } catch (err) {
     throw new PreflightError('model.gradcamLayer', firstLine(err));
   }
   if (node.outputShape.length !== 3) {
-    throw new PreflightError('model.gradcamLayer', `layer '${node.name}' outputs [${node.outputShape.join(', ')}], not a feature map (H×W×C); name a convolutional layer (or leave gradcamLayer out for the last one)`);
+    throw new PreflightError(
+      'model.gradcamLayer',
+      `layer '${node.name}' outputs [${node.outputShape.join(', ')}], not a feature map (H×W×C); name a convolutional layer (or leave gradcamLayer out for the last one)`,
+    );
   }
 }
 
@@ -102,7 +124,9 @@ async function checkOneSample(reader: DatasetReader, graph: Graph, limit: number
       throw new PreflightError(
         'dataset',
         `image ${s.id} decodes to ${s.height}×${s.width}×${s.channels}, but the model takes ${h}×${w}×${c}` +
-          (s.channels !== c ? `: a ${c === 1 ? 'grayscale' : `${c}-channel`} model cannot read ${s.channels}-channel images; use a model for this dataset` : '; check model.size'),
+          (s.channels !== c
+            ? `: a ${c === 1 ? 'grayscale' : `${c}-channel`} model cannot read ${s.channels}-channel images; use a model for this dataset`
+            : '; check model.size'),
       );
     }
     return;
@@ -130,7 +154,10 @@ export async function preflight(config: RunConfig, limit: number | null): Promis
   try {
     graph = await loadGraph(source);
   } catch (err) {
-    throw new PreflightError(modelField, `${modelFile} cannot be loaded: ${firstLine(err)} (a truncated or corrupt weight file? copy the model again)`);
+    throw new PreflightError(
+      modelField,
+      `${modelFile} cannot be loaded: ${firstLine(err)} (a truncated or corrupt weight file? copy the model again)`,
+    );
   }
   try {
     checkInputSize(graph, config);

@@ -72,7 +72,11 @@ export interface HolderFields {
  * start time exists. 'self' for this very process. Otherwise 'unknown': only the lease's expiry
  * can tell (another machine, another container, or a lease of an older format).
  */
-export function holderState(holder: HolderFields, me: ProcessIdentity = processIdentity(), host: string = me.host): 'self' | 'gone' | 'alive' | 'unknown' {
+export function holderState(
+  holder: HolderFields,
+  me: ProcessIdentity = processIdentity(),
+  host: string = me.host,
+): 'self' | 'gone' | 'alive' | 'unknown' {
   if (holder.processToken !== undefined && holder.processToken === me.token) return 'self';
   if (holder.host !== host || !holder.bootId || !holder.pidNamespace || !holder.startTime) return 'unknown';
   if (holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace) return 'unknown';

@@ -158,7 +158,14 @@ export class ProgressModel {
     }
     pruneHistory(this.history, now, this.windowMs);
     const rate = windowRate(this.history, now, this.windowMs, this.startedAt);
-    return { total: this.total, finished, failed, rate, etaSeconds: etaSeconds(this.total - finished, rate), workers: [...this.workers.values()].sort((a, b) => a.thread - b.thread) };
+    return {
+      total: this.total,
+      finished,
+      failed,
+      rate,
+      etaSeconds: etaSeconds(this.total - finished, rate),
+      workers: [...this.workers.values()].sort((a, b) => a.thread - b.thread),
+    };
   }
 
   private addProcessed(n: number, now: number): void {

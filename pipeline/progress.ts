@@ -85,7 +85,10 @@ function terminalView(phase: string, opts: ProgressOptions): View {
   // `eta` is cli-progress' own token (its whole-run average); ours is the windowed one.
   const format = `${phase.padEnd(5)} [{bar}] {value}/{total} images | {failed} failed | {rate} | ETA {eta_window}`;
   // A 20-character bar keeps the line within 80 columns (cli-progress cuts it off, not wraps).
-  const multi = new cliProgress.MultiBar({ format, barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const multi = new cliProgress.MultiBar(
+    { format, barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
   // cli-progress hides the cursor and turns line wrap off; if the process ends before stop(),
   // the exit hook of terminal.ts turns them back on.
   terminalTouched((text) => {
@@ -136,7 +139,9 @@ function logView(phase: string, opts: ProgressOptions, now: () => number): View 
 
 /** "thread 2: shard 5, 3/6 images, last 4s ago" per busy worker, then how many are idle. */
 export function workerLines(s: ProgressSnapshot, poolSize: number, now: number): string[] {
-  const lines = s.workers.map((w) => `thread ${w.thread}: shard ${w.shard}, ${w.finished}/${w.size} images, last ${formatSeconds((now - w.lastAt) / 1000)} ago`);
+  const lines = s.workers.map(
+    (w) => `thread ${w.thread}: shard ${w.shard}, ${w.finished}/${w.size} images, last ${formatSeconds((now - w.lastAt) / 1000)} ago`,
+  );
   const idle = poolSize - s.workers.length;
   if (idle > 0) lines.push(`${idle} thread(s) idle or loading the model`);
   return lines;

@@ -42,11 +42,21 @@ import {
 } from '../results/run-format.js';
 import { configHash, describeDiff, diffConfigs, parseConfig, stringifyConfig, type RunConfig } from './config.js';
 import { shardCount } from './shards.js';
-import { ShardLease, LeaseStore, defaultClock, type LeaseClock, type LeaseOptions, type LiveLock } from './claims.js';
+import { type ShardLease, LeaseStore, defaultClock, type LeaseClock, type LeaseOptions, type LiveLock } from './claims.js';
 import { describeIdentityChange, RunIdentityError, runIdentity } from './run-identity.js';
 import { UsageError } from './usage-error.js';
 
-export { PHASES, RUN_FILES, planImages, shardTag, type ManifestFile, type ManifestRecord, type Phase, type RunPlan, type ShardFailure } from '../results/run-format.js';
+export {
+  PHASES,
+  RUN_FILES,
+  planImages,
+  shardTag,
+  type ManifestFile,
+  type ManifestRecord,
+  type Phase,
+  type RunPlan,
+  type ShardFailure,
+} from '../results/run-format.js';
 
 /** The phases a config needs: the stats pre-pass only feeds the dataset/channel-mean fill. */
 export function phasesFor(config: RunConfig): Phase[] {
@@ -65,7 +75,8 @@ export function leaseMsFromEnv(env: Record<string, string | undefined> = process
   const raw = env['SGLRP_LEASE_MS'];
   if (raw === undefined || raw.trim() === '') return DEFAULT_LEASE_MS;
   const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < 100) throw new UsageError(`SGLRP_LEASE_MS=${JSON.stringify(raw)}: expected a lease length in milliseconds (an integer >= 100)`);
+  if (!Number.isSafeInteger(ms) || ms < 100)
+    throw new UsageError(`SGLRP_LEASE_MS=${JSON.stringify(raw)}: expected a lease length in milliseconds (an integer >= 100)`);
   return ms;
 }
 
@@ -174,12 +185,16 @@ export class RunDir {
     const root = resolve(dir);
     const hash = configHash(config);
     const identity = options.identity ?? (await runIdentity(config));
-    if (identity.configHash !== hash) throw new Error(`RunDir.open: the identity given was computed for another config (${identity.configHash.slice(0, 12)} ≠ ${hash.slice(0, 12)})`);
+    if (identity.configHash !== hash)
+      throw new Error(
+        `RunDir.open: the identity given was computed for another config (${identity.configHash.slice(0, 12)} ≠ ${hash.slice(0, 12)})`,
+      );
     try {
       await fs.mkdir(root, { recursive: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw new RunIdentityError(`--out ${dir}: a file is in the way (${code}); the run directory must be a folder: choose another path`);
+      if (code === 'EEXIST' || code === 'ENOTDIR')
+        throw new RunIdentityError(`--out ${dir}: a file is in the way (${code}); the run directory must be a folder: choose another path`);
       throw err;
     }
     const configPath = join(root, RUN_FILES.config);
@@ -188,7 +203,9 @@ export class RunDir {
     if ((await readIfExists(configPath)) === undefined) {
       const strangers = (await fs.readdir(root)).filter((n) => !KNOWN_ENTRIES.has(n) && !isTempName(n));
       if (strangers.length > 0) {
-        throw new RunIdentityError(`${root} is not an sglrp run directory (no ${RUN_FILES.config}) and is not empty (${strangers.slice(0, 5).join(', ')}${strangers.length > 5 ? ', …' : ''}); choose a new or empty output directory`);
+        throw new RunIdentityError(
+          `${root} is not an sglrp run directory (no ${RUN_FILES.config}) and is not empty (${strangers.slice(0, 5).join(', ')}${strangers.length > 5 ? ', …' : ''}); choose a new or empty output directory`,
+        );
       }
       // config.yaml lost but results left: they must have been made under this identity, or a
       // different config would be let in next to them.
@@ -258,8 +275,16 @@ export class RunDir {
     return RunDir.#ready(root, config, configHash(config), options, identity ? shardIdentityOf(identity) : null, false);
   }
 
-  static async #ready(root: string, config: RunConfig, hash: string, options: RunDirOptions, identity: ShardIdentity | null, create = true): Promise<RunDir> {
-    if (create) for (const sub of [RUN_FILES.tables, RUN_FILES.manifest, RUN_FILES.claims]) await fs.mkdir(join(root, sub), { recursive: true });
+  static async #ready(
+    root: string,
+    config: RunConfig,
+    hash: string,
+    options: RunDirOptions,
+    identity: ShardIdentity | null,
+    create = true,
+  ): Promise<RunDir> {
+    if (create)
+      for (const sub of [RUN_FILES.tables, RUN_FILES.manifest, RUN_FILES.claims]) await fs.mkdir(join(root, sub), { recursive: true });
     const clock = defaultClock({
       ...(options.now && { now: options.now }),
       ...(options.host && { host: options.host }),
@@ -313,8 +338,12 @@ export class RunDir {
     const path = join(this.dir, RUN_FILES.plan);
     const bytes = formatRecord(plan, planSchema, 'plan');
     const expected = makePlan(plan.datasetSize, plan.limit, plan.shardSize);
-    if (expected.shardCount !== plan.shardCount) throw new Error(`writePlan: shardCount ${plan.shardCount} does not match datasetSize/limit/shardSize (expected ${expected.shardCount}); build plans with makePlan`);
-    if (plan.shardSize !== this.config.shardSize) throw new Error(`writePlan: shardSize ${plan.shardSize} differs from the config's shardSize ${this.config.shardSize}`);
+    if (expected.shardCount !== plan.shardCount)
+      throw new Error(
+        `writePlan: shardCount ${plan.shardCount} does not match datasetSize/limit/shardSize (expected ${expected.shardCount}); build plans with makePlan`,
+      );
+    if (plan.shardSize !== this.config.shardSize)
+      throw new Error(`writePlan: shardSize ${plan.shardSize} differs from the config's shardSize ${this.config.shardSize}`);
     if (await createFileExclusive(path, bytes)) return plan;
     const stored = await this.readPlan();
     if (stored === undefined) throw new Error(`${path}: vanished while being compared; run again`);
@@ -385,7 +414,9 @@ export class RunDir {
     // Made under another identity: never counted as done, and never silently redone either (that
     // would delete another run's finished work): refuse, as RunDir.open does.
     if (this.identity && identityDiff(record.identity, this.identity).length > 0) {
-      throw new RunIdentityError(`${this.manifestPath(phase, shard)}: ${phase} shard ${shard} was computed with other inputs (${identityDiff(record.identity, this.identity).join(', ')} differ); nothing was changed. Resume with the inputs it was made with, or pick a new output directory.`);
+      throw new RunIdentityError(
+        `${this.manifestPath(phase, shard)}: ${phase} shard ${shard} was computed with other inputs (${identityDiff(record.identity, this.identity).join(', ')} differ); nothing was changed. Resume with the inputs it was made with, or pick a new output directory.`,
+      );
     }
     for (const file of record.files) {
       let abs: string;
@@ -433,7 +464,10 @@ export class RunDir {
    */
   async markDone(phase: string, shard: number, input: DoneInput, claim?: ShardLease): Promise<ManifestRecord> {
     const key = stem(phase, shard);
-    if (!this.identity) throw new Error(`markDone(${phase}, ${shard}): this run directory was opened read-only (openExisting); open it with RunDir.open to record shards`);
+    if (!this.identity)
+      throw new Error(
+        `markDone(${phase}, ${shard}): this run directory was opened read-only (openExisting); open it with RunDir.open to record shards`,
+      );
     const record: ManifestRecord = {
       phase,
       shard,
@@ -460,7 +494,8 @@ export class RunDir {
       } catch {
         throw new Error(`markDone(${phase}, ${shard}): ${file.path} does not exist; write the tables before marking the shard done`);
       }
-      if (file.bytes >= 0 && file.bytes !== size) throw new Error(`markDone(${phase}, ${shard}): ${file.path} has ${size} bytes, expected ${file.bytes}`);
+      if (file.bytes >= 0 && file.bytes !== size)
+        throw new Error(`markDone(${phase}, ${shard}): ${file.path} has ${size} bytes, expected ${file.bytes}`);
       file.bytes = size;
     }
     await writeRecord(this.manifestPath(phase, shard), record, manifestSchema, `manifest of ${phase} shard ${shard}`);
@@ -540,12 +575,17 @@ export class RunDir {
 /** The resolved config a run directory keeps (RUN_DIR/config.yaml), validated. */
 export async function readStoredConfig(path: string): Promise<RunConfig> {
   const bytes = await readIfExists(path);
-  if (bytes === undefined) throw new Error(`${path} is missing: this is not an sglrp run directory (or it was created by a run that crashed at once; delete the folder and start again)`);
+  if (bytes === undefined)
+    throw new Error(
+      `${path} is missing: this is not an sglrp run directory (or it was created by a run that crashed at once; delete the folder and start again)`,
+    );
   let obj: unknown;
   try {
     obj = YAML.parse(bytes.toString());
   } catch (err) {
-    throw new RunFormatError(`${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`);
+    throw new RunFormatError(
+      `${path}: not valid YAML (${(err as Error).message}); it was edited by hand? restore it or start a new run directory`,
+    );
   }
   return parseConfig(obj, path);
 }

@@ -39,9 +39,16 @@ export async function modelContentFiles(model: ModelConfig): Promise<string[]> {
       json = JSON.parse(await fs.readFile(path, 'utf8')) as typeof json;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw modelProblem(path, code === 'ENOENT' ? 'does not exist; check model.path' : `is not a readable model.json (${(err as Error).message})`);
+      throw modelProblem(
+        path,
+        code === 'ENOENT' ? 'does not exist; check model.path' : `is not a readable model.json (${(err as Error).message})`,
+      );
     }
-    if (!Array.isArray(json.weightsManifest)) throw modelProblem(path, 'has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)');
+    if (!Array.isArray(json.weightsManifest))
+      throw modelProblem(
+        path,
+        'has no weightsManifest: not a TF.js LayersModel (Keras .h5/.keras and .onnx files load directly: pass that file instead)',
+      );
     for (const group of json.weightsManifest) {
       for (const p of Array.isArray(group?.paths) ? (group.paths as unknown[]) : []) files.push(resolve(dirname(path), String(p)));
     }
@@ -66,9 +73,13 @@ export async function annotationContentFiles(config: RunConfig): Promise<string[
   if (d.kind !== 'digits-pair') {
     if (d.annotations?.kind === 'loc-csv') files.push(d.annotations.path);
     if (d.annotations?.kind === 'voc-xml') {
-      const names = (await fs.readdir(d.annotations.dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-        throw new RunIdentityError(`dataset.annotations.dir ${d.annotations?.kind === 'voc-xml' ? d.annotations.dir : ''}: cannot be read (${err.code ?? err.message}); check the path`);
-      }))
+      const names = (
+        await fs.readdir(d.annotations.dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+          throw new RunIdentityError(
+            `dataset.annotations.dir ${d.annotations?.kind === 'voc-xml' ? d.annotations.dir : ''}: cannot be read (${err.code ?? err.message}); check the path`,
+          );
+        })
+      )
         .filter((e) => e.isFile())
         .map((e) => join(e.parentPath, e.name))
         .sort();
@@ -87,7 +98,9 @@ async function hashFiles(paths: string[], what: string): Promise<ContentFile[]> 
       const bytes = (await fs.stat(path)).size;
       out.push({ path, bytes, sha256: await sha256File(path) });
     } catch (err) {
-      throw new RunIdentityError(`${what} file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path and that the file is there`);
+      throw new RunIdentityError(
+        `${what} file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the path and that the file is there`,
+      );
     }
   }
   return out;
@@ -111,7 +124,11 @@ export async function runIdentity(config: RunConfig): Promise<RunIdentity> {
   };
 }
 
-const PART_NAMES: Record<keyof ShardIdentity, string> = { configHash: 'the config (its result fields)', model: 'the model files', annotations: 'the annotation files' };
+const PART_NAMES: Record<keyof ShardIdentity, string> = {
+  configHash: 'the config (its result fields)',
+  model: 'the model files',
+  annotations: 'the annotation files',
+};
 
 /** "the model files (model.json, group1-shard1of1.bin changed)" for what differs between two identities. */
 export function describeIdentityChange(stored: RunIdentity | ShardIdentity, current: RunIdentity): string {

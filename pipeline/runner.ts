@@ -141,10 +141,18 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
   const workers = defaultWorkers(config);
   /** How often a process waiting for others' shards looks again. */
   const pollMs = Math.max(100, Math.min(5000, Math.floor(leaseMs / 4)));
-  log(`run ${config.name}: ${total} images in ${plan.shardCount} shards of ${config.shardSize}; node ${opts.node.index + 1}/${opts.node.count}; ${workers} worker thread(s); output ${runDir.dir}`);
-  for (const [phase, count] of [['stats', statsShards.length], ['main', plan.shardCount]] as const) {
+  log(
+    `run ${config.name}: ${total} images in ${plan.shardCount} shards of ${config.shardSize}; node ${opts.node.index + 1}/${opts.node.count}; ${workers} worker thread(s); output ${runDir.dir}`,
+  );
+  for (const [phase, count] of [
+    ['stats', statsShards.length],
+    ['main', plan.shardCount],
+  ] as const) {
     const stray = await runDir.outsidePlan(phase, count);
-    if (stray.length > 0) log(`${phase}: ignoring ${stray.length} manifest file(s) outside the plan of ${count} shards (${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', …' : ''}); they are never counted or merged`);
+    if (stray.length > 0)
+      log(
+        `${phase}: ignoring ${stray.length} manifest file(s) outside the plan of ${count} shards (${stray.slice(0, 5).join(', ')}${stray.length > 5 ? ', …' : ''}); they are never counted or merged`,
+      );
   }
 
   const pool = new Piscina({
@@ -226,7 +234,17 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
     if (todo.length === 0) return 0;
     const lanes = Math.min(workers, todo.length);
     if (lanes < workers) log(idleThreadsNote(phase, todo.length, workers));
-    const shown = startProgress(phase, todo.reduce((n, s) => n + s.end - s.start, 0), { tty: opts.tty, log, verbose: opts.verbose, workers: lanes, ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}) });
+    const shown = startProgress(
+      phase,
+      todo.reduce((n, s) => n + s.end - s.start, 0),
+      {
+        tty: opts.tty,
+        log,
+        verbose: opts.verbose,
+        workers: lanes,
+        ...(opts.progressIntervalMs !== undefined ? { intervalMs: opts.progressIntervalMs } : {}),
+      },
+    );
     progress = shown;
     let failures = 0;
     let next = 0;
@@ -259,29 +277,58 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
       const attempts = opts.attempts ?? 3;
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-          const task: ShardTask = { phase, shard, config, runDir: runDir.dir, meanPath: mean, batchSize: config.batchSize === 'auto' ? 0 : config.batchSize };
+          const task: ShardTask = {
+            phase,
+            shard,
+            config,
+            runDir: runDir.dir,
+            meanPath: mean,
+            batchSize: config.batchSize === 'auto' ? 0 : config.batchSize,
+          };
           const result = await runOnWorker(pool, task, (m) => progress?.images(m));
           // Stopped or stalled past the lease (SIGSTOP, a frozen VM): another process may own the
           // shard now; leave it to them rather than write under a lease that is not ours.
           if (!(await claim.renew())) {
-            log(`${phase} shard ${shard.index}: this process's lease ran out while it worked (stopped or stalled?); leaving the shard to the process that took it over`);
+            log(
+              `${phase} shard ${shard.index}: this process's lease ran out while it worked (stopped or stalled?); leaving the shard to the process that took it over`,
+            );
             return null;
           }
           const files = [];
           for (const table of PHASE_TABLES[phase]) {
             // (test hook: pauses while the second table's temp file is complete, before its rename)
-            const hooks: AtomicWriteHooks | undefined = files.length === 1 ? { beforeCommit: () => testHook('write-table', phase, shard.index) } : undefined;
-            files.push({ table, ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [], hooks)) });
+            const hooks: AtomicWriteHooks | undefined =
+              files.length === 1 ? { beforeCommit: () => testHook('write-table', phase, shard.index) } : undefined;
+            files.push({
+              table,
+              ...(await writeTableAtomic(runDir.tablePath(table, shard.index), TABLES[table], result.rows[table] ?? [], hooks)),
+            });
           }
           await testHook('manifest', phase, shard.index);
-          await runDir.markDone(phase, shard.index, { files, imageCount: result.imageCount, backend: result.backend, ...(result.backendDetail ? { backendDetail: result.backendDetail } : {}), seconds: result.seconds }, claim);
+          await runDir.markDone(
+            phase,
+            shard.index,
+            {
+              files,
+              imageCount: result.imageCount,
+              backend: result.backend,
+              ...(result.backendDetail ? { backendDetail: result.backendDetail } : {}),
+              seconds: result.seconds,
+            },
+            claim,
+          );
           progress?.shardFinished(shard.index, { finished: result.imageCount, failed: failedImageCount(result.rows.errors) });
           return true;
         } catch (err) {
           if (isDiskFull(err)) {
             // Retrying cannot help and other shards would fail the same way: stop the run.
             await runDir.recordFailure(phase, shard.index, err).catch(() => undefined);
-            stop ??= new DiskFullError(phase, shard.index, err, (await runDir.finished('stats')).length + (await runDir.finished('main')).length);
+            stop ??= new DiskFullError(
+              phase,
+              shard.index,
+              err,
+              (await runDir.finished('stats')).length + (await runDir.finished('main')).length,
+            );
             log(`${phase} shard ${shard.index}: ${err.message.split('\n')[0]}; stopping the run`);
             return false;
           }
@@ -290,7 +337,9 @@ export async function runBenchmark(opts: RunOptions): Promise<RunOutcome> {
           log(`${phase} shard ${shard.index}: attempt ${attempt}/${attempts} failed: ${(err as Error).message?.split('\n')[0]}`);
         }
       }
-      log(`${phase} shard ${shard.index}: failed ${attempts} times, recorded in ${runDir.relativePath(runDir.failurePath(phase, shard.index))}; the other shards go on, rerun the same command to retry it`);
+      log(
+        `${phase} shard ${shard.index}: failed ${attempts} times, recorded in ${runDir.relativePath(runDir.failurePath(phase, shard.index))}; the other shards go on, rerun the same command to retry it`,
+      );
       return false;
     } finally {
       stopKeepAlive();

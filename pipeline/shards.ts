@@ -92,7 +92,8 @@ function envInt(env: Record<string, string | undefined>, name: string): number |
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = Number(raw.trim());
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) throw new NodeSlotError(`environment variable ${name}=${JSON.stringify(raw)} is not an integer`);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value))
+    throw new NodeSlotError(`environment variable ${name}=${JSON.stringify(raw)} is not an integer`);
   return value;
 }
 
@@ -124,7 +125,10 @@ export function nodeFromEnv(env: Record<string, string | undefined> = process.en
     // --shard-count alone: the index comes from the scheduler (the Kubernetes case, where the
     // count is not in the environment).
     const index = envInt(env, 'JOB_COMPLETION_INDEX');
-    if (index === undefined) throw new NodeSlotError('--shard-count needs --shard-index (or JOB_COMPLETION_INDEX in the environment, as in a Kubernetes Indexed Job)');
+    if (index === undefined)
+      throw new NodeSlotError(
+        '--shard-count needs --shard-index (or JOB_COMPLETION_INDEX in the environment, as in a Kubernetes Indexed Job)',
+      );
     return slot(index, cli.shardCount, 'cli', '--shard-count with the scheduler-given index');
   }
 
@@ -146,8 +150,11 @@ export function nodeFromEnv(env: Record<string, string | undefined> = process.en
       }
       return slot((taskId - min) / step, count, 'slurm', hint);
     }
-    if (taskCount !== undefined) return slot(taskId, taskCount, 'slurm', `${hint} (SLURM_ARRAY_TASK_COUNT=${taskCount}, 0-based ids expected)`);
-    throw new NodeSlotError(`${hint}: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN/MAX; pass --shard-index/--shard-count`);
+    if (taskCount !== undefined)
+      return slot(taskId, taskCount, 'slurm', `${hint} (SLURM_ARRAY_TASK_COUNT=${taskCount}, 0-based ids expected)`);
+    throw new NodeSlotError(
+      `${hint}: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN/MAX; pass --shard-index/--shard-count`,
+    );
   }
 
   const completionIndex = envInt(env, 'JOB_COMPLETION_INDEX');

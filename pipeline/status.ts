@@ -71,7 +71,13 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
         } catch {
           size = undefined;
         }
-        if (size !== file.bytes) damaged.push({ phase, shard: record.shard, file: file.path, reason: size === undefined ? 'missing' : `${size} bytes, the manifest says ${file.bytes}` });
+        if (size !== file.bytes)
+          damaged.push({
+            phase,
+            shard: record.shard,
+            file: file.path,
+            reason: size === undefined ? 'missing' : `${size} bytes, the manifest says ${file.bytes}`,
+          });
       }
     }
     const doneShards = new Set(records.map((r) => r.shard));
@@ -86,7 +92,9 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
       total,
       failed: failures.length,
       running: live.length,
-      runners: live.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt })).sort((a, b) => a.shard - b.shard),
+      runners: live
+        .map((l) => ({ shard: l.shard, owner: l.owner, host: l.host, expiresAt: l.expiresAt }))
+        .sort((a, b) => a.shard - b.shard),
       stale: stale.map((l) => ({ shard: l.shard, owner: l.owner, host: l.host })).sort((a, b) => a.shard - b.shard),
       outsidePlan: total === null ? [] : await run.outsidePlan(phase, total),
     });
@@ -123,13 +131,23 @@ export function formatStatus(status: RunStatus, options: { verbose?: boolean; no
     lines.push(`  ${p.phase.padEnd(width)}  ${progress}${extra.length ? `, ${extra.join(', ')}` : ''}${complete}`);
     if (options.verbose) {
       const now = options.now ?? Date.now();
-      for (const r of p.runners) lines.push(`      shard ${r.shard}: ${r.owner} on ${r.host}, lease ends in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s`);
+      for (const r of p.runners)
+        lines.push(
+          `      shard ${r.shard}: ${r.owner} on ${r.host}, lease ends in ${Math.max(0, Math.round((r.expiresAt - now) / 1000))} s`,
+        );
       for (const r of stale) lines.push(`      shard ${r.shard}: stale, ${r.owner} on ${r.host} is gone`);
     }
     const outside = p.outsidePlan ?? [];
     if (outside.length > 0) lines.push(`      ignored: ${outside.join(', ')} (outside the plan of ${p.total} shards)`);
   }
-  for (const d of status.damaged ?? []) lines.push(`damaged: ${d.phase} shard ${d.shard}: ${d.file} is ${d.reason === 'missing' ? 'missing' : `truncated or rewritten (${d.reason})`}; the next run recomputes the shard`);
-  lines.push(status.errors === 0 ? 'errors: none' : `errors: ${status.errors} image(s) could not be processed (see the errors table: tables/errors/)`);
+  for (const d of status.damaged ?? [])
+    lines.push(
+      `damaged: ${d.phase} shard ${d.shard}: ${d.file} is ${d.reason === 'missing' ? 'missing' : `truncated or rewritten (${d.reason})`}; the next run recomputes the shard`,
+    );
+  lines.push(
+    status.errors === 0
+      ? 'errors: none'
+      : `errors: ${status.errors} image(s) could not be processed (see the errors table: tables/errors/)`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -63,7 +63,9 @@ export function testFailure(phase: string, shard: number): Error | undefined {
       const key = `${phase}:${shard}`;
       let used = 0;
       try {
-        used = readFileSync(counter, 'utf8').split('\n').filter((l) => l === key).length;
+        used = readFileSync(counter, 'utf8')
+          .split('\n')
+          .filter((l) => l === key).length;
       } catch {
         /* no failures yet */
       }

@@ -20,7 +20,9 @@ export const TEMP_MARKER = '.tmp-';
 
 /** A unique temp name beside `path`; host + pid + random so machines sharing a folder never collide. */
 export function tempPathFor(path: string): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 40);
   return join(dirname(path), `.${basename(path)}${TEMP_MARKER}${host}-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 

@@ -306,7 +306,8 @@ export async function readManifests(runDir: string, phase?: string): Promise<Man
     if (bytes === undefined) continue; // rejected by another node meanwhile
     const record = parseRecord(bytes, manifestSchema, 'manifest');
     if (typeof record === 'string') out.push({ name, path, problem: record });
-    else if (record.phase !== stem.phase || record.shard !== stem.shard) out.push({ name, path, problem: `manifest is for ${record.phase} shard ${record.shard}, not ${stem.phase} shard ${stem.shard}` });
+    else if (record.phase !== stem.phase || record.shard !== stem.shard)
+      out.push({ name, path, problem: `manifest is for ${record.phase} shard ${record.shard}, not ${stem.phase} shard ${stem.shard}` });
     else out.push({ name, path, record });
   }
   return out;

@@ -21,7 +21,11 @@ export async function mergedTables(runDir: string): Promise<Record<string, strin
     }
     const rows: Row[] = [];
     for (const f of files) rows.push(...(await readTableRows(join(runDir, 'tables', table, f))));
-    out[table] = rows.map((r) => JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v))).sort();
+    out[table] = rows
+      .map((r) =>
+        JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)),
+      )
+      .sort();
   }
   return out;
 }

@@ -34,7 +34,9 @@ export class CorruptShardError extends Error {
     readonly file: string,
     readonly reason: string,
   ) {
-    super(`${file}: ${reason}. The shard file is damaged or was changed; delete it and its manifest entry (or run again) so the shard is recomputed.`);
+    super(
+      `${file}: ${reason}. The shard file is damaged or was changed; delete it and its manifest entry (or run again) so the shard is recomputed.`,
+    );
     this.name = 'CorruptShardError';
   }
 }
@@ -86,8 +88,11 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 function shapeError(spec: TableSpec, rowIndex: number, col: ColumnSpec, expected: string, value: unknown): RowShapeError {
-  const got = value instanceof Float32Array ? `Float32Array(${value.length})` : typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return new RowShapeError(`table ${spec.name}, row ${rowIndex}, column ${col.name}: expected ${expected}, got ${got} (columns are defined in results/schemas.ts)`);
+  const got =
+    value instanceof Float32Array ? `Float32Array(${value.length})` : typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new RowShapeError(
+    `table ${spec.name}, row ${rowIndex}, column ${col.name}: expected ${expected}, got ${got} (columns are defined in results/schemas.ts)`,
+  );
 }
 
 function columnData(spec: TableSpec, col: ColumnSpec, type: DataType, rows: readonly Row[]): Data {
@@ -161,7 +166,9 @@ function checkRowKeys(spec: TableSpec, rows: readonly Row[]): void {
   rows.forEach((row, i) => {
     for (const key of Object.keys(row)) {
       if (!known.has(key)) {
-        throw new RowShapeError(`table ${spec.name}, row ${i}: column ${key} is not in the table (known: ${[...known].join(', ')}; see results/schemas.ts)`);
+        throw new RowShapeError(
+          `table ${spec.name}, row ${i}: column ${key} is not in the table (known: ${[...known].join(', ')}; see results/schemas.ts)`,
+        );
       }
     }
   });
@@ -185,7 +192,12 @@ export function encodeTable(spec: TableSpec, rows: readonly Row[]): Uint8Array {
  * Encode and write a table so that `path` holds either nothing (or its previous version) or the
  * complete new file; creates missing folders. Returns what a manifest records about the file.
  */
-export async function writeTableAtomic(path: string, spec: TableSpec, rows: readonly Row[], hooks?: AtomicWriteHooks): Promise<WrittenTable> {
+export async function writeTableAtomic(
+  path: string,
+  spec: TableSpec,
+  rows: readonly Row[],
+  hooks?: AtomicWriteHooks,
+): Promise<WrittenTable> {
   const bytes = encodeTable(spec, rows);
   await writeFileAtomic(path, bytes, hooks);
   return { path, rows: rows.length, sha256: sha256Hex(bytes), bytes: bytes.length };
@@ -238,7 +250,10 @@ function checkSchema(path: string, table: Table, spec: TableSpec): void {
   const got = table.schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(', ');
   const want = expected.fields.map((f) => `${f.name}:${String(f.type)}`).join(', ');
   if (got !== want) {
-    throw new CorruptShardError(path, `columns [${got}] do not match table ${spec.name} [${want}] (written by another version of results/schemas.ts?)`);
+    throw new CorruptShardError(
+      path,
+      `columns [${got}] do not match table ${spec.name} [${want}] (written by another version of results/schemas.ts?)`,
+    );
   }
 }
 

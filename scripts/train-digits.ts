@@ -74,7 +74,9 @@ function settingsFromArgs(argv: string[]): Settings {
     if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${v}"`);
     return n;
   };
-  const widths = String(values.widths).split(',').map((w, i) => int(`widths[${i}]`, w, 1));
+  const widths = String(values.widths)
+    .split(',')
+    .map((w, i) => int(`widths[${i}]`, w, 1));
   if (widths.length !== 3) throw new Error(`--widths takes three filter counts (block1,block2,block3), got "${values.widths}"`);
   const lr = Number(values.lr);
   if (!(lr > 0)) throw new Error(`--lr must be a positive number, got "${values.lr}"`);
@@ -120,7 +122,10 @@ function installFastConvGradient(): void {
         filter: () =>
           tf.transpose(
             tf.conv2d(tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D, tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D, 1, [
-              [0, 0], [p, p], [p, p], [0, 0],
+              [0, 0],
+              [p, p],
+              [p, p],
+              [0, 0],
             ]),
             [1, 2, 0, 3],
           ),
@@ -138,31 +143,48 @@ function checkConvGradient(): void {
   const gs = Float64Array.from({ length: B * H * W * CO }, () => rng.next() * 2 - 1);
   // Loss = Σ conv(x, w) ⊙ g, so dL/dx and dL/dw are exactly the backprop of g.
   const [dx, dw] = tf.tidy(() => {
-    const f = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), tf.tensor4d(Float32Array.from(gs), [B, H, W, CO]))));
-    return f([tf.tensor4d(Float32Array.from(xs), [B, H, W, CI]), tf.tensor4d(Float32Array.from(ws), [K, K, CI, CO])]).map((t) => t.dataSync());
+    const f = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), tf.tensor4d(Float32Array.from(gs), [B, H, W, CO]))),
+    );
+    return f([tf.tensor4d(Float32Array.from(xs), [B, H, W, CI]), tf.tensor4d(Float32Array.from(ws), [K, K, CI, CO])]).map((t) =>
+      t.dataSync(),
+    );
   });
   const refX = new Float64Array(xs.length);
   const refW = new Float64Array(ws.length);
   const p = (K - 1) / 2;
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let x = 0; x < W; x++) for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) {
-    const hi = h + i - p, xj = x + j - p;
-    if (hi < 0 || hi >= H || xj < 0 || xj >= W) continue;
-    for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) {
-      const gv = gs[((b * H + h) * W + x) * CO + co]!;
-      const xi = ((b * H + hi) * W + xj) * CI + ci;
-      const wi = ((i * K + j) * CI + ci) * CO + co;
-      refX[xi]! += ws[wi]! * gv;
-      refW[wi]! += xs[xi]! * gv;
-    }
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let x = 0; x < W; x++)
+        for (let i = 0; i < K; i++)
+          for (let j = 0; j < K; j++) {
+            const hi = h + i - p,
+              xj = x + j - p;
+            if (hi < 0 || hi >= H || xj < 0 || xj >= W) continue;
+            for (let ci = 0; ci < CI; ci++)
+              for (let co = 0; co < CO; co++) {
+                const gv = gs[((b * H + h) * W + x) * CO + co]!;
+                const xi = ((b * H + hi) * W + xj) * CI + ci;
+                const wi = ((i * K + j) * CI + ci) * CO + co;
+                refX[xi]! += ws[wi]! * gv;
+                refW[wi]! += xs[xi]! * gv;
+              }
+          }
   const worst = (got: ArrayLike<number>, ref: Float64Array): number => {
-    let scale = 0, err = 0;
-    for (let i = 0; i < ref.length; i++) { scale = Math.max(scale, Math.abs(ref[i]!)); err = Math.max(err, Math.abs(got[i]! - ref[i]!)); }
+    let scale = 0,
+      err = 0;
+    for (let i = 0; i < ref.length; i++) {
+      scale = Math.max(scale, Math.abs(ref[i]!));
+      err = Math.max(err, Math.abs(got[i]! - ref[i]!));
+    }
     return err / scale;
   };
-  const ex = worst(dx!, refX), ew = worst(dw!, refW);
+  const ex = worst(dx!, refX),
+    ew = worst(dw!, refW);
   if (!(ex < 1e-5 && ew < 1e-5)) {
-    throw new Error(`the fast Conv2D gradient disagrees with the direct computation (relative error dx ${ex}, dW ${ew}); do not train with it`);
+    throw new Error(
+      `the fast Conv2D gradient disagrees with the direct computation (relative error dx ${ex}, dW ${ew}); do not train with it`,
+    );
   }
 }
 
@@ -217,7 +239,10 @@ interface Metrics {
 }
 
 function evaluate(model: tf.LayersModel, count: number, seed: number, split: Split): Metrics {
-  let top2Set = 0, top1In = 0, top1Gt = 0, mass = 0;
+  let top2Set = 0,
+    top1In = 0,
+    top1Gt = 0,
+    mass = 0;
   for (let start = 0; start < count; start += 100) {
     const idx = Array.from({ length: Math.min(100, count - start) }, (_, k) => start + k);
     const { x, pairs } = makeBatch(idx, seed, split);
@@ -232,7 +257,13 @@ function evaluate(model: tf.LayersModel, count: number, seed: number, split: Spl
       mass += row[a]! + row[b]!;
     });
   }
-  return { images: count, top2Set: top2Set / count, top1InPair: top1In / count, top1IsGroundTruth: top1Gt / count, meanPairProbability: mass / count };
+  return {
+    images: count,
+    top2Set: top2Set / count,
+    top1InPair: top1In / count,
+    top1IsGroundTruth: top1Gt / count,
+    meanPairProbability: mass / count,
+  };
 }
 
 /** Writes model.json + weights.bin (what tf.loadLayersModel reads); tfjs-node's file:// is not available. */
@@ -294,7 +325,9 @@ async function main(): Promise<void> {
 
   const model = buildModel(s);
   model.compile({ optimizer: tf.train.adam(s.lr), loss: 'categoricalCrossentropy' });
-  console.log(`digits-pair model: ${model.countParams()} parameters; ${s.images} training images × ${s.epochs} epochs, batch ${s.batch}, backend ${tf.getBackend()}`);
+  console.log(
+    `digits-pair model: ${model.countParams()} parameters; ${s.images} training images × ${s.epochs} epochs, batch ${s.batch}, backend ${tf.getBackend()}`,
+  );
 
   const epochLog: string[] = [];
   const trainStart = Date.now();
@@ -304,7 +337,8 @@ async function main(): Promise<void> {
       // Settle at the end. Adam reads this field at every step; it is protected only in the typings.
       (model.optimizer as unknown as { learningRate: number }).learningRate = s.lr / 5;
     }
-    let lossSum = 0, batches = 0;
+    let lossSum = 0,
+      batches = 0;
     const t0 = Date.now();
     for (let start = 0; start < order.length; start += s.batch) {
       const idx = order.slice(start, start + s.batch);
@@ -317,7 +351,9 @@ async function main(): Promise<void> {
       lossSum += loss;
       batches++;
       if (batches % 100 === 0) {
-        process.stdout.write(`  epoch ${epoch + 1} batch ${batches}/${Math.ceil(order.length / s.batch)} loss ${(lossSum / batches).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+        process.stdout.write(
+          `  epoch ${epoch + 1} batch ${batches}/${Math.ceil(order.length / s.batch)} loss ${(lossSum / batches).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+        );
       }
     }
     const line = `epoch ${epoch + 1}: mean loss ${(lossSum / batches).toFixed(4)} (cross-entropy against 0.5/0.5 targets; its floor is ln 2 = 0.6931), ${((Date.now() - t0) / 1000).toFixed(0)} s`;
@@ -328,7 +364,9 @@ async function main(): Promise<void> {
 
   const test = evaluate(model, s.testImages, s.testSeed, 'test');
   const train = evaluate(model, Math.min(2000, s.images), s.seed, 'train');
-  console.log(`held-out (test split, seed ${s.testSeed}, ${test.images} images): top-2 set ${pct(test.top2Set)}, top-1 in pair ${pct(test.top1InPair)}`);
+  console.log(
+    `held-out (test split, seed ${s.testSeed}, ${test.images} images): top-2 set ${pct(test.top2Set)}, top-1 in pair ${pct(test.top1InPair)}`,
+  );
   console.log(`training images (first ${train.images}): top-2 set ${pct(train.top2Set)}, top-1 in pair ${pct(train.top1InPair)}`);
 
   const { bytes } = await saveModel(model, s.out);
@@ -337,7 +375,12 @@ async function main(): Promise<void> {
   // 'unit' preset used by makeBatch below, digits-pair images at their own size, class d = digit d.
   writeFileSync(
     join(s.out, MODEL_INFO_FILE),
-    modelInfoText({ trainedBy: 'scripts/train-digits.ts', preprocess: 'unit', geometry: 'resize', classes: Array.from({ length: CLASSES }, (_, d) => String(d)) }),
+    modelInfoText({
+      trainedBy: 'scripts/train-digits.ts',
+      preprocess: 'unit',
+      geometry: 'resize',
+      classes: Array.from({ length: CLASSES }, (_, d) => String(d)),
+    }),
   );
   const totalSeconds = (Date.now() - started) / 1000;
 

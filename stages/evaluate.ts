@@ -60,11 +60,14 @@ function* evaluateSteps(explainer: ExplainEngine, samples: Sample[], opts: Evalu
   // An image without a label still gets every target that does not need it; only its gt rows are
   // missing, and an errors row says so. With no such target it gets just its forward row.
   if (unlabeled.length > 0) {
-    const missing = withoutLabel.length > 0
-      ? `target gt is not evaluated (no relevance, masking or pointing rows for it); ${withoutLabel.join(', ')} is`
-      : "the run's only target is gt, so only its forward row is written";
+    const missing =
+      withoutLabel.length > 0
+        ? `target gt is not evaluated (no relevance, masking or pointing rows for it); ${withoutLabel.join(', ')} is`
+        : "the run's only target is gt, so only its forward row is written";
     for (const s of unlabeled) {
-      pushRows(rows, 'errors', [{ image_id: s.id, image_index: s.index, stage: 'forward', reason: `no ground-truth label for this image: ${missing}` }]);
+      pushRows(rows, 'errors', [
+        { image_id: s.id, image_index: s.index, stage: 'forward', reason: `no ground-truth label for this image: ${missing}` },
+      ]);
     }
     if (withoutLabel.length === 0) {
       const f = yield* explainer.forwardSteps(unlabeled.map((s) => s.input));
@@ -128,7 +131,12 @@ function* evaluateGroup(
   for (const e of res.explanations) explanations.get(evaluable[e.imageIndex]!.id)!.push(e);
 
   const items: MetricItem[] = evaluable.map((s, i) => ({ sample: s, explanations: explanations.get(s.id)!, probs: res.forward.probs[i]! }));
-  for (const it of items) pushRows(rows, 'relevance', it.explanations.map((e) => relevanceRow(it.sample, e)));
+  for (const it of items)
+    pushRows(
+      rows,
+      'relevance',
+      it.explanations.map((e) => relevanceRow(it.sample, e)),
+    );
 
   mergeRows(rows, groupRows);
   for (const m of metrics) if (m.stage.onBatch) mergeRows(rows, m.stage.onBatch({ items, config: metricConfig(m) }));

@@ -72,14 +72,7 @@ export function patchBounds(row: number, col: number, p: number, h: number, w: n
  * image: the mean image, or a broadcast channel mean). The input is left untouched because the
  * same image is masked once per method, target and patch size.
  */
-export function applyPatch(
-  input: Float32Array,
-  h: number,
-  w: number,
-  c: number,
-  bounds: PatchBounds,
-  fill: Float32Array,
-): Float32Array {
+export function applyPatch(input: Float32Array, h: number, w: number, c: number, bounds: PatchBounds, fill: Float32Array): Float32Array {
   checkSize('input', input, h * w * c);
   checkSize('fill', fill, h * w * c);
   const out = new Float32Array(input);

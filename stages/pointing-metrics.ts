@@ -79,13 +79,7 @@ function countAtLeast(ascending: Float64Array, tau: number): number {
  * Cost: the positive values are split by inside/outside and sorted once (typed-array numeric
  * sorts, O(|P| log |P|)); each energy level is then a lookup plus two binary searches.
  */
-export function energyCurve(
-  map: ArrayLike<number>,
-  h: number,
-  w: number,
-  inBox: Uint8Array,
-  energies: readonly number[],
-): EnergyPoint[] {
+export function energyCurve(map: ArrayLike<number>, h: number, w: number, inBox: Uint8Array, energies: readonly number[]): EnergyPoint[] {
   if (map.length !== h * w) throw new RangeError(`map has ${map.length} values, expected ${h}×${w}`);
   if (inBox.length !== h * w) throw new RangeError(`box mask has ${inBox.length} values, expected ${h}×${w}`);
   for (const e of energies) {
@@ -133,13 +127,7 @@ export function energyCurve(
  * box union, and is it within `tolerancePx` (Euclidean, in pixels; default in the pipeline 15) of
  * some box pixel. A map without a comparable value (all NaN) misses both.
  */
-export function pointingGameHit(
-  map: ArrayLike<number>,
-  h: number,
-  w: number,
-  inBox: Uint8Array,
-  tolerancePx: number,
-): PointingGameResult {
+export function pointingGameHit(map: ArrayLike<number>, h: number, w: number, inBox: Uint8Array, tolerancePx: number): PointingGameResult {
   if (inBox.length !== h * w) throw new RangeError(`box mask has ${inBox.length} values, expected ${h}×${w}`);
   if (!(tolerancePx >= 0)) throw new RangeError(`tolerance must be >= 0 pixels, got ${tolerancePx}`);
   const { row, col } = argmaxFirst(map, h, w);

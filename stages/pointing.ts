@@ -24,7 +24,15 @@ export function pointingRows(
     if (e.target.kind !== 'gt') continue;
     const base = { image_id: sample.id, image_index: sample.index, method: e.method };
     for (const p of energyCurve(e.map, h, w, inBox, energies)) {
-      out.pointing.push({ ...base, energy: p.energy, hits: p.hits, misses: p.misses, accuracy: p.accuracy, empty: p.empty, box_clipped: boxClipped });
+      out.pointing.push({
+        ...base,
+        energy: p.energy,
+        hits: p.hits,
+        misses: p.misses,
+        accuracy: p.accuracy,
+        empty: p.empty,
+        box_clipped: boxClipped,
+      });
     }
     const g = pointingGameHit(e.map, h, w, inBox, tolerance);
     out.pointing_game.push({ ...base, hit: g.hit, hit_tolerance: g.hitTolerance });

@@ -183,7 +183,13 @@ async function runShardOnce(task: ShardTask): Promise<ShardResult> {
     pushRows(rows, 'stats', [statsRow(readable, task.shard.index, size)]);
   }
   const detail = s.explainer.backendDetail;
-  return { rows, imageCount: end - start, seconds: (performance.now() - t0) / 1000, backend: s.explainer.backend, ...(detail ? { backendDetail: detail } : {}) };
+  return {
+    rows,
+    imageCount: end - start,
+    seconds: (performance.now() - t0) / 1000,
+    backend: s.explainer.backend,
+    ...(detail ? { backendDetail: detail } : {}),
+  };
 }
 
 /**
@@ -198,7 +204,12 @@ function annotationErrors(samples: Sample[]): Row[] {
     const dropped = s.annotation?.droppedBoxes ?? [];
     if (s.label < 0 || s.boxes.length > 0 || dropped.length === 0) continue;
     const reasons = [...new Set(dropped)];
-    out.push({ image_id: s.id, image_index: s.index, stage: 'pointing', reason: `${s.id}: no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game` });
+    out.push({
+      image_id: s.id,
+      image_index: s.index,
+      stage: 'pointing',
+      reason: `${s.id}: no usable ground-truth box (${reasons.join('; ')}); the image is left out of the pointing game`,
+    });
   }
   return out;
 }
@@ -223,31 +234,52 @@ async function keepMaps(task: ShardTask, samples: Sample[], explanations: Map<st
   const mapsDir = join(task.runDir, 'maps');
   await mkdir(mapsDir, { recursive: true });
   for (const sample of samples) {
-    for (const e of explanations.get(sample.id) ?? []) await writeNpy(join(mapsDir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
+    for (const e of explanations.get(sample.id) ?? [])
+      await writeNpy(join(mapsDir, `${fileSafe(sample.id)}_${e.method}_${e.target.kind}.npy`), e.map, [e.height, e.width]);
   }
 }
 
 /** Offers each image of a batch to the shard's example keeper, scored by its masking rows. */
-function offerExamples(keeper: ExampleKeeper<{ sample: Sample; list: Explanation[] }>, task: ShardTask, samples: Sample[], masking: Row[], explanations: Map<string, Explanation[]>): void {
+function offerExamples(
+  keeper: ExampleKeeper<{ sample: Sample; list: Explanation[] }>,
+  task: ShardTask,
+  samples: Sample[],
+  masking: Row[],
+  explanations: Map<string, Explanation[]>,
+): void {
   for (const sample of samples) {
     const list = explanations.get(sample.id) ?? [];
     if (list.length === 0) continue;
     const drops = masking
       .filter((r) => r['image_id'] === sample.id)
-      .map((r) => ({ method: String(r['method']), targetKind: String(r['target_kind']), patchSize: Number(r['patch_size']), drop: Number(r['drop']) }));
-    keeper.offer({ imageId: sample.id, advantage: sglrpAdvantage(drops), randomKey: randomExampleKey(task.config.seed, sample.id) }, { sample, list });
+      .map((r) => ({
+        method: String(r['method']),
+        targetKind: String(r['target_kind']),
+        patchSize: Number(r['patch_size']),
+        drop: Number(r['drop']),
+      }));
+    keeper.offer(
+      { imageId: sample.id, advantage: sglrpAdvantage(drops), randomKey: randomExampleKey(task.config.seed, sample.id) },
+      { sample, list },
+    );
   }
 }
 
 /** Example heatmaps (input and every map over it) of the images the keeper chose. */
 async function writeExamples(task: ShardTask, keeper: ExampleKeeper<{ sample: Sample; list: Explanation[] }>): Promise<void> {
-  for (const { payload: { sample, list } } of keeper.chosen()) {
+  for (const {
+    payload: { sample, list },
+  } of keeper.chosen()) {
     const dir = join(task.runDir, 'examples', fileSafe(sample.id));
     await mkdir(dir, { recursive: true });
     const { height: h, width: w } = sample;
     const factor = Math.max(1, Math.ceil(192 / Math.max(h, w)));
     const png = (rgb: Uint8Array) => encodePng(upscaleNearest(rgb, h, w, factor), h * factor, w * factor);
     await writeFile(join(dir, 'input.png'), await png(sample.display));
-    for (const e of list) await writeFile(join(dir, `${e.method}_${e.target.kind}.png`), await png(overlayRgb(heatmapRgb(e.map, h, w), sample.display, h, w, 0.7)));
+    for (const e of list)
+      await writeFile(
+        join(dir, `${e.method}_${e.target.kind}.png`),
+        await png(overlayRgb(heatmapRgb(e.map, h, w), sample.display, h, w, 0.7)),
+      );
   }
 }

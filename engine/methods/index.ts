@@ -7,7 +7,18 @@ import type { MethodSpec, RelevanceMethod, SeedFormulas } from './method.js';
 import { random } from './random.js';
 import { sglrp } from './sglrp.js';
 
-export type { CamMethod, CombinedMethod, GradientMethod, HostContext, HostMethod, MethodFamily, MethodMap, MethodSpec, RelevanceMethod, SeedFormulas } from './method.js';
+export type {
+  CamMethod,
+  CombinedMethod,
+  GradientMethod,
+  HostContext,
+  HostMethod,
+  MethodFamily,
+  MethodMap,
+  MethodSpec,
+  RelevanceMethod,
+  SeedFormulas,
+} from './method.js';
 
 /**
  * The attribution methods the project ships, in their canonical order (tables, figures, grids

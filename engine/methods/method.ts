@@ -71,5 +71,6 @@ export interface HostMethod<N extends string = string> extends MethodBase<N> {
   compute(ctx: HostContext): MethodMap;
 }
 
-export type MethodSpec<N extends string = string> = RelevanceMethod<N> | GradientMethod<N> | CamMethod<N> | CombinedMethod<N> | HostMethod<N>;
+export type MethodSpec<N extends string = string> =
+  RelevanceMethod<N> | GradientMethod<N> | CamMethod<N> | CombinedMethod<N> | HostMethod<N>;
 export type MethodFamily = MethodSpec['family'];

@@ -5,7 +5,10 @@ import { configLayers, type Obj } from './topology.js';
 
 export async function modelFromTopology(topology: Obj, source: string): Promise<tf.LayersModel> {
   // The same refusal, with the same message, as a TF.js model.json with these layers gets.
-  const layers = configLayers(topology).map((l) => ({ class_name: String(l['class_name']), config: (l['config'] ?? {}) as Record<string, unknown> & { name?: string } }));
+  const layers = configLayers(topology).map((l) => ({
+    class_name: String(l['class_name']),
+    config: (l['config'] ?? {}) as Record<string, unknown> & { name?: string },
+  }));
   checkSupportedLayers(layers, source);
   try {
     return await tf.models.modelFromJSON({ modelTopology: topology as tf.io.ModelJSON['modelTopology'] } as tf.io.ModelJSON);

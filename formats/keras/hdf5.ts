@@ -6,13 +6,14 @@
  * before any weight is loaded.
  */
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
+import type * as H5wasmModule from 'h5wasm/node';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelLoadError } from '../../engine/model-loader.js';
 
 export type { Group };
 
-type H5wasm = (typeof import('h5wasm/node'))['default'];
+type H5wasm = (typeof H5wasmModule)['default'];
 
 /** Loaded on first use, so that TF.js-only runs (every worker thread) do not instantiate the HDF5 wasm module. */
 let h5wasm: H5wasm | undefined;

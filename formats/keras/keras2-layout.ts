@@ -16,11 +16,15 @@ export function readKeras2Layers(group: Group, source: string): FileLayer[] {
   }
   return names.map((name) => {
     const layerGroup = childGroup(group, name);
-    if (!layerGroup) throw new ModelLoadError(`${source}: layer '${name}' is listed in layer_names but has no group; the file is truncated or damaged`);
+    if (!layerGroup)
+      throw new ModelLoadError(`${source}: layer '${name}' is listed in layer_names but has no group; the file is truncated or damaged`);
     const weightNames = stringListAttr(layerGroup, 'weight_names');
     const datasets = weightNames.map((w) => {
       const ds = childDataset(layerGroup, w);
-      if (!ds) throw new ModelLoadError(`${source}: weight '${w}' of layer '${name}' is listed in weight_names but missing; the file is truncated or damaged`);
+      if (!ds)
+        throw new ModelLoadError(
+          `${source}: weight '${w}' of layer '${name}' is listed in weight_names but missing; the file is truncated or damaged`,
+        );
       return ds;
     });
     return {

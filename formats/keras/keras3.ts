@@ -48,7 +48,10 @@ function readArchive(source: string): { config: unknown; weights: Uint8Array } {
   const configBytes = entries['config.json'];
   const weights = entries['model.weights.h5'];
   if (!configBytes) throw new ModelLoadError(`${source} has no config.json; not a Keras 3 .keras archive`);
-  if (!weights) throw new ModelLoadError(`${source} has no model.weights.h5 (saved with weights_format="npz"? only the h5 weights format is supported)`);
+  if (!weights)
+    throw new ModelLoadError(
+      `${source} has no model.weights.h5 (saved with weights_format="npz"? only the h5 weights format is supported)`,
+    );
   try {
     return { config: JSON.parse(new TextDecoder().decode(configBytes)), weights };
   } catch (e) {

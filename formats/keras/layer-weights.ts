@@ -71,7 +71,10 @@ export function assignLayerWeights(model: tf.LayersModel, fileLayers: FileLayer[
     });
   }
   const extra = pairs.find((p) => p.layer.weights.length === 0);
-  if (extra) throw new ModelLoadError(`${source}: the file has weights for layer '${extra.file.name}', which has none in the model (${extra.layer.getClassName()}); the file is for another architecture`);
+  if (extra)
+    throw new ModelLoadError(
+      `${source}: the file has weights for layer '${extra.file.name}', which has none in the model (${extra.layer.getClassName()}); the file is for another architecture`,
+    );
   for (const { file, layer } of pairs) {
     const values = file.read();
     const tensors = values.map((v, i) => tf.tensor(v, file.weights[i]!.shape));

@@ -30,7 +30,9 @@ export function configLayers(topology: Obj): Obj[] {
 export function tfjsTopology(modelConfig: unknown, source: string): Obj {
   const model = modelConfig as Json;
   if (!isObj(model) || typeof model['class_name'] !== 'string' || !isObj(model['config'])) {
-    throw new ModelLoadError(`${source}: the model config is not a Keras model ({class_name, config}); it may hold a subclassed model, which has no config to rebuild from`);
+    throw new ModelLoadError(
+      `${source}: the model config is not a Keras model ({class_name, config}); it may hold a subclassed model, which has no config to rebuild from`,
+    );
   }
   const cls = model['class_name'];
   if (!['Functional', 'Model', 'Sequential'].includes(cls)) {

@@ -30,18 +30,30 @@ export function nameLayers(plan: Plan): void {
 function makeLayer(l: PlannedLayer): tf.layers.Layer {
   const args = { ...l.config, name: l.name } as never;
   switch (l.cls) {
-    case 'Conv2D': return tf.layers.conv2d(args);
-    case 'Dense': return tf.layers.dense(args);
-    case 'ZeroPadding2D': return tf.layers.zeroPadding2d(args);
-    case 'Cropping2D': return tf.layers.cropping2D(args);
-    case 'MaxPooling2D': return tf.layers.maxPooling2d(args);
-    case 'AveragePooling2D': return tf.layers.averagePooling2d(args);
-    case 'GlobalAveragePooling2D': return tf.layers.globalAveragePooling2d(args);
-    case 'Flatten': return tf.layers.flatten(args);
-    case 'ReLU': return tf.layers.reLU(args);
-    case 'Add': return tf.layers.add(args);
-    case 'Concatenate': return tf.layers.concatenate(args);
-    case 'BatchNormalization': return tf.layers.batchNormalization(args);
+    case 'Conv2D':
+      return tf.layers.conv2d(args);
+    case 'Dense':
+      return tf.layers.dense(args);
+    case 'ZeroPadding2D':
+      return tf.layers.zeroPadding2d(args);
+    case 'Cropping2D':
+      return tf.layers.cropping2D(args);
+    case 'MaxPooling2D':
+      return tf.layers.maxPooling2d(args);
+    case 'AveragePooling2D':
+      return tf.layers.averagePooling2d(args);
+    case 'GlobalAveragePooling2D':
+      return tf.layers.globalAveragePooling2d(args);
+    case 'Flatten':
+      return tf.layers.flatten(args);
+    case 'ReLU':
+      return tf.layers.reLU(args);
+    case 'Add':
+      return tf.layers.add(args);
+    case 'Concatenate':
+      return tf.layers.concatenate(args);
+    case 'BatchNormalization':
+      return tf.layers.batchNormalization(args);
   }
 }
 

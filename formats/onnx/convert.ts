@@ -28,11 +28,32 @@ interface Value {
 
 /** ONNX ops that become layers (all-constant nodes of FOLDABLE_OPS are evaluated instead). */
 export const SUPPORTED_OPS = [
-  'Conv', 'Gemm', 'MatMul', 'Add', 'Sum', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'ReduceMean',
-  'BatchNormalization', 'Concat', 'Flatten', 'Reshape', 'Squeeze', 'Pad', 'Dropout', 'Identity', 'Softmax', 'LogSoftmax', 'Shape',
+  'Conv',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'Sum',
+  'Relu',
+  'Clip',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'ReduceMean',
+  'BatchNormalization',
+  'Concat',
+  'Flatten',
+  'Reshape',
+  'Squeeze',
+  'Pad',
+  'Dropout',
+  'Identity',
+  'Softmax',
+  'LogSoftmax',
+  'Shape',
 ] as const;
 
-const supportedList = () => `${SUPPORTED_OPS.join(', ')}; on constants also ${FOLDABLE_OPS.filter((o) => !(SUPPORTED_OPS as readonly string[]).includes(o)).join(', ')}`;
+const supportedList = () =>
+  `${SUPPORTED_OPS.join(', ')}; on constants also ${FOLDABLE_OPS.filter((o) => !(SUPPORTED_OPS as readonly string[]).includes(o)).join(', ')}`;
 
 export function planOnnxModel(model: OnnxModel, path: string, modelDir: string): Plan {
   const graph = model.graph;
@@ -40,7 +61,9 @@ export function planOnnxModel(model: OnnxModel, path: string, modelDir: string):
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const version = num(opset?.version);
   if (version && (version < 7 || version > 21)) {
-    throw new OnnxLoadError(`${path} uses ONNX opset ${version}; opsets 9–18 are supported (re-export with torch.onnx.export(..., opset_version=17))`);
+    throw new OnnxLoadError(
+      `${path} uses ONNX opset ${version}; opsets 9–18 are supported (re-export with torch.onnx.export(..., opset_version=17))`,
+    );
   }
   const consts = new Map<string, HostTensor>();
   for (const t of graph.initializer ?? []) consts.set(t.name ?? '', tensorValues(t, modelDir));
@@ -50,10 +73,12 @@ export function planOnnxModel(model: OnnxModel, path: string, modelDir: string):
   const uses = new Map<string, number>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
   const graphOutputs = (graph.output ?? []).map((o) => o.name ?? '');
-  if (graphOutputs.length !== 1) throw new OnnxLoadError(`${path} has ${graphOutputs.length} outputs; a classifier with one output (its logits) is expected`);
+  if (graphOutputs.length !== 1)
+    throw new OnnxLoadError(`${path} has ${graphOutputs.length} outputs; a classifier with one output (its logits) is expected`);
 
   const inputs = (graph.input ?? []).filter((i) => !consts.has(i.name ?? ''));
-  if (inputs.length !== 1) throw new OnnxLoadError(`${path} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); one image input is expected`);
+  if (inputs.length !== 1)
+    throw new OnnxLoadError(`${path} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); one image input is expected`);
   const dims = (inputs[0]!.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null ? num(d.dimValue) : null));
   if (dims.length !== 4 || dims.slice(1).some((d) => d === null || d <= 0)) {
     throw new OnnxLoadError(
@@ -66,15 +91,18 @@ export function planOnnxModel(model: OnnxModel, path: string, modelDir: string):
   for (const node of graph.node ?? []) {
     const op = node.opType ?? '';
     const where = `node '${node.name ?? ''}' (${op})`;
-    if (node.domain && node.domain !== 'ai.onnx') throw new OnnxLoadError(`${path}: ${where} is from operator domain '${node.domain}', which is not supported`);
+    if (node.domain && node.domain !== 'ai.onnx')
+      throw new OnnxLoadError(`${path}: ${where} is from operator domain '${node.domain}', which is not supported`);
     const ins = node.input ?? [];
     const outs = node.output ?? [];
     const constIns = ins.map((n) => (n === '' ? undefined : consts.get(n)));
-    const valueIns = ins.filter((n) => n !== '' && !consts.has(n)).map((n) => {
-      const v = values.get(n);
-      if (!v) throw new OnnxLoadError(`${path}: ${where} reads '${n}', which no earlier node produces`);
-      return v;
-    });
+    const valueIns = ins
+      .filter((n) => n !== '' && !consts.has(n))
+      .map((n) => {
+        const v = values.get(n);
+        if (!v) throw new OnnxLoadError(`${path}: ${where} reads '${n}', which no earlier node produces`);
+        return v;
+      });
     if (valueIns.length === 0 && (FOLDABLE_OPS as readonly string[]).includes(op)) {
       foldNode(node, constIns, modelDir).forEach((t, i) => outs[i] && consts.set(outs[i]!, t));
       continue;
@@ -139,7 +167,8 @@ function convertNode(ctx: Ctx): Value {
     case 'Softmax':
     case 'LogSoftmax':
       // The engine explains logits (docs/PROTOCOL.md §2): a final softmax is split off.
-      if (!ctx.isOutput) fail(ctx, 'is only supported as the last node (the engine explains logits); remove it from the model or export the logits');
+      if (!ctx.isOutput)
+        fail(ctx, 'is only supported as the last node (the engine explains logits); remove it from the model or export the logits');
       return ctx.values[0]!;
     case 'Relu':
       return relu(ctx);
@@ -254,10 +283,14 @@ function conv(ctx: Ctx, a: Attrs): Value {
   const group = a.int('group', 1);
   if (a.ints('dilations', [1, 1]).some((d) => d !== 1)) fail(ctx, 'is dilated; dilated convolutions are not supported');
   const cin = x.shape[0]!;
-  if (W.dims.length !== 4 || i * group !== cin || o % group !== 0) fail(ctx, `has weight [${W.dims.join(', ')}] and group ${group} for a ${cin}-channel input`);
+  if (W.dims.length !== 4 || i * group !== cin || o % group !== 0)
+    fail(ctx, `has weight [${W.dims.join(', ')}] and group ${group} for a ${cin}-channel input`);
   const strides = pair(ctx, a.ints('strides', [1, 1]), 'strides');
   const kernel: [number, number] = [kh, kw];
-  const win = planWindow({ input: [x.shape[1]!, x.shape[2]!], kernel, strides, pads: windowPads(ctx, a, x, kernel, strides), ceilMode: false }, true);
+  const win = planWindow(
+    { input: [x.shape[1]!, x.shape[2]!], kernel, strides, pads: windowPads(ctx, a, x, kernel, strides), ceilMode: false },
+    true,
+  );
   const inp = zeroPadBefore(ctx, x, win.zeroPad);
   // OIHW → HWIO. A grouped (e.g. depthwise) convolution becomes an ordinary one whose kernel is
   // zero between groups (block-diagonal over channels): the same output, and z⁺/zB over it are
@@ -299,10 +332,16 @@ function pool(ctx: Ctx, a: Attrs, op: 'MaxPool' | 'AveragePool'): Value {
   const win = planWindow({ input: [x.shape[1]!, x.shape[2]!], kernel, strides, pads, ceilMode }, op === 'MaxPool' || !includePad);
   if (win.zeroPad) {
     if (op === 'MaxPool' && !x.nonNegative) {
-      fail(ctx, `pads [${pads.join(', ')}]${ceilMode ? ' with ceil_mode' : ''} where Keras' 'same' differs, and its input may be negative, so zero padding would change the maximum (only pooling after a ReLU can be padded)`);
+      fail(
+        ctx,
+        `pads [${pads.join(', ')}]${ceilMode ? ' with ceil_mode' : ''} where Keras' 'same' differs, and its input may be negative, so zero padding would change the maximum (only pooling after a ReLU can be padded)`,
+      );
     }
     if (op === 'AveragePool' && !includePad) {
-      fail(ctx, `pads [${pads.join(', ')}]${ceilMode ? ' with ceil_mode' : ''} with count_include_pad=0 where Keras' 'same' differs; not supported`);
+      fail(
+        ctx,
+        `pads [${pads.join(', ')}]${ceilMode ? ' with ceil_mode' : ''} with count_include_pad=0 where Keras' 'same' differs; not supported`,
+      );
     }
     if (op === 'AveragePool' && ceilMode) fail(ctx, 'uses ceil_mode with a partial last window; not supported');
   }
@@ -335,7 +374,11 @@ function batchNorm(ctx: Ctx, a: Attrs): Value {
   const params = ['scale', 'bias', 'mean', 'variance'].map((what, i) => {
     const t = weightOf(ctx, i + 1, what);
     if (t.data.length !== n) fail(ctx, `has a ${what} of ${t.data.length} values for ${n} channels`);
-    return makeTensor('float', [n], perm.map((p) => t.data[p]!));
+    return makeTensor(
+      'float',
+      [n],
+      perm.map((p) => t.data[p]!),
+    );
   });
   const src = add(ctx, {
     cls: 'BatchNormalization',
@@ -349,7 +392,8 @@ function batchNorm(ctx: Ctx, a: Attrs): Value {
 function flatVector(ctx: Ctx): Value {
   const x = ctx.values[0]!;
   if (ctx.values.length !== 1) fail(ctx, 'needs one non-constant input');
-  if (x.kind !== 'vector' || x.shape.length !== 1) fail(ctx, `needs an N×F matrix, got [N, ${x.shape.join(', ')}]; flatten the feature map first`);
+  if (x.kind !== 'vector' || x.shape.length !== 1)
+    fail(ctx, `needs an N×F matrix, got [N, ${x.shape.join(', ')}]; flatten the feature map first`);
   return x;
 }
 
@@ -377,7 +421,13 @@ function gemm(ctx: Ctx, a: Attrs): Value {
   const C = ctx.consts[2];
   if (C) {
     if (C.data.length !== out && C.data.length !== 1) fail(ctx, `has a bias of ${C.data.length} values for ${out} outputs`);
-    weights.push(makeTensor('float', [out], Array.from({ length: out }, (_, o) => beta * C.data[C.data.length === 1 ? 0 : o]!)));
+    weights.push(
+      makeTensor(
+        'float',
+        [out],
+        Array.from({ length: out }, (_, o) => beta * C.data[C.data.length === 1 ? 0 : o]!),
+      ),
+    );
   }
   const src = add(ctx, { cls: 'Dense', config: { units: out, useBias: !!C }, inputs: [x.src], weights });
   return { src, kind: 'vector', shape: [out], nonNegative: false };
@@ -403,7 +453,14 @@ function addOp(ctx: Ctx): Value {
     const matmulOut = (ctx.node.input ?? []).find((_, i) => ctx.consts[i] === undefined);
     const single = matmulOut !== undefined && ctx.uses.get(matmulOut) === 1;
     const n = x.shape[0]!;
-    if (ctx.values.length === 1 && dense?.cls === 'Dense' && dense.weights.length === 1 && dense.opType === 'MatMul' && single && constant.data.length === n) {
+    if (
+      ctx.values.length === 1 &&
+      dense?.cls === 'Dense' &&
+      dense.weights.length === 1 &&
+      dense.opType === 'MatMul' &&
+      single &&
+      constant.data.length === n
+    ) {
       dense.weights.push(makeTensor('float', [n], constant.data));
       dense.config = { ...dense.config, useBias: true };
       return x;
@@ -414,7 +471,10 @@ function addOp(ctx: Ctx): Value {
   if (!first || rest.length === 0) fail(ctx, 'needs at least two inputs');
   for (const v of rest) {
     if (v.kind !== first.kind || v.shape.join() !== first.shape.join() || (v.perm ?? []).join() !== (first.perm ?? []).join()) {
-      fail(ctx, `adds tensors of shapes [N, ${first.shape.join(', ')}] and [N, ${v.shape.join(', ')}]; only same-shape addition (no broadcasting) is supported`);
+      fail(
+        ctx,
+        `adds tensors of shapes [N, ${first.shape.join(', ')}] and [N, ${v.shape.join(', ')}]; only same-shape addition (no broadcasting) is supported`,
+      );
     }
   }
   const src = add(ctx, { cls: 'Add', config: {}, inputs: ctx.values.map((v) => v.src), weights: [] });
@@ -429,10 +489,16 @@ function concatOp(ctx: Ctx, a: Attrs): Value {
   if (axis !== 1) fail(ctx, `joins along axis ${axis}; only the channel axis (1) is supported`);
   for (const v of ctx.values) {
     if (v.kind !== first.kind || v.perm || v.shape.slice(1).join() !== first.shape.slice(1).join()) {
-      fail(ctx, `joins [N, ${first.shape.join(', ')}] and [N, ${v.shape.join(', ')}]; only feature maps of one size (or plain vectors) are supported`);
+      fail(
+        ctx,
+        `joins [N, ${first.shape.join(', ')}] and [N, ${v.shape.join(', ')}]; only feature maps of one size (or plain vectors) are supported`,
+      );
     }
   }
-  const src = ctx.values.length === 1 ? first.src : add(ctx, { cls: 'Concatenate', config: { axis: -1 }, inputs: ctx.values.map((v) => v.src), weights: [] });
+  const src =
+    ctx.values.length === 1
+      ? first.src
+      : add(ctx, { cls: 'Concatenate', config: { axis: -1 }, inputs: ctx.values.map((v) => v.src), weights: [] });
   const channels = ctx.values.reduce((s, v) => s + v.shape[0]!, 0);
   return { ...first, src, shape: [channels, ...first.shape.slice(1)], nonNegative: ctx.values.every((v) => v.nonNegative) };
 }
@@ -468,18 +534,33 @@ function pad(ctx: Ctx, a: Attrs): Value {
   const value = ctx.consts[2] ? Number(ctx.consts[2].data[0] ?? 0) : a.float('value', 0);
   if (value !== 0) fail(ctx, `pads with ${value}; only zero padding is supported`);
   if (ctx.consts[3]) fail(ctx, 'names pad axes; not supported');
-  if (p.length !== 8 || p[0] !== 0 || p[1] !== 0 || p[4] !== 0 || p[5] !== 0) fail(ctx, `has pads [${p.join(', ')}]; only spatial (H, W) padding of an N×C×H×W map is supported`);
+  if (p.length !== 8 || p[0] !== 0 || p[1] !== 0 || p[4] !== 0 || p[5] !== 0)
+    fail(ctx, `has pads [${p.join(', ')}]; only spatial (H, W) padding of an N×C×H×W map is supported`);
   const [t, l, b, r] = [p[2]!, p[3]!, p[6]!, p[7]!];
   let v = x;
-  const grow: [[number, number], [number, number]] = [[Math.max(t, 0), Math.max(b, 0)], [Math.max(l, 0), Math.max(r, 0)]];
-  const shrink: [[number, number], [number, number]] = [[Math.max(-t, 0), Math.max(-b, 0)], [Math.max(-l, 0), Math.max(-r, 0)]];
+  const grow: [[number, number], [number, number]] = [
+    [Math.max(t, 0), Math.max(b, 0)],
+    [Math.max(l, 0), Math.max(r, 0)],
+  ];
+  const shrink: [[number, number], [number, number]] = [
+    [Math.max(-t, 0), Math.max(-b, 0)],
+    [Math.max(-l, 0), Math.max(-r, 0)],
+  ];
   const [c, h, w] = v.shape as [number, number, number];
   if (grow.flat().some((q) => q > 0)) {
-    v = { ...v, src: add(ctx, { cls: 'ZeroPadding2D', config: { padding: grow }, inputs: [v.src], weights: [] }), shape: [c, h + grow[0][0] + grow[0][1], w + grow[1][0] + grow[1][1]] };
+    v = {
+      ...v,
+      src: add(ctx, { cls: 'ZeroPadding2D', config: { padding: grow }, inputs: [v.src], weights: [] }),
+      shape: [c, h + grow[0][0] + grow[0][1], w + grow[1][0] + grow[1][1]],
+    };
   }
   if (shrink.flat().some((q) => q > 0)) {
     const [, hh, ww] = v.shape as [number, number, number];
-    v = { ...v, src: add(ctx, { cls: 'Cropping2D', config: { cropping: shrink }, inputs: [v.src], weights: [] }), shape: [c, hh - shrink[0][0] - shrink[0][1], ww - shrink[1][0] - shrink[1][1]] };
+    v = {
+      ...v,
+      src: add(ctx, { cls: 'Cropping2D', config: { cropping: shrink }, inputs: [v.src], weights: [] }),
+      shape: [c, hh - shrink[0][0] - shrink[0][1], ww - shrink[1][0] - shrink[1][1]],
+    };
   }
   return v;
 }

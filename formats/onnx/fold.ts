@@ -1,14 +1,5 @@
 import { Attrs, OnnxLoadError, tensorValues, type OnnxNode } from './proto.js';
-import {
-  broadcastDims,
-  broadcastIndex,
-  intsOf,
-  makeTensor,
-  remap,
-  sizeOf,
-  stridesOf,
-  type HostTensor,
-} from './host-tensor.js';
+import { broadcastDims, broadcastIndex, intsOf, makeTensor, remap, sizeOf, stridesOf, type HostTensor } from './host-tensor.js';
 
 /**
  * Constant folding: evaluates a node whose inputs are all constants (initializers, Constant
@@ -20,9 +11,40 @@ import {
 
 /** The ops this module can evaluate on constants. */
 export const FOLDABLE_OPS = [
-  'Constant', 'Identity', 'Cast', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'ConstantOfShape', 'Slice',
-  'Transpose', 'Reshape', 'Flatten', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Neg', 'Sqrt', 'Equal', 'Less', 'Greater',
-  'Where', 'Range', 'Expand', 'Min', 'Max', 'Floor', 'Ceil', 'Abs', 'Not', 'Dropout', 'Size', 'Shape',
+  'Constant',
+  'Identity',
+  'Cast',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'ConstantOfShape',
+  'Slice',
+  'Transpose',
+  'Reshape',
+  'Flatten',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Neg',
+  'Sqrt',
+  'Equal',
+  'Less',
+  'Greater',
+  'Where',
+  'Range',
+  'Expand',
+  'Min',
+  'Max',
+  'Floor',
+  'Ceil',
+  'Abs',
+  'Not',
+  'Dropout',
+  'Size',
+  'Shape',
 ] as const;
 
 /** Evaluates `node` on constant `inputs` (missing optional inputs are undefined); one tensor per output. */
@@ -67,7 +89,12 @@ export function foldNode(node: OnnxNode, inputs: (HostTensor | undefined)[], mod
       return [{ ...t, dims }];
     }
     case 'Concat':
-      return [concat(inputs.filter((t): t is HostTensor => t !== undefined), a.int('axis', 0))];
+      return [
+        concat(
+          inputs.filter((t): t is HostTensor => t !== undefined),
+          a.int('axis', 0),
+        ),
+      ];
     case 'ConstantOfShape': {
       const v = a.tensor('value');
       const fill = v ? tensorValues(v, modelDir) : makeTensor('float', [1], [0]);
@@ -78,9 +105,18 @@ export function foldNode(node: OnnxNode, inputs: (HostTensor | undefined)[], mod
       return [slice(node, a, inputs)];
     case 'Transpose': {
       const t = need(0);
-      const perm = a.ints('perm', t.dims.map((_, i) => t.dims.length - 1 - i));
+      const perm = a.ints(
+        'perm',
+        t.dims.map((_, i) => t.dims.length - 1 - i),
+      );
       const strides = stridesOf(t.dims);
-      return [remap(t, perm.map((p) => t.dims[p]!), (idx) => idx.reduce((s, v, i) => s + v * strides[perm[i]!]!, 0))];
+      return [
+        remap(
+          t,
+          perm.map((p) => t.dims[p]!),
+          (idx) => idx.reduce((s, v, i) => s + v * strides[perm[i]!]!, 0),
+        ),
+      ];
     }
     case 'Reshape':
       return [{ ...need(0), dims: reshapeDims(need(0).dims, intsOf(need(1)), a.int('allowzero', 0) === 1, node) }];
@@ -97,19 +133,46 @@ export function foldNode(node: OnnxNode, inputs: (HostTensor | undefined)[], mod
     case 'Range': {
       const [start, limit, delta] = [need(0).data[0]!, need(1).data[0]!, need(2).data[0]!];
       const n = Math.max(Math.ceil((limit - start) / delta), 0);
-      return [makeTensor(need(0).dtype, [n], Array.from({ length: n }, (_, i) => start + i * delta))];
+      return [
+        makeTensor(
+          need(0).dtype,
+          [n],
+          Array.from({ length: n }, (_, i) => start + i * delta),
+        ),
+      ];
     }
     case 'Where':
       return [elementwise(node, [need(0), need(1), need(2)], need(1).dtype, (c, p, q) => (c ? p! : q!))];
-    case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Pow': case 'Min': case 'Max': case 'Equal': case 'Less': case 'Greater': {
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div':
+    case 'Pow':
+    case 'Min':
+    case 'Max':
+    case 'Equal':
+    case 'Less':
+    case 'Greater': {
       const ins = op === 'Min' || op === 'Max' ? inputs.filter((t): t is HostTensor => t !== undefined) : [need(0), need(1)];
       const int = ins.every((t) => t.dtype === 'int');
       const compare = op === 'Equal' || op === 'Less' || op === 'Greater';
       const f = binary(op, int);
       return [elementwise(node, ins, compare || int ? 'int' : 'float', (...v) => v.slice(1).reduce((acc: number, b) => f(acc, b!), v[0]!))];
     }
-    case 'Neg': case 'Sqrt': case 'Floor': case 'Ceil': case 'Abs': case 'Not': {
-      const f = { Neg: (v: number) => -v, Sqrt: Math.sqrt, Floor: Math.floor, Ceil: Math.ceil, Abs: Math.abs, Not: (v: number) => (v ? 0 : 1) }[op];
+    case 'Neg':
+    case 'Sqrt':
+    case 'Floor':
+    case 'Ceil':
+    case 'Abs':
+    case 'Not': {
+      const f = {
+        Neg: (v: number) => -v,
+        Sqrt: Math.sqrt,
+        Floor: Math.floor,
+        Ceil: Math.ceil,
+        Abs: Math.abs,
+        Not: (v: number) => (v ? 0 : 1),
+      }[op];
       return [makeTensor(x!.dtype, x!.dims, Array.from(need(0).data, f))];
     }
     default:
@@ -128,21 +191,34 @@ export function shapeOf(dims: number[], a: Attrs): HostTensor {
 
 function binary(op: string, int: boolean): (p: number, q: number) => number {
   switch (op) {
-    case 'Add': return (p, q) => p + q;
-    case 'Sub': return (p, q) => p - q;
-    case 'Mul': return (p, q) => p * q;
-    case 'Div': return int ? (p, q) => Math.trunc(p / q) : (p, q) => p / q;
-    case 'Pow': return (p, q) => p ** q;
-    case 'Min': return Math.min;
-    case 'Max': return Math.max;
-    case 'Equal': return (p, q) => (p === q ? 1 : 0);
-    case 'Less': return (p, q) => (p < q ? 1 : 0);
-    default: return (p, q) => (p > q ? 1 : 0); // Greater
+    case 'Add':
+      return (p, q) => p + q;
+    case 'Sub':
+      return (p, q) => p - q;
+    case 'Mul':
+      return (p, q) => p * q;
+    case 'Div':
+      return int ? (p, q) => Math.trunc(p / q) : (p, q) => p / q;
+    case 'Pow':
+      return (p, q) => p ** q;
+    case 'Min':
+      return Math.min;
+    case 'Max':
+      return Math.max;
+    case 'Equal':
+      return (p, q) => (p === q ? 1 : 0);
+    case 'Less':
+      return (p, q) => (p < q ? 1 : 0);
+    default:
+      return (p, q) => (p > q ? 1 : 0); // Greater
   }
 }
 
 function elementwise(node: OnnxNode, ins: HostTensor[], dtype: HostTensor['dtype'], f: (...v: number[]) => number): HostTensor {
-  const dims = broadcastDims(ins.map((t) => t.dims), `node '${node.name}' (${node.opType})`);
+  const dims = broadcastDims(
+    ins.map((t) => t.dims),
+    `node '${node.name}' (${node.opType})`,
+  );
   const n = sizeOf(dims);
   const out = new Array<number>(n);
   const idx = new Array<number>(dims.length).fill(0);
@@ -167,7 +243,9 @@ function constantValue(node: OnnxNode, a: Attrs, modelDir: string): HostTensor {
     const is = a.ints('value_ints', []);
     return makeTensor('int', [is.length], is);
   }
-  throw new OnnxLoadError(`node '${node.name}' (Constant) has no value, value_float(s) or value_int(s) attribute (sparse and string constants are not supported)`);
+  throw new OnnxLoadError(
+    `node '${node.name}' (Constant) has no value, value_float(s) or value_int(s) attribute (sparse and string constants are not supported)`,
+  );
 }
 
 function gather(t: HostTensor, indices: HostTensor, axisAttr: number): HostTensor {
@@ -210,7 +288,14 @@ function slice(node: OnnxNode, a: Attrs, inputs: (HostTensor | undefined)[]): Ho
   const fromInputs = inputs.length > 1;
   const starts = fromInputs ? intsOf(inputs[1]!) : a.ints('starts', []);
   const ends = fromInputs ? intsOf(inputs[2]!) : a.ints('ends', []);
-  const axes = (fromInputs && inputs[3] ? intsOf(inputs[3]) : a.ints('axes', starts.map((_, i) => i))).map((ax) => (ax < 0 ? ax + rank : ax));
+  const axes = (
+    fromInputs && inputs[3]
+      ? intsOf(inputs[3])
+      : a.ints(
+          'axes',
+          starts.map((_, i) => i),
+        )
+  ).map((ax) => (ax < 0 ? ax + rank : ax));
   const steps = fromInputs && inputs[4] ? intsOf(inputs[4]) : starts.map(() => 1);
   const begin = t.dims.map(() => 0);
   const step = t.dims.map(() => 1);

@@ -53,7 +53,8 @@ export function broadcastDims(shapes: number[][], what: string): number[] {
       const d = s[s.length - 1 - i]!;
       const o = rank - 1 - i;
       if (out[o] === 1) out[o] = d;
-      else if (d !== 1 && d !== out[o]) throw new Error(`${what}: shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')} do not broadcast`);
+      else if (d !== 1 && d !== out[o])
+        throw new Error(`${what}: shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')} do not broadcast`);
     }
   }
   return out;

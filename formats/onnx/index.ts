@@ -76,5 +76,7 @@ export function onnxFileProblem(path: string): string | null {
     const location = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
     if (location && !existsSync(join(dir, location))) missing.add(location);
   }
-  return missing.size > 0 ? `external data file(s) ${[...missing].join(', ')} named by ${file} are missing; keep them next to the .onnx file` : null;
+  return missing.size > 0
+    ? `external data file(s) ${[...missing].join(', ')} named by ${file} are missing; keep them next to the .onnx file`
+    : null;
 }

@@ -12,7 +12,10 @@
  */
 export function modulePath(nodeName: string): string | null {
   if (!nodeName.startsWith('/')) return null;
-  const segments = nodeName.split('/').filter((s) => s.length > 0).slice(0, -1);
+  const segments = nodeName
+    .split('/')
+    .filter((s) => s.length > 0)
+    .slice(0, -1);
   if (segments.length === 0) return null;
   let path = segments[0]!;
   for (const s of segments.slice(1)) path = s.startsWith(`${path}.`) ? s : `${path}.${s}`;

@@ -40,17 +40,27 @@ export function tensorValues(t: Tensor, modelDir: string): HostTensor {
   const dims = (t.dims ?? []).map(num);
   const type = t.dataType ?? 0;
   const bytes = ELEMENT_BYTES[type];
-  if (bytes === undefined) throw new OnnxLoadError(`tensor '${name}' has ONNX data type ${type}, which is not supported (float, double, float16, ints and bool are)`);
+  if (bytes === undefined)
+    throw new OnnxLoadError(
+      `tensor '${name}' has ONNX data type ${type}, which is not supported (float, double, float16, ints and bool are)`,
+    );
   const dtype = FLOAT_TYPES.has(type) ? 'float' : 'int';
   const n = sizeOf(dims);
   let raw: Uint8Array | null = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = externalBytes(t, modelDir, n * bytes);
   if (raw) {
-    if (raw.length !== n * bytes) throw new OnnxLoadError(`tensor '${name}' holds ${raw.length} bytes but [${dims.join(', ')}] needs ${n * bytes}`);
+    if (raw.length !== n * bytes)
+      throw new OnnxLoadError(`tensor '${name}' holds ${raw.length} bytes but [${dims.join(', ')}] needs ${n * bytes}`);
     return makeTensor(dtype, dims, decodeRaw(raw, type, n));
   }
   const typed: ArrayLike<number | Int64> =
-    type === 1 ? (t.floatData ?? []) : type === 11 ? (t.doubleData ?? []) : type === 7 || type === 13 ? (t.int64Data ?? []) : (t.int32Data ?? []);
+    type === 1
+      ? (t.floatData ?? [])
+      : type === 11
+        ? (t.doubleData ?? [])
+        : type === 7 || type === 13
+          ? (t.int64Data ?? [])
+          : (t.int32Data ?? []);
   let values = Array.from(typed, (v) => num(v as Int64));
   if (type === 10) values = values.map(halfToFloat);
   if (values.length !== n) throw new OnnxLoadError(`tensor '${name}' holds ${values.length} values but [${dims.join(', ')}] needs ${n}`);
@@ -62,18 +72,43 @@ function decodeRaw(raw: Uint8Array, type: number, n: number): ArrayLike<number> 
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     switch (type) {
-      case 1: out[i] = view.getFloat32(4 * i, true); break;
-      case 11: out[i] = view.getFloat64(8 * i, true); break;
-      case 10: out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
-      case 16: out[i] = new Float32Array(new Uint32Array([view.getUint16(2 * i, true) << 16]).buffer)[0]!; break;
-      case 2: case 9: out[i] = view.getUint8(i); break;
-      case 3: out[i] = view.getInt8(i); break;
-      case 4: out[i] = view.getUint16(2 * i, true); break;
-      case 5: out[i] = view.getInt16(2 * i, true); break;
-      case 6: out[i] = view.getInt32(4 * i, true); break;
-      case 12: out[i] = view.getUint32(4 * i, true); break;
-      case 7: out[i] = Number(view.getBigInt64(8 * i, true)); break;
-      case 13: out[i] = Number(view.getBigUint64(8 * i, true)); break;
+      case 1:
+        out[i] = view.getFloat32(4 * i, true);
+        break;
+      case 11:
+        out[i] = view.getFloat64(8 * i, true);
+        break;
+      case 10:
+        out[i] = halfToFloat(view.getUint16(2 * i, true));
+        break;
+      case 16:
+        out[i] = new Float32Array(new Uint32Array([view.getUint16(2 * i, true) << 16]).buffer)[0]!;
+        break;
+      case 2:
+      case 9:
+        out[i] = view.getUint8(i);
+        break;
+      case 3:
+        out[i] = view.getInt8(i);
+        break;
+      case 4:
+        out[i] = view.getUint16(2 * i, true);
+        break;
+      case 5:
+        out[i] = view.getInt16(2 * i, true);
+        break;
+      case 6:
+        out[i] = view.getInt32(4 * i, true);
+        break;
+      case 12:
+        out[i] = view.getUint32(4 * i, true);
+        break;
+      case 7:
+        out[i] = Number(view.getBigInt64(8 * i, true));
+        break;
+      case 13:
+        out[i] = Number(view.getBigUint64(8 * i, true));
+        break;
     }
   }
   return out;
@@ -104,7 +139,9 @@ function externalBytes(t: Tensor, modelDir: string, expected: number): Uint8Arra
   const length = kv.has('length') ? Number(kv.get('length')) : expected;
   const size = statSync(file).size;
   if (offset + length > size) {
-    throw new OnnxLoadError(`tensor '${name}': external data file ${file} has ${size} bytes, fewer than offset ${offset} + length ${length}; it is truncated or from another export`);
+    throw new OnnxLoadError(
+      `tensor '${name}': external data file ${file} has ${size} bytes, fewer than offset ${offset} + length ${length}; it is truncated or from another export`,
+    );
   }
   return new Uint8Array(readFileSync(file).subarray(offset, offset + length));
 }

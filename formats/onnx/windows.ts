@@ -48,7 +48,10 @@ export function planWindow(w: WindowSpec, sameAllowed: boolean): WindowPlan {
   if (sameAllowed && tfSame) return { padding: 'same', zeroPad: null, out };
   // The trailing padding the windows actually reach (ceil_mode may need more than `pads` says).
   const trail = [0, 1].map((i) => Math.max((out[i]! - 1) * w.strides[i]! + w.kernel[i]! - w.input[i]! - begins[i]!, 0));
-  const zeroPad: [[number, number], [number, number]] = [[t, trail[0]!], [l, trail[1]!]];
+  const zeroPad: [[number, number], [number, number]] = [
+    [t, trail[0]!],
+    [l, trail[1]!],
+  ];
   if (t + l + trail[0]! + trail[1]! === 0) return { padding: 'valid', zeroPad: null, out };
   return { padding: 'valid', zeroPad, out };
 }

@@ -51,7 +51,9 @@ export class Accumulator {
       .map(([stage, g]) => ({
         stage,
         count: g.count,
-        reasons: [...g.reasons.entries()].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
+        reasons: [...g.reasons.entries()]
+          .map(([reason, count]) => ({ reason, count }))
+          .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
       }))
       .sort((a, b) => b.count - a.count || a.stage.localeCompare(b.stage));
     return { ...merged, errorsByStage };
@@ -62,7 +64,11 @@ export class Accumulator {
  * One row per method condensing every figure: each metric's summary columns, in registry order
  * (averages over patch sizes / energies are unweighted).
  */
-export function methodSummaries(a: Aggregates, methods: readonly string[], metrics: readonly AnyMetric[] = registeredMetrics()): MethodSummary[] {
+export function methodSummaries(
+  a: Aggregates,
+  methods: readonly string[],
+  metrics: readonly AnyMetric[] = registeredMetrics(),
+): MethodSummary[] {
   return methods.map((method) => ({
     method,
     values: Object.fromEntries(metrics.flatMap((m) => m.summary.map((col) => [col.name, col.value(a, method)]))),

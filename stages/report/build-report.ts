@@ -110,7 +110,11 @@ function linkFrom(outDir: string, path: string): string {
  * Every registered metric's figures: SVG + PNG into `outDir` for those with data, and each with
  * the blocks (the curve's numbers) shown under it. Returns them and the files written.
  */
-export async function renderFigures(aggregates: Aggregates, methods: readonly string[], outDir: string): Promise<{ figures: Figure[]; dataFiles: string[] }> {
+export async function renderFigures(
+  aggregates: Aggregates,
+  methods: readonly string[],
+  outDir: string,
+): Promise<{ figures: Figure[]; dataFiles: string[] }> {
   const figures: Figure[] = [];
   const dataFiles: string[] = [];
   for (const f of registeredMetrics().flatMap((m) => m.figures)) {
@@ -123,7 +127,14 @@ export async function renderFigures(aggregates: Aggregates, methods: readonly st
     await writeFileAtomic(join(outDir, `${f.id}.svg`), chart.svg);
     await writeFileAtomic(join(outDir, `${f.id}.png`), chart.png);
     dataFiles.push(`${f.id}.svg`, `${f.id}.png`);
-    figures.push({ id: f.id, title: f.title, caption: f.caption, svg: chart.svg, png: `${f.id}.png`, blocks: f.blocks(aggregates, methods) });
+    figures.push({
+      id: f.id,
+      title: f.title,
+      caption: f.caption,
+      svg: chart.svg,
+      png: `${f.id}.png`,
+      blocks: f.blocks(aggregates, methods),
+    });
   }
   return { figures, dataFiles };
 }
@@ -133,7 +144,8 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   const dirs = runDirs.map((d) => resolve(d));
   for (const d of dirs) {
     const stat = await fs.stat(d).catch(() => null);
-    if (!stat?.isDirectory()) throw new Error(`run directory ${d} does not exist; pass the folder a run wrote (it holds tables/ and manifest/)`);
+    if (!stat?.isDirectory())
+      throw new Error(`run directory ${d} does not exist; pass the folder a run wrote (it holds tables/ and manifest/)`);
   }
   const outDir = resolve(opts.outDir ?? join(dirs[0]!, 'report'));
   await fs.mkdir(outDir, { recursive: true });
@@ -158,7 +170,11 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
     errorImages: loaded.imagesByTable.errors ?? 0,
   };
   const methods = sortMethods(methodsIn(aggregates));
-  const paired = pairedComparisons(perImage, { seed, fullMatrix: opts.fullMatrix ?? false, ...(opts.resamples ? { resamples: opts.resamples } : {}) });
+  const paired = pairedComparisons(perImage, {
+    seed,
+    fullMatrix: opts.fullMatrix ?? false,
+    ...(opts.resamples ? { resamples: opts.resamples } : {}),
+  });
   const claims = evaluateClaims(paired, perImage);
   const summaries = methodSummaries(aggregates, methods);
 
@@ -226,8 +242,14 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   for (const row of exampleRows) {
     for (const path of row.files.values()) inlined.set(path, `data:image/png;base64,${(await fs.readFile(path)).toString('base64')}`);
   }
-  const html = renderHtml(TITLE, reportBlocks(model, (p) => inlined.get(p)!));
-  const md = renderMarkdown(TITLE, reportBlocks(model, (p) => linkFrom(outDir, p)));
+  const html = renderHtml(
+    TITLE,
+    reportBlocks(model, (p) => inlined.get(p)!),
+  );
+  const md = renderMarkdown(
+    TITLE,
+    reportBlocks(model, (p) => linkFrom(outDir, p)),
+  );
   const htmlPath = join(outDir, 'report.html');
   const mdPath = join(outDir, 'report.md');
   await writeFileAtomic(htmlPath, html);

@@ -69,7 +69,15 @@ export function curveSpec(data: readonly CurveDatum[], opts: ChartOptions): vl.T
     background: 'white',
     data: { values },
     layer: [
-      ...(opts.zeroRule ? [{ data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#999', strokeDash: [4, 4] }, encoding: { y: { field: 'y', type: 'quantitative' } } }] : []),
+      ...(opts.zeroRule
+        ? [
+            {
+              data: { values: [{ y: 0 }] },
+              mark: { type: 'rule', color: '#999', strokeDash: [4, 4] },
+              encoding: { y: { field: 'y', type: 'quantitative' } },
+            },
+          ]
+        : []),
       {
         mark: { type: 'area', opacity: 0.18, clip: true },
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: opts.yTitle, scale: yScale }, y2: { field: 'hi' }, color },

@@ -111,14 +111,27 @@ function pairedChecks(r: PairedResults, figure: FigureId, a: string, rivals: rea
     for (const b of rivals) {
       const c = findComparison(r, figure, x, a, b);
       if (!c || c.n === 0) continue;
-      checks.push({ label: `${xName}=${x} ${methodLabel(a)} − ${methodLabel(b)}`, mean: c.meanDiff, lo: c.lo, hi: c.hi, direction, threshold: 0, pHolm: c.pHolm });
+      checks.push({
+        label: `${xName}=${x} ${methodLabel(a)} − ${methodLabel(b)}`,
+        mean: c.meanDiff,
+        lo: c.lo,
+        hi: c.hi,
+        direction,
+        threshold: 0,
+        pHolm: c.pHolm,
+      });
     }
   }
   return checks;
 }
 
 function methodsIn(data: PerImageCollector, metric: Series['metric'], targetKind: string): string[] {
-  return sortMethods(data.allSeries().filter((s) => s.metric === metric && s.targetKind === targetKind).map((s) => s.method));
+  return sortMethods(
+    data
+      .allSeries()
+      .filter((s) => s.metric === metric && s.targetKind === targetKind)
+      .map((s) => s.method),
+  );
 }
 
 function missingNote(wanted: readonly string[], have: readonly string[]): string {
@@ -136,11 +149,19 @@ function sglrpDropClaim(r: PairedResults, data: PerImageCollector, kind: 'gt' | 
   const source = kind === 'gt' ? '§5.3.1, Fig. 11a' : '§5.3.2, Fig. 11b';
   const rivals = wanted.filter((m) => have.includes(m));
   if (!have.includes('sglrp') || rivals.length === 0) {
-    const need = !have.includes('sglrp') ? `no SGLRP ${kind} masking rows` : `no ${kind} masking rows for ${kind === 'gt' ? 'CLRP or LRP' : 'any other method'}`;
+    const need = !have.includes('sglrp')
+      ? `no SGLRP ${kind} masking rows`
+      : `no ${kind} masking rows for ${kind === 'gt' ? 'CLRP or LRP' : 'any other method'}`;
     return { id, source, statement, agrees: 'not-measured', evidence: `${need} in this run.` };
   }
   const checks = pairedChecks(r, kind === 'gt' ? 'fig11a' : 'fig11b', 'sglrp', rivals, 1, 'p');
-  return { id, source, statement, agrees: claimVerdict(checks), evidence: evidence(`${pairedTest(r)}; claimed: SGLRP − rival > 0 (drop of y_t, ${kind})`, checks, missingNote(wanted, have)) };
+  return {
+    id,
+    source,
+    statement,
+    agrees: claimVerdict(checks),
+    evidence: evidence(`${pairedTest(r)}; claimed: SGLRP − rival > 0 (drop of y_t, ${kind})`, checks, missingNote(wanted, have)),
+  };
 }
 
 function sglrpPointingClaim(r: PairedResults, data: PerImageCollector): Claim {
@@ -149,17 +170,39 @@ function sglrpPointingClaim(r: PairedResults, data: PerImageCollector): Claim {
   const have = methodsIn(data, 'pointing', 'gt');
   const rivals = ['lrp', 'clrp'].filter((m) => have.includes(m));
   if (!have.includes('sglrp') || rivals.length === 0) {
-    return { id: 3, source, statement, agrees: 'not-measured', evidence: !have.includes('sglrp') ? 'no SGLRP pointing rows in this run.' : 'no LRP or CLRP pointing rows in this run.' };
+    return {
+      id: 3,
+      source,
+      statement,
+      agrees: 'not-measured',
+      evidence: !have.includes('sglrp') ? 'no SGLRP pointing rows in this run.' : 'no LRP or CLRP pointing rows in this run.',
+    };
   }
   const checks = pairedChecks(r, 'fig13', 'sglrp', rivals, 1, 'E');
-  return { id: 3, source, statement, agrees: claimVerdict(checks), evidence: evidence(`${pairedTest(r)}; claimed: SGLRP − rival > 0 (pointing accuracy)`, checks, missingNote(['lrp', 'clrp'], have)) };
+  return {
+    id: 3,
+    source,
+    statement,
+    agrees: claimVerdict(checks),
+    evidence: evidence(`${pairedTest(r)}; claimed: SGLRP − rival > 0 (pointing accuracy)`, checks, missingNote(['lrp', 'clrp'], have)),
+  };
 }
 
 /** Below this mean accuracy (its whole interval), Random counts as "near zero". */
 export const NEAR_ZERO = 0.05;
 
 /** Checks on one method's own per-image values against a fixed threshold (bootstrap CI of the mean). */
-function levelChecks(data: PerImageCollector, seed: number, resamples: number, metric: Series['metric'], kind: string, method: string, direction: 1 | -1, threshold: number, xName: string): Check[] {
+function levelChecks(
+  data: PerImageCollector,
+  seed: number,
+  resamples: number,
+  metric: Series['metric'],
+  kind: string,
+  method: string,
+  direction: 1 | -1,
+  threshold: number,
+  xName: string,
+): Check[] {
   return data
     .allSeries()
     .filter((s) => s.metric === metric && s.targetKind === kind && s.method === method)
@@ -175,28 +218,50 @@ function randomPointingClaim(r: PairedResults, data: PerImageCollector): Claim {
   const have = methodsIn(data, 'pointing', 'gt');
   const others = have.filter((m) => m !== 'random');
   if (!have.includes('random') || others.length === 0) {
-    return { id: 4, source, statement, agrees: 'not-measured', evidence: !have.includes('random') ? 'no Random pointing rows in this run.' : 'no other method has pointing rows to compare with.' };
+    return {
+      id: 4,
+      source,
+      statement,
+      agrees: 'not-measured',
+      evidence: !have.includes('random') ? 'no Random pointing rows in this run.' : 'no other method has pointing rows to compare with.',
+    };
   }
   const lowest = pairedChecks(r, 'fig13', 'random', others, -1, 'E');
   const level = levelChecks(data, r.seed, r.resamples, 'pointing', 'gt', 'random', -1, NEAR_ZERO, 'E');
   const checks = [...lowest, ...level];
   const note =
     `"Near zero" is checked as Random's own bootstrap 95% CI lying below ${NEAR_ZERO}.` +
-    (level.some((c) => checkOutcome(c) !== 'holds') ? ' A dense uniform random map selects pixels in proportion to area, so its accuracy approaches the boxes\' share of the image.' : '');
-  return { id: 4, source, statement, agrees: claimVerdict(checks), evidence: evidence(`${pairedTest(r)}; claimed: Random − other < 0`, checks, note) };
+    (level.some((c) => checkOutcome(c) !== 'holds')
+      ? " A dense uniform random map selects pixels in proportion to area, so its accuracy approaches the boxes' share of the image."
+      : '');
+  return {
+    id: 4,
+    source,
+    statement,
+    agrees: claimVerdict(checks),
+    evidence: evidence(`${pairedTest(r)}; claimed: Random − other < 0`, checks, note),
+  };
 }
 
 function top2IncreaseClaim(r: PairedResults, data: PerImageCollector): Claim {
-  const statement = 'Targeting the 2nd most probable class, masking the maximal point of LRP, and a random point, increases y_t (negative drop) at every patch size.';
+  const statement =
+    'Targeting the 2nd most probable class, masking the maximal point of LRP, and a random point, increases y_t (negative drop) at every patch size.';
   const source = '§5.3.2, Fig. 11b';
   const have = methodsIn(data, 'masking', 'top2');
   const methods = ['lrp', 'random'].filter((m) => have.includes(m));
-  if (methods.length === 0) return { id: 5, source, statement, agrees: 'not-measured', evidence: 'no top2 masking rows for LRP or Random in this run.' };
+  if (methods.length === 0)
+    return { id: 5, source, statement, agrees: 'not-measured', evidence: 'no top2 masking rows for LRP or Random in this run.' };
   const checks = methods.flatMap((m) => levelChecks(data, r.seed, r.resamples, 'masking', 'top2', m, -1, 0, 'p'));
   const test = `Test: bootstrap 95% CI of the mean per-image drop (${r.resamples.toLocaleString('en')} resamples, seed ${r.seed}); claimed: drop < 0`;
   return { id: 5, source, statement, agrees: claimVerdict(checks), evidence: evidence(test, checks, missingNote(['lrp', 'random'], have)) };
 }
 
 export function evaluateClaims(r: PairedResults, data: PerImageCollector): Claim[] {
-  return [sglrpDropClaim(r, data, 'gt', 1), sglrpDropClaim(r, data, 'top2', 2), sglrpPointingClaim(r, data), randomPointingClaim(r, data), top2IncreaseClaim(r, data)];
+  return [
+    sglrpDropClaim(r, data, 'gt', 1),
+    sglrpDropClaim(r, data, 'top2', 2),
+    sglrpPointingClaim(r, data),
+    randomPointingClaim(r, data),
+    top2IncreaseClaim(r, data),
+  ];
 }

@@ -12,7 +12,10 @@ export function classNamer(spec: unknown): ClassNamer {
   let names: string[] = [];
   try {
     if (spec === 'imagenet') names = loadImageNetClasses().names;
-    else if (typeof spec === 'string' && spec !== 'digits') names = readFileSync(spec, 'utf8').split(/\r?\n/).map((l) => l.trim());
+    else if (typeof spec === 'string' && spec !== 'digits')
+      names = readFileSync(spec, 'utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim());
   } catch {
     names = [];
   }

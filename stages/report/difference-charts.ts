@@ -15,7 +15,13 @@ export function comparisonLabel(a: string, b: string): string {
 }
 
 /** The faceted vega-lite spec; null when the figure has no comparison with data. */
-export function differenceSpec(paired: PairedResults, figure: FigureId, title: string, xTitle: string, yTitle: string): vl.TopLevelSpec | null {
+export function differenceSpec(
+  paired: PairedResults,
+  figure: FigureId,
+  title: string,
+  xTitle: string,
+  yTitle: string,
+): vl.TopLevelSpec | null {
   const rows = paired.comparisons.filter((c) => c.figure === figure && Number.isFinite(c.meanDiff));
   if (rows.length === 0) return null;
   const pairs = [...new Map(rows.map((c) => [comparisonLabel(c.a, c.b), c.b])).entries()];
@@ -28,8 +34,19 @@ export function differenceSpec(paired: PairedResults, figure: FigureId, title: s
   }));
   const xs = [...new Set(values.map((v) => v.x))].sort((u, v) => u - v);
   const integerX = xs.every((x) => Number.isInteger(x));
-  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false, nice: false, padding: 8 }, ...(integerX ? { axis: { values: xs, format: 'd' } } : {}) };
-  const color = { field: 'comparison', type: 'nominal', legend: null, scale: { domain: pairs.map(([l]) => l), range: methodColors(pairs.map(([, b]) => b)) } };
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: xTitle,
+    scale: { zero: false, nice: false, padding: 8 },
+    ...(integerX ? { axis: { values: xs, format: 'd' } } : {}),
+  };
+  const color = {
+    field: 'comparison',
+    type: 'nominal',
+    legend: null,
+    scale: { domain: pairs.map(([l]) => l), range: methodColors(pairs.map(([, b]) => b)) },
+  };
   const spec = {
     title,
     background: 'white',
@@ -41,8 +58,14 @@ export function differenceSpec(paired: PairedResults, figure: FigureId, title: s
       height: 140,
       layer: [
         { mark: { type: 'rule', color: '#999', strokeDash: [4, 4] }, encoding: { y: { datum: 0, type: 'quantitative' } } },
-        { mark: { type: 'area', opacity: 0.25 }, encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' }, color } },
-        { mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, color } },
+        {
+          mark: { type: 'area', opacity: 0.25 },
+          encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' }, color },
+        },
+        {
+          mark: { type: 'line', point: true, strokeWidth: 2 },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, color },
+        },
       ],
     },
     resolve: { scale: { y: 'shared' } },
@@ -51,7 +74,13 @@ export function differenceSpec(paired: PairedResults, figure: FigureId, title: s
   return spec as unknown as vl.TopLevelSpec;
 }
 
-export async function renderDifferenceChart(paired: PairedResults, figure: FigureId, title: string, xTitle: string, yTitle: string): Promise<RenderedChart | null> {
+export async function renderDifferenceChart(
+  paired: PairedResults,
+  figure: FigureId,
+  title: string,
+  xTitle: string,
+  yTitle: string,
+): Promise<RenderedChart | null> {
   const spec = differenceSpec(paired, figure, title, xTitle, yTitle);
   if (!spec) return null;
   const svg = await renderSvg(spec);

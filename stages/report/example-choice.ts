@@ -61,10 +61,19 @@ export interface Candidate {
  */
 export function chooseExamples<C extends Candidate>(candidates: readonly C[], k: number): { candidate: C; reason: ExampleReason }[] {
   const byId = (a: C, b: C) => a.imageId.localeCompare(b.imageId);
-  const wins = candidates.filter((c) => c.advantage > 0).sort((a, b) => b.advantage - a.advantage || byId(a, b)).slice(0, k);
-  const losses = candidates.filter((c) => c.advantage < 0).sort((a, b) => a.advantage - b.advantage || byId(a, b)).slice(0, k);
+  const wins = candidates
+    .filter((c) => c.advantage > 0)
+    .sort((a, b) => b.advantage - a.advantage || byId(a, b))
+    .slice(0, k);
+  const losses = candidates
+    .filter((c) => c.advantage < 0)
+    .sort((a, b) => a.advantage - b.advantage || byId(a, b))
+    .slice(0, k);
   const taken = new Set([...wins, ...losses].map((c) => c.imageId));
-  const random = [...candidates].sort((a, b) => a.randomKey - b.randomKey || byId(a, b)).slice(0, k).filter((c) => !taken.has(c.imageId));
+  const random = [...candidates]
+    .sort((a, b) => a.randomKey - b.randomKey || byId(a, b))
+    .slice(0, k)
+    .filter((c) => !taken.has(c.imageId));
   return [
     ...wins.map((candidate) => ({ candidate, reason: 'win' as const })),
     ...losses.map((candidate) => ({ candidate, reason: 'loss' as const })),

@@ -65,19 +65,28 @@ export function exampleBlocks(model: ReportModel, src: (path: string) => string)
     kind: 'paragraph',
     text:
       "Chosen deliberately (docs/PROTOCOL.md §8): SGLRP's biggest wins and losses by paired difference (its masking drop minus the other methods' mean drop, " +
-      'averaged over targets and patch sizes), then seeded random images. SGLRP advantage > 0: SGLRP\'s patch mattered more on this image.',
+      "averaged over targets and patch sizes), then seeded random images. SGLRP advantage > 0: SGLRP's patch mattered more on this image.",
   });
   const columns = model.examples.columns.filter((k) => k !== 'input');
   const kinds = [...new Set(columns.map(targetKindOf).filter((k): k is string => k !== null))].sort(compareTargetKinds);
   const legend = heatmapLegend();
   for (const kind of kinds) {
     const keys = ['input', ...columns.filter((k) => targetKindOf(k) === kind)];
-    blocks.push({ kind: 'heading', level: 3, text: kind === 'gt' ? 'Target: ground truth' : kind === 'top2' ? 'Target: 2nd most probable class' : `Target: ${kind}`, anchor: `examples-${kind}` });
+    blocks.push({
+      kind: 'heading',
+      level: 3,
+      text: kind === 'gt' ? 'Target: ground truth' : kind === 'top2' ? 'Target: 2nd most probable class' : `Target: ${kind}`,
+      anchor: `examples-${kind}`,
+    });
     blocks.push({
       kind: 'examples',
       header: ['image', ...keys.map(columnTitle)],
       keys,
-      rows: rows.map((r) => ({ imageId: r.imageId, caption: caption(r), cells: keys.map((k) => (r.files.has(k) ? src(r.files.get(k)!) : null)) })),
+      rows: rows.map((r) => ({
+        imageId: r.imageId,
+        caption: caption(r),
+        cells: keys.map((k) => (r.files.has(k) ? src(r.files.get(k)!) : null)),
+      })),
       legend,
     });
   }

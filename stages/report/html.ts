@@ -64,7 +64,10 @@ function verdictClass(text: string): string {
 function table(header: string[], rows: string[][], verdictColumn?: number): string {
   const head = `<tr>${header.map((h) => `<th>${e(h)}</th>`).join('')}</tr>`;
   const body = rows
-    .map((r) => `<tr>${r.map((cell, i) => (i === verdictColumn ? `<td class="${verdictClass(cell)}"><b>${e(cell)}</b></td>` : `<td>${e(cell)}</td>`)).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((cell, i) => (i === verdictColumn ? `<td class="${verdictClass(cell)}"><b>${e(cell)}</b></td>` : `<td>${e(cell)}</td>`)).join('')}</tr>`,
+    )
     .join('\n');
   return `<div class="scroll"><table>\n${head}\n${body}\n</table></div>`;
 }
@@ -88,7 +91,11 @@ function block(b: Block): string {
         .map(
           (r) =>
             `<tr><td class="caption">${r.caption.map(e).join('<br>')}</td>${r.cells
-              .map((src, i) => (src ? `<td><img alt="${e(b.header[i + 1] ?? '')}" data-map="${e(`${r.imageId}|${b.keys[i] ?? ''}`)}" src="${src}"></td>` : '<td>—</td>'))
+              .map((src, i) =>
+                src
+                  ? `<td><img alt="${e(b.header[i + 1] ?? '')}" data-map="${e(`${r.imageId}|${b.keys[i] ?? ''}`)}" src="${src}"></td>`
+                  : '<td>—</td>',
+              )
               .join('')}</tr>`,
         )
         .join('\n');

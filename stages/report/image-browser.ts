@@ -61,10 +61,18 @@ function imageScore(data: PerImageCollector, n: number, metric: string, targetKi
  * `exampleKeys`: per image id, the map keys shown in the example tables; `mapFiles`: per image id,
  * map key → relative path of a rendered kept map.
  */
-export function imageBrowserData(data: PerImageCollector, methods: readonly string[], names: ClassNamer, exampleKeys: ReadonlyMap<string, readonly string[]>, mapFiles: ReadonlyMap<string, Record<string, string>> = new Map()): ImageBrowserData {
+export function imageBrowserData(
+  data: PerImageCollector,
+  methods: readonly string[],
+  names: ClassNamer,
+  exampleKeys: ReadonlyMap<string, readonly string[]>,
+  mapFiles: ReadonlyMap<string, Record<string, string>> = new Map(),
+): ImageBrowserData {
   const images: BrowserImage[] = data.ids.map((id, n) => {
     const f = data.forward[n];
-    const scores = Object.fromEntries(BROWSER_METRICS.map((m) => [m.key, methods.map((method) => imageScore(data, n, m.metric, m.targetKind, method))])) as BrowserImage['scores'];
+    const scores = Object.fromEntries(
+      BROWSER_METRICS.map((m) => [m.key, methods.map((method) => imageScore(data, n, m.metric, m.targetKind, method))]),
+    ) as BrowserImage['scores'];
     const maps: Record<string, string> = { ...(mapFiles.get(id) ?? {}) };
     for (const k of exampleKeys.get(id) ?? []) maps[k] = '';
     return {
@@ -78,7 +86,12 @@ export function imageBrowserData(data: PerImageCollector, methods: readonly stri
       maps,
     };
   });
-  return { methods: [...methods], methodLabels: methods.map(methodLabel), metrics: BROWSER_METRICS.map((m) => ({ key: m.key, title: m.title })), images };
+  return {
+    methods: [...methods],
+    methodLabels: methods.map(methodLabel),
+    metrics: BROWSER_METRICS.map((m) => ({ key: m.key, title: m.title })),
+    images,
+  };
 }
 
 export function imagesTable(d: ImageBrowserData): ReportTable {
@@ -108,7 +121,10 @@ export function imagesTable(d: ImageBrowserData): ReportTable {
 
 /** JSON inside <script>: `<` escaped so no "</script>" in the data can end the block. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** Rows drawn at once; the rest come with "show more" (50,000 rows of DOM would stall the page). */
@@ -273,4 +289,3 @@ export function imageBrowserBlocks(d: ImageBrowserData): Block[] {
   const md = `The interactive image browser (${d.images.length} images, sortable and filterable, with the example maps) is in report.html; the same per-image scores are in [images.csv](images.csv).`;
   return [heading, { kind: 'html', html, markdown: md }];
 }
-

@@ -24,7 +24,11 @@ export function parseMapFile(name: string): { image: string; key: string } | nul
  * Draws the kept maps of the images in `ids` into outDir/maps/; returns, per image id, map key →
  * path relative to the report folder.
  */
-export async function renderKeptMaps(runDirs: readonly string[], ids: readonly string[], outDir: string): Promise<Map<string, Record<string, string>>> {
+export async function renderKeptMaps(
+  runDirs: readonly string[],
+  ids: readonly string[],
+  outDir: string,
+): Promise<Map<string, Record<string, string>>> {
   const bySafe = new Map(ids.map((id) => [fileSafeId(id), id]));
   const out = new Map<string, Record<string, string>>();
   for (const runDir of runDirs) {

@@ -33,7 +33,13 @@ export function imageDrops(data: PerImageCollector, imageNumber: number): DropEn
 
 export const REASON_TEXT: Record<ExampleReason, string> = { win: 'SGLRP wins', loss: 'SGLRP loses', random: 'random pick' };
 
-export function labelExamples(rows: readonly ExampleRow[], data: PerImageCollector, names: ClassNamer, seed: number, perKind: number): LabelledExample[] {
+export function labelExamples(
+  rows: readonly ExampleRow[],
+  data: PerImageCollector,
+  names: ClassNamer,
+  seed: number,
+  perKind: number,
+): LabelledExample[] {
   const candidates = rows.map((row) => {
     const n = data.numberOf(row.imageId);
     const advantage = n === undefined ? NaN : sglrpAdvantage(imageDrops(data, n));

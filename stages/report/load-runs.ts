@@ -45,8 +45,13 @@ export async function checkReportInputs(runDirs: readonly string[], outDir?: str
     const fields = diffConfigs(configs[0]!, config, { resultsOnly: true });
     if (fields.length > 0) {
       throw new ReportInputError(
-        `${runDirs[i]} and ${runDirs[0]} were run with different configs, so their numbers cannot be merged:\n${describeDiff(configs[0]!, config, fields).map((d) => `  ${d}`).join('\n')}\n` +
-          'Report each run on its own (sglrp report RUN_DIR). Nothing was written.',
+        `${runDirs[i]} and ${runDirs[0]} were run with different configs, so their numbers cannot be merged:\n${describeDiff(
+          configs[0]!,
+          config,
+          fields,
+        )
+          .map((d) => `  ${d}`)
+          .join('\n')}\n` + 'Report each run on its own (sglrp report RUN_DIR). Nothing was written.',
       );
     }
   }
@@ -57,14 +62,19 @@ export async function checkReportInputs(runDirs: readonly string[], outDir?: str
     if (i === 0 || !identity || !first) continue;
     const parts = identityDiff(first, identity).filter((p) => p !== 'configHash');
     if (parts.length > 0) {
-      throw new ReportInputError(`${runDirs[i]} and ${runDirs[0]} were run on different inputs (${parts.map((p) => `${p} files`).join(', ')} differ, see their ${RUN_FILES.identity}), so their numbers cannot be merged. Report each run on its own. Nothing was written.`);
+      throw new ReportInputError(
+        `${runDirs[i]} and ${runDirs[0]} were run on different inputs (${parts.map((p) => `${p} files`).join(', ')} differ, see their ${RUN_FILES.identity}), so their numbers cannot be merged. Report each run on its own. Nothing was written.`,
+      );
     }
   }
   if (outDir !== undefined) {
     const out = resolve(outDir);
     for (const dir of runDirs) {
       for (const sub of [RUN_FILES.tables, RUN_FILES.manifest]) {
-        if (inside(join(resolve(dir), sub), out)) throw new ReportInputError(`--out ${outDir} is inside ${join(dir, sub)}, which holds the run's own shards; choose a folder outside it (default: RUN_DIR/report). Nothing was written.`);
+        if (inside(join(resolve(dir), sub), out))
+          throw new ReportInputError(
+            `--out ${outDir} is inside ${join(dir, sub)}, which holds the run's own shards; choose a folder outside it (default: RUN_DIR/report). Nothing was written.`,
+          );
       }
     }
   }
@@ -159,11 +169,21 @@ export async function loadRuns(runDirs: readonly string[], sink: ShardSink): Pro
         } catch (err) {
           if (!(err instanceof CorruptShardError)) throw err;
           const missing = /file is missing/.test(err.reason);
-          problems.push({ runDir, file: file.path, kind: missing ? 'missing' : 'corrupt', detail: `${err.reason} (listed in ${record.source}); not merged` });
+          problems.push({
+            runDir,
+            file: file.path,
+            kind: missing ? 'missing' : 'corrupt',
+            detail: `${err.reason} (listed in ${record.source}); not merged`,
+          });
           continue;
         }
         if (file.rows !== null && file.rows !== data.numRows) {
-          problems.push({ runDir, file: file.path, kind: 'corrupt', detail: `holds ${data.numRows} rows but ${record.source} records ${file.rows}; not merged` });
+          problems.push({
+            runDir,
+            file: file.path,
+            kind: 'corrupt',
+            detail: `holds ${data.numRows} rows but ${record.source} records ${file.rows}; not merged`,
+          });
           continue;
         }
         // Ownership: the first shard that brings an image keeps it for this table.
@@ -185,7 +205,12 @@ export async function loadRuns(runDirs: readonly string[], sink: ShardSink): Pro
       }
     }
     for (const path of await unlistedTableFiles(runDir, listed)) {
-      problems.push({ runDir, file: path, kind: 'unlisted', detail: 'no manifest record lists this file (a shard still running, or left from a crash); not merged' });
+      problems.push({
+        runDir,
+        file: path,
+        kind: 'unlisted',
+        detail: 'no manifest record lists this file (a shard still running, or left from a crash); not merged',
+      });
     }
   }
   const imagesByTable: Record<string, number> = {};

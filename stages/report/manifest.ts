@@ -47,7 +47,12 @@ async function planOf(runDir: string, problems: Problem[]): Promise<Plan | null>
   try {
     return (await readPlan(runDir)) ?? null;
   } catch (err) {
-    problems.push({ runDir, file: join(runDir, RUN_FILES.plan), kind: 'bad-plan', detail: `cannot read the shard plan (${(err as Error).message}); completeness is unknown` });
+    problems.push({
+      runDir,
+      file: join(runDir, RUN_FILES.plan),
+      kind: 'bad-plan',
+      detail: `cannot read the shard plan (${(err as Error).message}); completeness is unknown`,
+    });
     return null;
   }
 }
@@ -56,7 +61,12 @@ async function identityOf(runDir: string, problems: Problem[]): Promise<RunIdent
   try {
     return (await readIdentity(runDir)) ?? null;
   } catch (err) {
-    problems.push({ runDir, file: join(runDir, RUN_FILES.identity), kind: 'bad-manifest', detail: `${(err as Error).message}; shards cannot be checked against the run's inputs` });
+    problems.push({
+      runDir,
+      file: join(runDir, RUN_FILES.identity),
+      kind: 'bad-manifest',
+      detail: `${(err as Error).message}; shards cannot be checked against the run's inputs`,
+    });
     return null;
   }
 }
@@ -74,12 +84,22 @@ export async function readRunManifest(runDir: string): Promise<RunManifest> {
     }
     const r = m.record;
     if (plan && r.phase === 'main' && r.shard >= plan.shardCount) {
-      problems.push({ runDir, file: m.path, kind: 'bad-manifest', detail: `main shard ${r.shard} is outside the plan of ${plan.shardCount} shards (a stray copy?); not merged` });
+      problems.push({
+        runDir,
+        file: m.path,
+        kind: 'bad-manifest',
+        detail: `main shard ${r.shard} is outside the plan of ${plan.shardCount} shards (a stray copy?); not merged`,
+      });
       continue;
     }
     const foreign = identity ? identityDiff(r.identity, identity) : [];
     if (foreign.length > 0) {
-      problems.push({ runDir, file: m.path, kind: 'bad-manifest', detail: `computed with other inputs (${foreign.join(', ')} differ from ${RUN_FILES.identity}); not merged` });
+      problems.push({
+        runDir,
+        file: m.path,
+        kind: 'bad-manifest',
+        detail: `computed with other inputs (${foreign.join(', ')} differ from ${RUN_FILES.identity}); not merged`,
+      });
       continue;
     }
     const files: ManifestFile[] = [];
@@ -87,7 +107,12 @@ export async function readRunManifest(runDir: string): Promise<RunManifest> {
       const path = resolve(runDir, ...f.path.split('/'));
       const rel = relative(runDir, path);
       if (rel.startsWith('..') || isAbsolute(rel)) {
-        problems.push({ runDir, file: m.path, kind: 'bad-manifest', detail: `lists ${f.path}, which is outside the run directory; not merged` });
+        problems.push({
+          runDir,
+          file: m.path,
+          kind: 'bad-manifest',
+          detail: `lists ${f.path}, which is outside the run directory; not merged`,
+        });
         continue;
       }
       files.push({ table: f.table, path, rows: f.rows, sha256: f.sha256 });

@@ -20,7 +20,10 @@ function block(b: Block): string {
     case 'notices':
       return b.items.map((i) => `> **Note:** ${i}`).join('\n>\n');
     case 'table':
-      return table(b.header, b.rows.map((r) => (b.verdictColumn === undefined ? r : r.map((c, j) => (j === b.verdictColumn ? `**${c}**` : c)))));
+      return table(
+        b.header,
+        b.rows.map((r) => (b.verdictColumn === undefined ? r : r.map((c, j) => (j === b.verdictColumn ? `**${c}**` : c)))),
+      );
     case 'figure':
       return b.figure.png ? `![${b.figure.title}](${b.figure.png})` : '';
     case 'examples':
@@ -28,7 +31,10 @@ function block(b: Block): string {
         b.legend ? `Colour scale: ![colour scale](${b.legend.png}) ${b.legend.low} → ${b.legend.high}. ${b.legend.note}` : '',
         table(
           b.header,
-          b.rows.map((r) => [r.caption.join('<br>'), ...r.cells.map((src, i) => (src ? `![${b.header[i + 1] ?? ''}](${encodeURI(src)})` : '—'))]),
+          b.rows.map((r) => [
+            r.caption.join('<br>'),
+            ...r.cells.map((src, i) => (src ? `![${b.header[i + 1] ?? ''}](${encodeURI(src)})` : '—')),
+          ]),
         ),
       ]
         .filter((x) => x !== '')

@@ -59,7 +59,12 @@ export function plannedImages(run: RunInfo): number | null {
 
 /** Images with any result row (the forward table may be absent from a partial or custom run). */
 function imagesSeen(counts: Counts): number {
-  return Math.max(0, ...Object.entries(counts.imagesByTable).filter(([t]) => t !== 'errors').map(([, n]) => n));
+  return Math.max(
+    0,
+    ...Object.entries(counts.imagesByTable)
+      .filter(([t]) => t !== 'errors')
+      .map(([, n]) => n),
+  );
 }
 
 export function buildNotices(runs: readonly RunInfo[], problems: readonly Problem[], counts: Counts): string[] {
@@ -71,7 +76,9 @@ export function buildNotices(runs: readonly RunInfo[], problems: readonly Proble
           `every number below covers only the finished shards (${imagesSeen(counts)} images in all).`,
       );
     } else if (run.partial === null) {
-      notices.push(`${run.runDir} has no readable plan.json, so this report cannot tell whether every shard finished (${run.mainShardsDone} main-phase shards found).`);
+      notices.push(
+        `${run.runDir} has no readable plan.json, so this report cannot tell whether every shard finished (${run.mainShardsDone} main-phase shards found).`,
+      );
     }
   }
   const hashes = new Set(runs.map((r) => r.configHash));
@@ -83,10 +90,14 @@ export function buildNotices(runs: readonly RunInfo[], problems: readonly Proble
   if (problems.length > 0) {
     const byKind = new Map<string, number>();
     for (const p of problems) byKind.set(p.kind, (byKind.get(p.kind) ?? 0) + 1);
-    notices.push(`${problems.length} problem(s) found and left out of every number: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')} (listed under Problems).`);
+    notices.push(
+      `${problems.length} problem(s) found and left out of every number: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')} (listed under Problems).`,
+    );
   }
   if (counts.duplicateRows > 0) {
-    notices.push(`${counts.duplicateRows} row(s) belonged to images already read from an earlier shard or run directory and were counted once.`);
+    notices.push(
+      `${counts.duplicateRows} row(s) belonged to images already read from an earlier shard or run directory and were counted once.`,
+    );
   }
   return notices;
 }

@@ -36,10 +36,13 @@ export function pairedBlocks(model: ReportModel): Block[] {
         `(higher is better for both metrics, so a positive value favours the first method), its paired bootstrap 95% interval ` +
         `(${r.resamples.toLocaleString('en')} resamples, seed ${r.seed}) and the two-sided Wilcoxon signed-rank p-value, Holm-corrected across all comparisons of the figure. ` +
         `▲ / ▼: the interval lies above / below 0. ` +
-        (r.fullMatrix ? 'Every pair of methods is compared (full matrix).' : 'Each rival is compared with SGLRP; the report option fullMatrix (sglrp report --paired-matrix) compares every pair.'),
+        (r.fullMatrix
+          ? 'Every pair of methods is compared (full matrix).'
+          : 'Each rival is compared with SGLRP; the report option fullMatrix (sglrp report --paired-matrix) compares every pair.'),
     },
   ];
-  if (r.comparisons.length === 0) return [...blocks, { kind: 'paragraph', text: 'No paired comparison in this run (SGLRP and at least one rival are needed).' }];
+  if (r.comparisons.length === 0)
+    return [...blocks, { kind: 'paragraph', text: 'No paired comparison in this run (SGLRP and at least one rival are needed).' }];
   for (const figure of ['fig11a', 'fig11b', 'fig13'] as const) {
     const rows = r.comparisons.filter((c) => c.figure === figure);
     if (rows.length === 0) continue;
@@ -52,10 +55,13 @@ export function pairedBlocks(model: ReportModel): Block[] {
     blocks.push({
       kind: 'table',
       header: [t.x, ...pairs.map(([a, b]) => comparisonLabel(a, b))],
-      rows: xs.map((x) => [String(x), ...pairs.map(([a, b]) => {
-        const c = rows.find((q) => q.x === x && q.a === a && q.b === b);
-        return c ? comparisonCell(c) : '';
-      })]),
+      rows: xs.map((x) => [
+        String(x),
+        ...pairs.map(([a, b]) => {
+          const c = rows.find((q) => q.x === x && q.a === a && q.b === b);
+          return c ? comparisonCell(c) : '';
+        }),
+      ]),
     });
   }
   return blocks;
@@ -77,6 +83,18 @@ export function pairedTable(r: PairedResults): ReportTable {
       { name: 'wilcoxon_p', type: 'number' },
       { name: 'wilcoxon_p_holm', type: 'number' },
     ],
-    rows: r.comparisons.map((c) => ({ figure: c.figure, target_kind: c.targetKind, x: c.x, a: c.a, b: c.b, n: c.n, mean_diff: c.meanDiff, lo: c.lo, hi: c.hi, wilcoxon_p: c.p, wilcoxon_p_holm: c.pHolm })),
+    rows: r.comparisons.map((c) => ({
+      figure: c.figure,
+      target_kind: c.targetKind,
+      x: c.x,
+      a: c.a,
+      b: c.b,
+      n: c.n,
+      mean_diff: c.meanDiff,
+      lo: c.lo,
+      hi: c.hi,
+      wilcoxon_p: c.p,
+      wilcoxon_p_holm: c.pHolm,
+    })),
   };
 }

@@ -78,7 +78,10 @@ export function wilcoxonSignedRankP(differences: ArrayLike<number>): number {
  * (comparisons with no data) stay NaN and do not count towards m.
  */
 export function holmAdjust(pValues: readonly number[]): number[] {
-  const order = pValues.map((p, i) => ({ p, i })).filter((e) => !Number.isNaN(e.p)).sort((a, b) => a.p - b.p);
+  const order = pValues
+    .map((p, i) => ({ p, i }))
+    .filter((e) => !Number.isNaN(e.p))
+    .sort((a, b) => a.p - b.p);
   const m = order.length;
   const out = pValues.map(() => NaN);
   let running = 0;

@@ -53,7 +53,8 @@ export function figureOf(metric: Series['metric'], targetKind: string): FigureId
 /** The method pairs (a, b) to compare, a − b: each rival against SGLRP, or every pair. */
 export function methodPairs(methods: readonly string[], fullMatrix: boolean): [string, string][] {
   const sorted = sortMethods(methods);
-  if (!fullMatrix) return sorted.includes(REFERENCE_METHOD) ? sorted.filter((m) => m !== REFERENCE_METHOD).map((m) => [REFERENCE_METHOD, m]) : [];
+  if (!fullMatrix)
+    return sorted.includes(REFERENCE_METHOD) ? sorted.filter((m) => m !== REFERENCE_METHOD).map((m) => [REFERENCE_METHOD, m]) : [];
   const pairs: [string, string][] = [];
   for (let i = 0; i < sorted.length; i++) for (let j = i + 1; j < sorted.length; j++) pairs.push([sorted[i]!, sorted[j]!]);
   return pairs;
@@ -62,7 +63,10 @@ export function methodPairs(methods: readonly string[], fullMatrix: boolean): [s
 export function pairedComparisons(data: PerImageCollector, opts: PairedOptions): PairedResults {
   const resamples = opts.resamples ?? BOOTSTRAP_RESAMPLES;
   const fullMatrix = opts.fullMatrix ?? false;
-  const groups = new Map<string, { figure: FigureId; metric: Series['metric']; targetKind: string; x: number; byMethod: Map<string, Series> }>();
+  const groups = new Map<
+    string,
+    { figure: FigureId; metric: Series['metric']; targetKind: string; x: number; byMethod: Map<string, Series> }
+  >();
   for (const s of data.allSeries()) {
     const figure = figureOf(s.metric, s.targetKind);
     if (!figure) continue;
@@ -76,7 +80,20 @@ export function pairedComparisons(data: PerImageCollector, opts: PairedOptions):
     for (const [a, b] of methodPairs([...g.byMethod.keys()], fullMatrix)) {
       const diffs = pairedDifferences(g.byMethod.get(a)!, g.byMethod.get(b)!);
       const ci = bootstrapMeanCI(diffs, comparisonSeed(opts.seed, g.figure, g.x, a, b), resamples);
-      comparisons.push({ figure: g.figure, metric: g.metric, targetKind: g.targetKind, x: g.x, a, b, n: ci.n, meanDiff: ci.mean, lo: ci.lo, hi: ci.hi, p: ci.n > 0 ? wilcoxonSignedRankP(diffs) : NaN, pHolm: NaN });
+      comparisons.push({
+        figure: g.figure,
+        metric: g.metric,
+        targetKind: g.targetKind,
+        x: g.x,
+        a,
+        b,
+        n: ci.n,
+        meanDiff: ci.mean,
+        lo: ci.lo,
+        hi: ci.hi,
+        p: ci.n > 0 ? wilcoxonSignedRankP(diffs) : NaN,
+        pHolm: NaN,
+      });
     }
   }
   for (const figure of new Set(comparisons.map((c) => c.figure))) {

@@ -69,7 +69,13 @@ export class PerImageCollector {
     return this.series.get(seriesKey(metric, targetKind, method, x));
   }
 
-  private addValues(col: TableColumns['columns'], rows: readonly number[], metric: Series['metric'], valueColumn: string, xColumn: string): void {
+  private addValues(
+    col: TableColumns['columns'],
+    rows: readonly number[],
+    metric: Series['metric'],
+    valueColumn: string,
+    xColumn: string,
+  ): void {
     const ids = col.image_id as string[];
     const method = col.method as string[];
     const kind = metric === 'masking' ? (col.target_kind as string[]) : null;

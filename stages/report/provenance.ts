@@ -80,18 +80,27 @@ async function sha256File(path: string): Promise<FileDigest | null> {
   }
 }
 
-const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+const obj = (v: unknown): Record<string, unknown> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** A TF.js model.json: its weight files (paths relative to it), input shape and parameter count. */
-function tfjsModelFacts(json: Record<string, unknown>): { format: string | null; weightFiles: string[]; inputShape: (number | null)[] | null; parameters: number | null } {
+function tfjsModelFacts(json: Record<string, unknown>): {
+  format: string | null;
+  weightFiles: string[];
+  inputShape: (number | null)[] | null;
+  parameters: number | null;
+} {
   const groups = Array.isArray(json.weightsManifest) ? (json.weightsManifest as Record<string, unknown>[]) : [];
-  const weightFiles = groups.flatMap((g) => (Array.isArray(g.paths) ? (g.paths as unknown[]).filter((p): p is string => typeof p === 'string') : []));
+  const weightFiles = groups.flatMap((g) =>
+    Array.isArray(g.paths) ? (g.paths as unknown[]).filter((p): p is string => typeof p === 'string') : [],
+  );
   let parameters = 0;
-  for (const g of groups) for (const w of Array.isArray(g.weights) ? (g.weights as Record<string, unknown>[]) : []) {
-    if (Array.isArray(w.shape)) parameters += (w.shape as number[]).reduce((a, b) => a * b, 1);
-  }
+  for (const g of groups)
+    for (const w of Array.isArray(g.weights) ? (g.weights as Record<string, unknown>[]) : []) {
+      if (Array.isArray(w.shape)) parameters += (w.shape as number[]).reduce((a, b) => a * b, 1);
+    }
   const layers = obj(obj(obj(json.modelTopology)?.config) ?? {})?.layers ?? obj(obj(json.modelTopology)?.model_config)?.config;
   const first = Array.isArray(layers) ? obj(obj(layers[0])?.config) : null;
   const shape = first?.batch_input_shape ?? first?.batchInputShape;
@@ -108,7 +117,8 @@ async function modelProvenance(model: Record<string, unknown> | null): Promise<M
   const base = { path, preprocess: str(model?.preprocess), geometry: str(model?.geometry), size: num(model?.size) };
   if (!path) return { ...base, format: null, files: [], inputShape: null, parameters: null };
   const main = await sha256File(path);
-  if (!path.endsWith('.json') || !main) return { ...base, format: path.split('.').pop() ?? null, files: main ? [main] : [], inputShape: null, parameters: null };
+  if (!path.endsWith('.json') || !main)
+    return { ...base, format: path.split('.').pop() ?? null, files: main ? [main] : [], inputShape: null, parameters: null };
   let facts: ReturnType<typeof tfjsModelFacts> = { format: null, weightFiles: [], inputShape: null, parameters: null };
   try {
     facts = tfjsModelFacts(JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>);
@@ -116,7 +126,13 @@ async function modelProvenance(model: Record<string, unknown> | null): Promise<M
     // not a TF.js model.json: its digest is still recorded
   }
   const weights = await Promise.all(facts.weightFiles.map((w) => sha256File(resolve(dirname(path), w))));
-  return { ...base, format: facts.format, files: [main, ...weights.filter((w): w is FileDigest => w !== null)], inputShape: facts.inputShape, parameters: facts.parameters };
+  return {
+    ...base,
+    format: facts.format,
+    files: [main, ...weights.filter((w): w is FileDigest => w !== null)],
+    inputShape: facts.inputShape,
+    parameters: facts.parameters,
+  };
 }
 
 /** sha256 of an annotation file, or of a folder's files in name order (name and bytes of each). */
@@ -147,7 +163,10 @@ const execFileP = promisify(execFile);
 async function gitCommit(root: string): Promise<string | null> {
   try {
     const { stdout } = await execFileP('git', ['rev-parse', 'HEAD'], { cwd: root, timeout: 5000 });
-    const dirty = await execFileP('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, timeout: 5000 }).then((r) => r.stdout.trim() !== '', () => false);
+    const dirty = await execFileP('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, timeout: 5000 }).then(
+      (r) => r.stdout.trim() !== '',
+      () => false,
+    );
     return `${stdout.trim()}${dirty ? ' (with uncommitted changes)' : ''}`;
   } catch {
     return null;

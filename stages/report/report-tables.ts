@@ -34,7 +34,11 @@ export function toArrow(t: ReportTable): Uint8Array {
   const vectors: Record<string, Vector> = {};
   for (const c of t.columns) {
     const values = t.rows.map((r) => r[c.name]);
-    if (c.type === 'string') vectors[c.name] = vectorFromArray(values.map((v) => String(v ?? '')), new Utf8());
+    if (c.type === 'string')
+      vectors[c.name] = vectorFromArray(
+        values.map((v) => String(v ?? '')),
+        new Utf8(),
+      );
     else if (c.type === 'int') vectors[c.name] = makeVector(Int32Array.from(values.map((v) => Number(v ?? 0))));
     else vectors[c.name] = makeVector(Float64Array.from(values.map((v) => (typeof v === 'number' ? v : NaN))));
   }

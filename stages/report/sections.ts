@@ -20,7 +20,13 @@ export type Block =
   | { kind: 'notices'; items: string[] }
   | { kind: 'table'; header: string[]; rows: string[][]; verdictColumn?: number }
   | { kind: 'figure'; figure: Figure }
-  | { kind: 'examples'; header: string[]; /** Map key of each picture column ('input', 'sglrp_gt'). */ keys: string[]; rows: { imageId: string; caption: string[]; cells: (string | null)[] }[]; legend?: Legend }
+  | {
+      kind: 'examples';
+      header: string[];
+      /** Map key of each picture column ('input', 'sglrp_gt'). */ keys: string[];
+      rows: { imageId: string; caption: string[]; cells: (string | null)[] }[];
+      legend?: Legend;
+    }
   /** Links to files beside the report (relative paths). */
   | { kind: 'links'; items: { text: string; href: string }[] }
   /** Preformatted text (the resolved config), folded away in HTML. */
@@ -41,7 +47,10 @@ export interface Legend {
 export const VERDICT_TEXT: Record<Verdict, string> = { yes: 'yes', no: 'no', inconclusive: 'inconclusive', 'not-measured': 'not measured' };
 
 function figureBlocks(fig: Figure): Block[] {
-  const blocks: Block[] = [{ kind: 'heading', level: 3, text: fig.title, anchor: fig.id }, { kind: 'paragraph', text: fig.caption }];
+  const blocks: Block[] = [
+    { kind: 'heading', level: 3, text: fig.title, anchor: fig.id },
+    { kind: 'paragraph', text: fig.caption },
+  ];
   if (!fig.png) return [...blocks, { kind: 'paragraph', text: 'No data for this figure in this run.' }];
   return [...blocks, { kind: 'figure', figure: fig }, ...fig.blocks];
 }
@@ -50,7 +59,9 @@ function figureBlocks(fig: Figure): Block[] {
 function appliesText(m: AnyMetric): string {
   const { targetKinds, needs } = m.appliesTo;
   const targets = targetKinds === 'all' ? 'every target' : `target ${targetKinds.join(', ')}`;
-  return needs.length === 0 ? `${targets}, every image` : `${targets}, images with ${needs.map((n) => (n === 'label' ? 'a label' : n)).join(' and ')}`;
+  return needs.length === 0
+    ? `${targets}, every image`
+    : `${targets}, images with ${needs.map((n) => (n === 'label' ? 'a label' : n)).join(' and ')}`;
 }
 
 /** A summary value as its column's format says. */
@@ -62,7 +73,10 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   const b: Block[] = [];
   b.push({ kind: 'paragraph', text: `Generated ${model.generatedAt} from ${model.runs.map((r) => r.runDir).join(', ')}.` });
   if (model.notices.length) b.push({ kind: 'notices', items: model.notices });
-  b.push({ kind: 'paragraph', text: 'Every number is defined in docs/PROTOCOL.md of the sglrp repository (§4 masking, §5 pointing game, §8 paired comparisons and verdicts).' });
+  b.push({
+    kind: 'paragraph',
+    text: 'Every number is defined in docs/PROTOCOL.md of the sglrp repository (§4 masking, §5 pointing game, §8 paired comparisons and verdicts).',
+  });
   b.push(...provenanceBlocks(model));
 
   b.push({ kind: 'heading', level: 2, text: "The paper's claims", anchor: 'claims' });
@@ -90,18 +104,36 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   });
   if (c.errorsByStage.length === 0) b.push({ kind: 'paragraph', text: 'No errors recorded.' });
   else {
-    b.push({ kind: 'paragraph', text: `Errors: ${c.errorsByStage.reduce((s, e) => s + e.count, 0)} rows for ${c.errorImages} image(s), by stage (most frequent reasons):` });
+    b.push({
+      kind: 'paragraph',
+      text: `Errors: ${c.errorsByStage.reduce((s, e) => s + e.count, 0)} rows for ${c.errorImages} image(s), by stage (most frequent reasons):`,
+    });
     b.push({
       kind: 'table',
       header: ['stage', 'errors', 'reasons'],
-      rows: c.errorsByStage.map((e) => [e.stage, String(e.count), e.reasons.slice(0, 5).map((r) => `${r.count}× ${r.reason}`).join('; ')]),
+      rows: c.errorsByStage.map((e) => [
+        e.stage,
+        String(e.count),
+        e.reasons
+          .slice(0, 5)
+          .map((r) => `${r.count}× ${r.reason}`)
+          .join('; '),
+      ]),
     });
   }
 
   b.push({ kind: 'heading', level: 2, text: 'Backend and throughput', anchor: 'throughput' });
   b.push({
     kind: 'table',
-    header: ['run', 'backend', 'main shards done / planned', 'images planned', 'images (manifests)', 'worker seconds', 'images per worker-second'],
+    header: [
+      'run',
+      'backend',
+      'main shards done / planned',
+      'images planned',
+      'images (manifests)',
+      'worker seconds',
+      'images per worker-second',
+    ],
     rows: model.runs.map((r) => [
       r.runDir,
       r.backends.join(', ') || 'unknown',
@@ -112,7 +144,10 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
       r.seconds > 0 ? fmt(r.imageCount / r.seconds, 2) : 'n/a',
     ]),
   });
-  b.push({ kind: 'paragraph', text: 'Seconds are summed over shards as their manifest records them; with several workers in parallel the wall-clock throughput is higher.' });
+  b.push({
+    kind: 'paragraph',
+    text: 'Seconds are summed over shards as their manifest records them; with several workers in parallel the wall-clock throughput is higher.',
+  });
 
   b.push({ kind: 'heading', level: 2, text: 'Figures', anchor: 'figures' });
   b.push({
@@ -137,7 +172,8 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   b.push(...imageBrowserBlocks(model.imageBrowser));
 
   b.push({ kind: 'heading', level: 2, text: 'Problems', anchor: 'problems' });
-  if (model.problems.length === 0) b.push({ kind: 'paragraph', text: 'None: every table file is listed in a manifest and matches its checksum.' });
+  if (model.problems.length === 0)
+    b.push({ kind: 'paragraph', text: 'None: every table file is listed in a manifest and matches its checksum.' });
   else b.push({ kind: 'table', header: ['kind', 'file', 'detail'], rows: model.problems.map((p) => [p.kind, p.file, p.detail]) });
 
   b.push({ kind: 'heading', level: 2, text: 'Data files', anchor: 'data' });
@@ -147,7 +183,9 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   b.push({
     kind: 'table',
     header: ['table', 'column', 'meaning'],
-    rows: [...registeredMetrics().flatMap((m) => m.tables), TABLES.errors].flatMap((t) => t.columns.filter((col) => col.doc).map((col) => [t.name, col.name, col.doc])),
+    rows: [...registeredMetrics().flatMap((m) => m.tables), TABLES.errors].flatMap((t) =>
+      t.columns.filter((col) => col.doc).map((col) => [t.name, col.name, col.doc]),
+    ),
   });
   return b;
 }

@@ -36,7 +36,15 @@ test('writeImageNetFixture: JPEGs named like the real ones, read back by the Ima
     assert.ok(existsSync(im.file), im.file);
     const meta = await sharp(im.file).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 40, 30]);
-    assert.ok(im.box.xMin >= 0 && im.box.yMin >= 0 && im.box.xMax < 40 && im.box.yMax < 30 && im.box.xMin < im.box.xMax && im.box.yMin < im.box.yMax, JSON.stringify(im.box));
+    assert.ok(
+      im.box.xMin >= 0 &&
+        im.box.yMin >= 0 &&
+        im.box.xMax < 40 &&
+        im.box.yMax < 30 &&
+        im.box.xMin < im.box.xMax &&
+        im.box.yMin < im.box.yMax,
+      JSON.stringify(im.box),
+    );
   }
   assert.equal(new Set(f.images.map((im) => im.wnid)).size, 3, 'different classes');
   // The synset mapping is the shipped class list, in its order.
@@ -65,7 +73,10 @@ test('writeImageNetFixture: JPEGs named like the real ones, read back by the Ima
 test('writeImageNetFixture is deterministic for a seed, and refuses a bad count', async () => {
   const a = await writeImageNetFixture(join(root, 'b'), 2, { width: 24, height: 16, seed: 7 });
   const b = await writeImageNetFixture(join(root, 'c'), 2, { width: 24, height: 16, seed: 7 });
-  assert.deepEqual(a.images.map(({ file: _f, ...x }) => x), b.images.map(({ file: _f, ...x }) => x));
+  assert.deepEqual(
+    a.images.map(({ file: _f, ...x }) => x),
+    b.images.map(({ file: _f, ...x }) => x),
+  );
   assert.deepEqual(readFileSync(a.images[1]!.file), readFileSync(b.images[1]!.file));
   await assert.rejects(writeImageNetFixture(join(root, 'd'), 0), /count must be a positive integer/);
 });
@@ -75,7 +86,10 @@ test('fixtureOverrides: --set pairs the CLI reads back as the exact paths', () =
   const args = fixtureOverrides(f, '/m/vgg16/model.json');
   assert.equal(args.length, 8);
   const pairs = Object.fromEntries(args.filter((_, i) => i % 2 === 1).map((a) => parseOverride(a)));
-  assert.deepEqual(args.filter((_, i) => i % 2 === 0), ['--set', '--set', '--set', '--set']);
+  assert.deepEqual(
+    args.filter((_, i) => i % 2 === 0),
+    ['--set', '--set', '--set', '--set'],
+  );
   assert.deepEqual(pairs, {
     'dataset.images': f.imagesDir,
     'dataset.annotations.path': f.annotationsPath,

@@ -68,12 +68,29 @@ test('forwardEquivalents divides seconds per image by seconds per forward', () =
   assert.equal(forwardEquivalents(3, 0.5), 6);
 });
 
-const timing = (shard: number, imageCount: number, seconds: number): ShardTiming => ({ shard, imageCount, seconds, finishedAt: '2025-01-01T00:00:00.000Z' });
+const timing = (shard: number, imageCount: number, seconds: number): ShardTiming => ({
+  shard,
+  imageCount,
+  seconds,
+  finishedAt: '2025-01-01T00:00:00.000Z',
+});
 
 test('pipelineArgs: digits-pair by default, another config by path, the overrides after the fixed flags', () => {
   const root = '/repo';
   const digits = pipelineArgs(['--limit', '4'], { runDir: '/r', shardSize: 3 }, root);
-  assert.deepEqual(digits.slice(1), ['run', '/repo/configs/digits-pair.yaml', '--out', '/r', '--backend', 'wasm', '--no-report', '--set', 'shardSize=3', '--limit', '4']);
+  assert.deepEqual(digits.slice(1), [
+    'run',
+    '/repo/configs/digits-pair.yaml',
+    '--out',
+    '/r',
+    '--backend',
+    'wasm',
+    '--no-report',
+    '--set',
+    'shardSize=3',
+    '--limit',
+    '4',
+  ]);
   const vgg = pipelineArgs(['--workers', '2'], { runDir: '/r2', shardSize: 2, config: VGG16_CONFIG }, root);
   assert.equal(vgg[2], '/repo/configs/imagenet-vgg16.yaml');
   assert.deepEqual(vgg.slice(-4), ['--set', 'shardSize=2', '--workers', '2']);
@@ -88,7 +105,7 @@ test('vgg16ShardSize gives every worker of the largest count at least two shards
   assert.equal(vgg16ShardSize(1, []), 1);
 });
 
-test('warmSecondsPerImage leaves out each worker\'s first shard and divides the worker-seconds by the workers', () => {
+test("warmSecondsPerImage leaves out each worker's first shard and divides the worker-seconds by the workers", () => {
   // One worker: shard 0 compiles (30 s for 2 images), then 2 × 2 images at 18 s each.
   assert.equal(warmSecondsPerImage([timing(2, 2, 36), timing(0, 2, 30), timing(1, 2, 36)], 1), 18);
   // Two workers side by side: shards 0 and 1 are the first ones; 20 s per image each, so 10 s per image in all.
@@ -165,15 +182,28 @@ test('formatVgg16PipelineTable: one row per run, the ratio, the target and the t
   // Every table line has the same number of cells as the header.
   const cells = (l: string) => l.split('|').length;
   const rows = t.split('\n').filter((l) => l.startsWith('|'));
-  assert.ok(rows.every((l) => cells(l) === cells(rows[0]!)), rows.join('\n'));
+  assert.ok(
+    rows.every((l) => cells(l) === cells(rows[0]!)),
+    rows.join('\n'),
+  );
 
-  const bad = formatVgg16PipelineTable({ ...base, rows: [vggRow(1, 0.05, 200), vggRow(2, null, 30, 'failed')], mainRatio: null, endToEndRatio: null, identical: null, targetMet: null });
+  const bad = formatVgg16PipelineTable({
+    ...base,
+    rows: [vggRow(1, 0.05, 200), vggRow(2, null, 30, 'failed')],
+    mainRatio: null,
+    endToEndRatio: null,
+    identical: null,
+    targetMet: null,
+  });
   assert.match(bad, /\| 2 \| 8 \| failed: killed by SIGKILL \(timeout or out of memory\): a \/ b \|/);
   assert.doesNotMatch(bad, /\*\*ratio\*\*/);
   assert.match(bad, /not measured \(no 2-worker result\)/);
   assert.match(bad, /not compared/);
   const badRows = bad.split('\n').filter((l) => l.startsWith('|'));
-  assert.ok(badRows.every((l) => cells(l) === cells(badRows[0]!)), badRows.join('\n'));
+  assert.ok(
+    badRows.every((l) => cells(l) === cells(badRows[0]!)),
+    badRows.join('\n'),
+  );
 
   assert.match(formatVgg16PipelineTable({ ...base, identical: false, differingTables: ['masking'] }), /\*\*differ\*\* \(masking\)/);
   assert.match(formatVgg16PipelineTable({ ...base, targetMet: false }), /\*\*NOT met\*\*/);
@@ -193,12 +223,25 @@ test('mainPhaseSeconds: from the last full-count [stats] line to the last full-c
 });
 
 test('the memory table adds the post-warm-up point and its verdict', () => {
-  const sample = (t: number, rss: number, hwm: number, imagesDone: number) => ({ t, rssBytes: rss * 2 ** 20, hwmBytes: hwm * 2 ** 20, imagesDone });
+  const sample = (t: number, rss: number, hwm: number, imagesDone: number) => ({
+    t,
+    rssBytes: rss * 2 ** 20,
+    hwmBytes: hwm * 2 ** 20,
+    imagesDone,
+  });
   const samples = [sample(5, 700, 700, 100), sample(8, 800, 800, 300), sample(18, 808, 840, 1000)];
   const s = memorySummary(samples, 100, 1000);
   const st = memorySummary(samples, STEADY_FROM, 1000);
   const text = formatMemoryTable({
-    model: 'm', images: 1000, workers: 2, shardSize: 50, code: 0, seconds: 18, mainImagesPerSecond: 60, samples, ...s,
+    model: 'm',
+    images: 1000,
+    workers: 2,
+    shardSize: 50,
+    code: 0,
+    seconds: 18,
+    mainImagesPerSecond: 60,
+    samples,
+    ...s,
     steady: { from: STEADY_FROM, rssRatio: st.rssRatio, peakRatio: st.peakRatio, flat: st.flat },
     load: { before: 0, max: 0, mean: 0, after: 0 },
   });

@@ -25,7 +25,10 @@ test('--interpolation and --antialias: defaults, choices, --no-antialias', async
   assert.deepEqual([d.interpolation, d.antialias], ['bilinear', true]);
   const n = parseExplainArgs((await parse([...base, '--interpolation', 'nearest', '--no-antialias'])) as never);
   assert.deepEqual([n.interpolation, n.antialias], ['nearest', false]);
-  assert.throws(() => parseExplainArgs({ inputs: ['x.png'], model: 'm', out: 'o', interpolation: 'lanczos' }), /--interpolation lanczos: expected one of nearest, bilinear, bicubic, area/);
+  assert.throws(
+    () => parseExplainArgs({ inputs: ['x.png'], model: 'm', out: 'o', interpolation: 'lanczos' }),
+    /--interpolation lanczos: expected one of nearest, bilinear, bicubic, area/,
+  );
 });
 
 test('an image input is resized with the chosen kernel', async () => {
@@ -35,9 +38,19 @@ test('an image input is resized with the chosen kernel', async () => {
     const raw = Buffer.alloc(4 * 4 * 3);
     for (let p = 0; p < 16; p++) raw[3 * p] = 20 * Math.floor(p / 4) + 4 * (p % 4);
     const file = join(dir, 'grid.png');
-    await writeFile(file, await sharp(raw, { raw: { width: 4, height: 4, channels: 3 } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp(raw, { raw: { width: 4, height: 4, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     const red = async (interpolation: 'nearest' | 'area') => {
-      const got = await loadInput(file, 'grid', { height: 2, width: 2, channels: 3 }, { preprocess: 'unit', geometry: 'resize', interpolation, antialias: false });
+      const got = await loadInput(
+        file,
+        'grid',
+        { height: 2, width: 2, channels: 3 },
+        { preprocess: 'unit', geometry: 'resize', interpolation, antialias: false },
+      );
       return [0, 1, 2, 3].map((p) => Math.round(got.images[0]!.data[3 * p]! * 255));
     };
     assert.deepEqual(await red('nearest'), [24, 32, 64, 72]);

@@ -26,7 +26,9 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 async function digitsPng(index: number): Promise<{ path: string; digits: [number, number] }> {
   const img = generateDigitsPair(index, 0, 'test');
   const path = join(dir, `pair-${index}.png`);
-  await sharp(Buffer.from(img.pixels), { raw: { width: DIGITS_PAIR_SIZE, height: DIGITS_PAIR_SIZE, channels: 1 } }).png().toFile(path);
+  await sharp(Buffer.from(img.pixels), { raw: { width: DIGITS_PAIR_SIZE, height: DIGITS_PAIR_SIZE, channels: 1 } })
+    .png()
+    .toFile(path);
   return { path, digits: [img.digits[0].digit, img.digits[1].digit] };
 }
 
@@ -45,7 +47,7 @@ test('the shipped sglrp.json says what train-digits trains with: unit preprocess
   assert.deepEqual(info.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 });
 
-test('explain on the shipped model with no --preprocess uses the model\'s preprocessing and prints the top1/top2 classes by name', async () => {
+test("explain on the shipped model with no --preprocess uses the model's preprocessing and prints the top1/top2 classes by name", async () => {
   const { path, digits } = await digitsPng(0);
   const out = join(dir, 'default');
   const r = explain([path, '--model', MODEL, '--target', 'top1,top2', '--methods', 'sglrp,gradcam', '--out', out]);
@@ -63,12 +65,26 @@ test('explain on the shipped model with no --preprocess uses the model\'s prepro
   assert.ok(r.stderr.includes(line), `expected the line\n  ${line}\nin\n${r.stderr}`);
 });
 
-test('an explicit --preprocess and --classes still override the model\'s sglrp.json', async () => {
+test("an explicit --preprocess and --classes still override the model's sglrp.json", async () => {
   const { path } = await digitsPng(1);
   const out = join(dir, 'override');
   const names = join(dir, 'names.txt');
   writeFileSync(names, `${['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'].join('\n')}\n`);
-  const r = explain([path, '--model', MODEL, '--preprocess', 'tf', '--classes', names, '--target', 'top1', '--methods', 'lrp', '--out', out]);
+  const r = explain([
+    path,
+    '--model',
+    MODEL,
+    '--preprocess',
+    'tf',
+    '--classes',
+    names,
+    '--target',
+    'top1',
+    '--methods',
+    'lrp',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /preprocessing tf \(--preprocess\)/);
   const s = summaryOf(out, 'pair-1');

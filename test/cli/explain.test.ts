@@ -16,7 +16,13 @@ import { METHOD_NAMES, type MethodName } from '../../engine/types.js';
 import { gridLayout } from '../../io/heatmap.js';
 import { encodeNpy, readNpy, writeNpy } from '../../io/npy.js';
 import { presetBounds } from '../../io/preprocess.js';
-import { EXPLAIN_COMMAND, explainCommandOptions, parseExplainArgs, runExplain, type InputSummaryJson } from '../../pipeline/explain-command.js';
+import {
+  EXPLAIN_COMMAND,
+  explainCommandOptions,
+  parseExplainArgs,
+  runExplain,
+  type InputSummaryJson,
+} from '../../pipeline/explain-command.js';
 import { uniqueStems } from '../../pipeline/explain-inputs.js';
 import { NpyStreamWriter, npyHeader } from '../../pipeline/explain-npy-stream.js';
 import { RAW_METHODS } from '../../pipeline/explain-outputs.js';
@@ -47,7 +53,9 @@ before(async () => {
   // A non-square photo, so the decoder's resize to 16×16 is exercised.
   const px = Uint8Array.from(randomImage(24 * 20 * 3, 5, 0, 255), (v) => Math.floor(v));
   jpgPath = join(dir, 'photo.jpg');
-  await sharp(Buffer.from(px), { raw: { width: 24, height: 20, channels: 3 } }).jpeg().toFile(jpgPath);
+  await sharp(Buffer.from(px), { raw: { width: 24, height: 20, channels: 3 } })
+    .jpeg()
+    .toFile(jpgPath);
   // Small values keep this random net's logits moderate, so no two probabilities tie at 0 in float32.
   batchData = randomImage(2 * S * S * C, 9, -2, 2);
   batchPath = join(dir, 'batch.npy');
@@ -86,7 +94,15 @@ describe('sglrp explain (runExplain)', () => {
   before(async () => {
     out = join(dir, 'out');
     summary = await runExplain(
-      { inputs: [jpgPath, batchPath, singlePath], model: modelPath, out, target: ['top1,top2', 'gt', 'bird'], label: 1, classes: classesPath, backend: 'wasm' },
+      {
+        inputs: [jpgPath, batchPath, singlePath],
+        model: modelPath,
+        out,
+        target: ['top1,top2', 'gt', 'bird'],
+        label: 1,
+        classes: classesPath,
+        backend: 'wasm',
+      },
       { log: quiet },
     );
   });
@@ -102,12 +118,22 @@ describe('sglrp explain (runExplain)', () => {
     ].sort();
     // No temporary files left behind, no unexpected names.
     assert.deepEqual(readdirSync(out).sort(), want);
-    assert.equal(summary.inputs.reduce((s, r) => s + r.files.length, 0), want.length);
-    assert.deepEqual(summary.inputs.map((r) => r.images), [1, 2, 1]);
+    assert.equal(
+      summary.inputs.reduce((s, r) => s + r.files.length, 0),
+      want.length,
+    );
+    assert.deepEqual(
+      summary.inputs.map((r) => r.images),
+      [1, 2, 1],
+    );
   });
 
   test('maps are H×W (an .npy batch stacked N×H×W), raw relevance H×W×C, and the paper map is the positive channel sum of the raw one', async () => {
-    for (const [stem, lead] of [['photo', []], ['single', []], ['batch', [2]]] as const) {
+    for (const [stem, lead] of [
+      ['photo', []],
+      ['single', []],
+      ['batch', [2]],
+    ] as const) {
       for (const m of METHOD_NAMES) {
         const map = await readNpy(join(out, `${stem}_${m}_top1.npy`));
         assert.deepEqual(map.shape, [...lead, S, S], `${stem} ${m}`);
@@ -116,20 +142,32 @@ describe('sglrp explain (runExplain)', () => {
         assert.deepEqual(raw.shape, [...lead, S, S, C], `${stem} ${m} raw`);
         if (m === 'ggcam') continue; // Guided Grad-CAM's map is GBP's map times the CAM, not a sum of its raw signal
         const ref = positiveChannelSumRef(raw.data, C);
-        ref.forEach((v, p) => assert.ok(Math.abs(map.data[p]! - v) <= 1e-5 * (Math.abs(v) + 1e-3), `${stem} ${m} pixel ${p}: ${map.data[p]} vs ${v}`));
+        ref.forEach((v, p) =>
+          assert.ok(Math.abs(map.data[p]! - v) <= 1e-5 * (Math.abs(v) + 1e-3), `${stem} ${m} pixel ${p}: ${map.data[p]} vs ${v}`),
+        );
       }
       // (The positive-part map may be all zero when z_t < 0 in this random net; the raw signal may not.)
       const raw = await readNpy(join(out, `${stem}_lrp_top1_raw.npy`));
-      assert.ok(raw.data.some((v) => v !== 0), `${stem}: the LRP relevance is all zero`);
+      assert.ok(
+        raw.data.some((v) => v !== 0),
+        `${stem}: the LRP relevance is all zero`,
+      );
     }
   });
 
-  test('batch element i of the stacked file is the engine\'s map for element i explained alone', async () => {
+  test("batch element i of the stacked file is the engine's map for element i explained alone", async () => {
     const ex = await ExplainEngine.load(modelPath, { backend: 'wasm', inputBounds: CAFFE });
     try {
       const per = S * S * C;
       const x1 = batchData.slice(per, 2 * per);
-      const res = runSync(ex.explainSteps([x1], (_i, probs) => [resolveTarget('top2', probs, -1)], { methods: ['sglrp', 'gradcam'], variant: 'paper', seed: 0, imageIds: ['x'] }));
+      const res = runSync(
+        ex.explainSteps([x1], (_i, probs) => [resolveTarget('top2', probs, -1)], {
+          methods: ['sglrp', 'gradcam'],
+          variant: 'paper',
+          seed: 0,
+          imageIds: ['x'],
+        }),
+      );
       for (const m of ['sglrp', 'gradcam'] as const) {
         const direct = res.explanations.find((e) => e.method === m)!.map;
         const stacked = (await readNpy(join(out, `batch_${m}_top2.npy`))).data.subarray(S * S, 2 * S * S);
@@ -157,15 +195,27 @@ describe('sglrp explain (runExplain)', () => {
       const probs = e.map((v) => v / e.reduce((a, b) => a + b, 0));
       const order = [0, 1, 2, 3].sort((a, b) => probs[b]! - probs[a]!);
       assert.equal(new Set(probs).size, 4, 'test setup: the four probabilities must differ');
-      assert.deepEqual(im.top5.map((t) => t.classIndex), order, 'top-5 is by decreasing probability (4 classes here)');
+      assert.deepEqual(
+        im.top5.map((t) => t.classIndex),
+        order,
+        'top-5 is by decreasing probability (4 classes here)',
+      );
       im.top5.forEach((t) => {
         assert.equal(t.name, CLASS_NAMES[t.classIndex]);
         assert.ok(Math.abs(t.probability - probs[t.classIndex]!) < 1e-5);
       });
-      assert.deepEqual(im.targets.map((t) => t.spec), targets);
+      assert.deepEqual(
+        im.targets.map((t) => t.spec),
+        targets,
+      );
       assert.deepEqual(
         im.targets.map((t) => [t.kind, t.classIndex]),
-        [['top1', order[0]], ['top2', order[1]], ['gt', 1], ['index', 2]],
+        [
+          ['top1', order[0]],
+          ['top2', order[1]],
+          ['gt', 1],
+          ['index', 2],
+        ],
       );
       assert.equal(im.targets[3]!.name, 'bird');
     }
@@ -186,17 +236,25 @@ describe('sglrp explain (runExplain)', () => {
     assert.deepEqual([grid.width, grid.height], [layout.width, layout.height]);
   });
 
-  test('numpy reads a stacked map with the same shape and values', { skip: !hasNumpy() && 'python3 with numpy is not installed' }, async () => {
-    const file = join(out, 'batch_clrp_top1_raw.npy');
-    const r = spawnSync('python3', ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, repr(float(a.astype(np.float64).sum())))', file], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const [dtype, ...rest] = r.stdout.trim().split(' ');
-    assert.equal(dtype, 'float32');
-    const js = await readNpy(file);
-    assert.equal(rest.slice(0, -1).join(' '), '(2, 16, 16, 3)');
-    const sum = js.data.reduce((a, b) => a + b, 0);
-    assert.ok(Math.abs(Number(rest.at(-1)) - sum) <= 1e-4 * (Math.abs(sum) + 1e-6), `${rest.at(-1)} vs ${sum}`);
-  });
+  test(
+    'numpy reads a stacked map with the same shape and values',
+    { skip: !hasNumpy() && 'python3 with numpy is not installed' },
+    async () => {
+      const file = join(out, 'batch_clrp_top1_raw.npy');
+      const r = spawnSync(
+        'python3',
+        ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, repr(float(a.astype(np.float64).sum())))', file],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const [dtype, ...rest] = r.stdout.trim().split(' ');
+      assert.equal(dtype, 'float32');
+      const js = await readNpy(file);
+      assert.equal(rest.slice(0, -1).join(' '), '(2, 16, 16, 3)');
+      const sum = js.data.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(Number(rest.at(-1)) - sum) <= 1e-4 * (Math.abs(sum) + 1e-6), `${rest.at(-1)} vs ${sum}`);
+    },
+  );
 });
 
 function hasNumpy(): boolean {
@@ -211,14 +269,20 @@ describe('explain with bad inputs', () => {
     await writeNpy(wrongShape, new Float32Array(8 * 8 * 3), [8, 8, 3]);
     const out = join(dir, 'out-bad');
     const lines: string[] = [];
-    const s = await runExplain({ inputs: [bad, singlePath, wrongShape], model: modelPath, out, methods: 'lrp,gradcam', target: 'top1' }, { log: (l) => lines.push(l) });
+    const s = await runExplain(
+      { inputs: [bad, singlePath, wrongShape], model: modelPath, out, methods: 'lrp,gradcam', target: 'top1' },
+      { log: (l) => lines.push(l) },
+    );
     assert.equal(s.exitCode, 1);
     assert.equal(s.failed, 2);
     assert.equal(s.errors[0]!.file, bad);
     assert.match(s.errors[0]!.message, /broken\.jpg/);
     assert.match(s.errors[0]!.message, /not an image|corrupt/);
     assert.match(s.errors[1]!.message, /wrong\.npy.*shape \(8, 8, 3\).*16×16×3/);
-    assert.ok(lines.some((l) => l.includes('broken.jpg')), 'the error is logged');
+    assert.ok(
+      lines.some((l) => l.includes('broken.jpg')),
+      'the error is logged',
+    );
     assert.deepEqual(readdirSync(out).sort(), expectedFiles('single', ['single'], ['top1'], ['lrp', 'gradcam']).sort());
   });
 
@@ -247,7 +311,10 @@ describe('explain with bad inputs', () => {
 
   test('a model folder works in place of model.json; the reference variant and a single method run', async () => {
     const out = join(dir, 'o4');
-    const s = await runExplain({ inputs: [jpgPath], model: join(dir, 'model'), out, methods: 'sglrp', variant: 'reference', target: '3' }, { log: quiet });
+    const s = await runExplain(
+      { inputs: [jpgPath], model: join(dir, 'model'), out, methods: 'sglrp', variant: 'reference', target: '3' },
+      { log: quiet },
+    );
     assert.equal(s.exitCode, 0);
     assert.deepEqual(readdirSync(out).sort(), expectedFiles('photo', ['photo'], ['3'], ['sglrp']).sort());
     const j = JSON.parse(readFileSync(join(out, 'photo_summary.json'), 'utf8')) as InputSummaryJson;
@@ -267,9 +334,36 @@ describe('explain command line (yargs builder)', () => {
       .parseAsync();
 
   test('declares every flag: repeatable and comma targets, negative bounds, defaults', async () => {
-    const argv = await parse(['--target', 'top2', 'a.jpg', 'b.npy', '--model', 'm/model.json', '--out', 'o', '--target', 'top1,340', '--input-bounds=-123.68,151.061', '--methods', 'lrp,sglrp', '--label', '3', '--seed', '7', '--gradcam-layer', 'block5_conv3', '--backend', 'wasm', '--classes', 'imagenet']);
+    const argv = await parse([
+      '--target',
+      'top2',
+      'a.jpg',
+      'b.npy',
+      '--model',
+      'm/model.json',
+      '--out',
+      'o',
+      '--target',
+      'top1,340',
+      '--input-bounds=-123.68,151.061',
+      '--methods',
+      'lrp,sglrp',
+      '--label',
+      '3',
+      '--seed',
+      '7',
+      '--gradcam-layer',
+      'block5_conv3',
+      '--backend',
+      'wasm',
+      '--classes',
+      'imagenet',
+    ]);
     const cfg = parseExplainArgs(argv as never);
-    assert.deepEqual(cfg.inputs.map((p) => p.split('/').pop()), ['a.jpg', 'b.npy']);
+    assert.deepEqual(
+      cfg.inputs.map((p) => p.split('/').pop()),
+      ['a.jpg', 'b.npy'],
+    );
     assert.deepEqual(cfg.targets, ['top2', 'top1', '340']);
     assert.deepEqual(cfg.inputBounds, { low: -123.68, high: 151.061 });
     assert.deepEqual(cfg.methods, ['lrp', 'sglrp']);
@@ -287,8 +381,14 @@ describe('explain command line (yargs builder)', () => {
   test('--input-bounds takes its value after a space even when LOW is negative', async () => {
     const cfg = parseExplainArgs((await parse(['x.png', '--input-bounds', '-1,1', '--model', 'm', '--out', 'o'])) as never);
     assert.deepEqual(cfg.inputBounds, { low: -1, high: 1 });
-    assert.deepEqual(cfg.inputs.map((p) => p.split('/').pop()), ['x.png']);
-    assert.equal(parseExplainArgs((await parse(['x.png', '--model', 'm', '--out', 'o', '--preprocess', 'torch'])) as never).preprocess, 'torch');
+    assert.deepEqual(
+      cfg.inputs.map((p) => p.split('/').pop()),
+      ['x.png'],
+    );
+    assert.equal(
+      parseExplainArgs((await parse(['x.png', '--model', 'm', '--out', 'o', '--preprocess', 'torch'])) as never).preprocess,
+      'torch',
+    );
   });
 
   test('defaults: all seven methods, target top1, auto backend', async () => {
@@ -325,7 +425,10 @@ describe('explain helpers', () => {
     const p = await NpyStreamWriter.create(partial, [2, 2]);
     await p.append(new Float32Array([1, 2]));
     await assert.rejects(p.close(), /received 2 of the 4 values/);
-    assert.equal(readdirSync(dir).some((f) => f.startsWith('partial.npy')), false);
+    assert.equal(
+      readdirSync(dir).some((f) => f.startsWith('partial.npy')),
+      false,
+    );
   });
 
   test('input stems are made unique so outputs never overwrite each other', () => {

@@ -29,7 +29,12 @@ test.before(async () => {
   await initBackend('cpu');
   const modelPath = await saveDigitsLikeModel(join(dir, 'model'));
   // 12 images in 4 main shards of 3, batches of 2, one worker thread (so shards run in order).
-  cfg = writeRunConfig(dir, modelPath, { dataset: { kind: 'digits-pair', split: 'test', count: 12, seed: 3 }, shardSize: 3, batchSize: 2, workers: 1 });
+  cfg = writeRunConfig(dir, modelPath, {
+    dataset: { kind: 'digits-pair', split: 'test', count: 12, seed: 3 },
+    shardSize: 3,
+    batchSize: 2,
+    workers: 1,
+  });
   const r = runCli(['run', cfg, '--out', join(dir, 'baseline'), '--no-report']);
   assert.equal(r.code, 0, r.stderr);
   baseline = await mergedTables(join(dir, 'baseline'));
@@ -61,28 +66,43 @@ function interruptAtPause(command: string, args: string[], interrupt: (child: Re
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('error', reject);
-    child.on('close', (code) => (sent ? resolve({ code, output }) : reject(new Error(`the run ended (code ${code}) before the pause:\n${output}`))));
+    child.on('close', (code) =>
+      sent ? resolve({ code, output }) : reject(new Error(`the run ended (code ${code}) before the pause:\n${output}`)),
+    );
   });
 }
 
-const finishedMain = (out: string) => readdirSync(join(out, 'manifest')).filter((f) => f.startsWith('main-')).sort();
+const finishedMain = (out: string) =>
+  readdirSync(join(out, 'manifest'))
+    .filter((f) => f.startsWith('main-'))
+    .sort();
 
-test('Ctrl-C in a terminal: cursor and line wrap restored, "interrupted: 1 of 4 shards done", exit 130; a rerun completes with identical tables', { skip: hasScript ? false : 'util-linux `script` is not installed (it provides the pseudo-terminal)' }, async () => {
-  const out = join(dir, 'ctrl-c');
-  const command = [process.execPath, CLI, 'run', cfg, '--out', out, '--no-report'].map((a) => `'${a}'`).join(' ');
-  // -e: exit with the child's code; -f: flush at once; -q: no banner. ^C typed into the pty.
-  const r = await interruptAtPause('script', ['-qefc', `exec ${command}`, '/dev/null'], (child) => child.stdin!.write('\x03'));
-  assert.equal(r.code, 130, r.output);
-  assert.ok(r.output.includes(HIDE_CURSOR) && r.output.includes(LINE_WRAP_OFF), 'the bar did change the terminal (else this test proves nothing)');
-  const restoredAt = Math.min(r.output.lastIndexOf(SHOW_CURSOR), r.output.lastIndexOf(LINE_WRAP_ON));
-  assert.ok(restoredAt > r.output.lastIndexOf(HIDE_CURSOR) && restoredAt > r.output.lastIndexOf(LINE_WRAP_OFF), `the terminal was left changed:\n${JSON.stringify(r.output.slice(-400))}`);
-  assert.match(r.output, /interrupted: 1 of 4 shards done; rerun the same command to resume/);
-  assert.deepEqual(finishedMain(out), ['main-00000.json'], 'the finished shard stays finished');
+test(
+  'Ctrl-C in a terminal: cursor and line wrap restored, "interrupted: 1 of 4 shards done", exit 130; a rerun completes with identical tables',
+  { skip: hasScript ? false : 'util-linux `script` is not installed (it provides the pseudo-terminal)' },
+  async () => {
+    const out = join(dir, 'ctrl-c');
+    const command = [process.execPath, CLI, 'run', cfg, '--out', out, '--no-report'].map((a) => `'${a}'`).join(' ');
+    // -e: exit with the child's code; -f: flush at once; -q: no banner. ^C typed into the pty.
+    const r = await interruptAtPause('script', ['-qefc', `exec ${command}`, '/dev/null'], (child) => child.stdin!.write('\x03'));
+    assert.equal(r.code, 130, r.output);
+    assert.ok(
+      r.output.includes(HIDE_CURSOR) && r.output.includes(LINE_WRAP_OFF),
+      'the bar did change the terminal (else this test proves nothing)',
+    );
+    const restoredAt = Math.min(r.output.lastIndexOf(SHOW_CURSOR), r.output.lastIndexOf(LINE_WRAP_ON));
+    assert.ok(
+      restoredAt > r.output.lastIndexOf(HIDE_CURSOR) && restoredAt > r.output.lastIndexOf(LINE_WRAP_OFF),
+      `the terminal was left changed:\n${JSON.stringify(r.output.slice(-400))}`,
+    );
+    assert.match(r.output, /interrupted: 1 of 4 shards done; rerun the same command to resume/);
+    assert.deepEqual(finishedMain(out), ['main-00000.json'], 'the finished shard stays finished');
 
-  const again = runCli(['run', cfg, '--out', out, '--no-report']);
-  assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(await mergedTables(out), baseline);
-});
+    const again = runCli(['run', cfg, '--out', out, '--no-report']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await mergedTables(out), baseline);
+  },
+);
 
 test('SIGTERM without a terminal: the same message, exit 143, no escape codes in the log; a rerun completes with identical tables', async () => {
   const out = join(dir, 'sigterm');
@@ -99,7 +119,8 @@ test('SIGTERM without a terminal: the same message, exit 143, no escape codes in
 
 test('any other exit of a process whose bar was not stopped (an exception, process.exit) restores the terminal too; a stopped bar adds nothing', () => {
   const terminal = new URL('../../pipeline/terminal.js', import.meta.url).href;
-  const run = (body: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `import * as t from '${terminal}'; ${body}`], { encoding: 'utf8' });
+  const run = (body: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', `import * as t from '${terminal}'; ${body}`], { encoding: 'utf8' });
   const thrown = run(`t.terminalTouched(); throw new Error('boom');`);
   assert.notEqual(thrown.status, 0);
   assert.match(thrown.stderr, /boom/);

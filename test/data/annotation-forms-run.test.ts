@@ -19,8 +19,24 @@ const id = (n: number) => `ILSVRC2012_val_${String(n).padStart(8, '0')}`;
 const SET: { n: number; w: number; h: number; objects: [string, number, number, number, number][] }[] = [
   { n: 1, w: 48, h: 40, objects: [[WNIDS[0]!, 0, 0, 20, 19]] }, // box at x = 0
   { n: 2, w: 40, h: 48, objects: [[WNIDS[1]!, 10, 10, 60, 60]] }, // reaches outside → clipped
-  { n: 3, w: 40, h: 40, objects: [[WNIDS[2]!, 5, 5, 20, 20], [WNIDS[2]!, 30, 5, 10, 20]] }, // one inverted
-  { n: 4, w: 40, h: 40, objects: [[WNIDS[3]!, 3, 7, 36, 33], [WNIDS[3]!, 1, 1, 4, 4]] }, // two boxes
+  {
+    n: 3,
+    w: 40,
+    h: 40,
+    objects: [
+      [WNIDS[2]!, 5, 5, 20, 20],
+      [WNIDS[2]!, 30, 5, 10, 20],
+    ],
+  }, // one inverted
+  {
+    n: 4,
+    w: 40,
+    h: 40,
+    objects: [
+      [WNIDS[3]!, 3, 7, 36, 33],
+      [WNIDS[3]!, 1, 1, 4, 4],
+    ],
+  }, // two boxes
   { n: 5, w: 36, h: 44, objects: [] }, // no annotation: top2 only
 ];
 
@@ -36,11 +52,19 @@ test('LOC CSV and VOC XML forms of one set give identical tables through `run`',
     for (const img of SET) {
       const px = Buffer.alloc(img.w * img.h * 3);
       for (let i = 0; i < px.length; i++) px[i] = (i * 7 + img.n * 31 + ((i / (3 * img.w)) | 0) * 5) & 0xff;
-      await sharp(px, { raw: { width: img.w, height: img.h, channels: 3 } }).png().toFile(join(dir, 'val', `${id(img.n)}.JPEG`));
+      await sharp(px, { raw: { width: img.w, height: img.h, channels: 3 } })
+        .png()
+        .toFile(join(dir, 'val', `${id(img.n)}.JPEG`));
       if (img.objects.length === 0) continue;
       csv.push(`${id(img.n)},${img.objects.map((o) => o.join(' ')).join(' ')}`);
-      const objects = img.objects.map(([w, a, b, c, d]) => `<object><name>${w}</name><bndbox><xmin>${a}</xmin><ymin>${b}</ymin><xmax>${c}</xmax><ymax>${d}</ymax></bndbox></object>`);
-      writeFileSync(join(dir, 'xml', `${id(img.n)}.xml`), `<annotation><size><width>${img.w}</width><height>${img.h}</height></size>${objects.join('')}</annotation>`);
+      const objects = img.objects.map(
+        ([w, a, b, c, d]) =>
+          `<object><name>${w}</name><bndbox><xmin>${a}</xmin><ymin>${b}</ymin><xmax>${c}</xmax><ymax>${d}</ymax></bndbox></object>`,
+      );
+      writeFileSync(
+        join(dir, 'xml', `${id(img.n)}.xml`),
+        `<annotation><size><width>${img.w}</width><height>${img.h}</height></size>${objects.join('')}</annotation>`,
+      );
     }
     csv.push('a line without any comma');
     writeFileSync(join(dir, 'LOC_val_solution.csv'), csv.join('\n') + '\n');
@@ -49,7 +73,15 @@ test('LOC CSV and VOC XML forms of one set give identical tables through `run`',
       const cfg = {
         name: `forms-${form}`,
         dataset: { kind: 'imagenet', images: join(dir, 'val'), annotations },
-        model: { path: model, preprocess: 'unit', geometry: 'resize', size: 32, inputBounds: [0, 1], classes: join(dir, 'classes.txt'), gradcamLayer: 'block2_conv1' },
+        model: {
+          path: model,
+          preprocess: 'unit',
+          geometry: 'resize',
+          size: 32,
+          inputBounds: [0, 1],
+          classes: join(dir, 'classes.txt'),
+          gradcamLayer: 'block2_conv1',
+        },
         methods: ['lrp', 'sglrp', 'random'],
         masking: { patchSizes: [1, 3] },
         pointing: { energies: [0.25, 0.5, 1] },
@@ -83,10 +115,16 @@ test('LOC CSV and VOC XML forms of one set give identical tables through `run`',
     assert.equal(pointing.length, 3 * 3 * 3);
     assert.deepEqual([...new Set(pointing.filter((r) => r['box_clipped'] === true).map((r) => r['image_id']))], [id(2)]);
     const errors = xmlTables['errors']!.map((r) => JSON.parse(r) as Record<string, unknown>);
-    assert.match(String(errors.find((e) => e['image_id'] === id(3))?.['reason']), new RegExp(`^${id(3)}: no usable ground-truth box \\(box \\(30, 5, 10, 20\\).*x_min 30 > x_max 10`));
+    assert.match(
+      String(errors.find((e) => e['image_id'] === id(3))?.['reason']),
+      new RegExp(`^${id(3)}: no usable ground-truth box \\(box \\(30, 5, 10, 20\\).*x_min 30 > x_max 10`),
+    );
     assert.match(String(errors.find((e) => e['image_id'] === id(5))?.['reason']), /no ground-truth label.*target gt is not evaluated/);
     const relevance5 = xmlTables['relevance']!.map((r) => JSON.parse(r) as Record<string, unknown>).filter((r) => r['image_id'] === id(5));
-    assert.deepEqual(relevance5.map((r) => r['target_kind']), ['top2', 'top2', 'top2']);
+    assert.deepEqual(
+      relevance5.map((r) => r['target_kind']),
+      ['top2', 'top2', 'top2'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

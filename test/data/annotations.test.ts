@@ -40,8 +40,10 @@ test('LOC CSV: repeated groups, 0-based numbers kept as they are, bad parts repo
 const voc = (objects: string, size = '<size><width>500</width><height>375</height><depth>3</depth></size>'): string =>
   `<?xml version="1.0"?>\n<!-- a comment <object> -->\n<annotation>\n\t<folder>val</folder>\n\t<filename>ILSVRC2012_val_00000001</filename>\n` +
   `\t<source><database>ILSVRC_2012</database></source>\n\t${size}\n\t<segmented>0</segmented>\n${objects}</annotation>\n`;
-const obj = (name: string, b: string) => `\t<object>\n\t\t<name>${name}</name>\n\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n\t\t<bndbox>${b}</bndbox>\n\t</object>\n`;
-const bb = (x0: number | string, y0: number, x1: number, y1: number) => `\n\t\t\t<xmin>${x0}</xmin>\n\t\t\t<ymin>${y0}</ymin>\n\t\t\t<xmax>${x1}</xmax>\n\t\t\t<ymax>${y1}</ymax>\n\t\t`;
+const obj = (name: string, b: string) =>
+  `\t<object>\n\t\t<name>${name}</name>\n\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n\t\t<bndbox>${b}</bndbox>\n\t</object>\n`;
+const bb = (x0: number | string, y0: number, x1: number, y1: number) =>
+  `\n\t\t\t<xmin>${x0}</xmin>\n\t\t\t<ymin>${y0}</ymin>\n\t\t\t<xmax>${x1}</xmax>\n\t\t\t<ymax>${y1}</ymax>\n\t\t`;
 
 test('VOC XML: objects, size, numbers as given (like the CSV), strict about what it reads', () => {
   const a = parseVocXml(voc(obj(TABBY, bb(111, 108, 441, 343)) + obj(TABBY, bb(0, 0, 499, 374))), 'a.xml');
@@ -52,7 +54,15 @@ test('VOC XML: objects, size, numbers as given (like the CSV), strict about what
     { wnid: TABBY, xMin: 111, yMin: 108, xMax: 441, yMax: 343 },
     { wnid: TABBY, xMin: 0, yMin: 0, xMax: 499, yMax: 374 },
   ]);
-  const bad = parseVocXml(voc(obj(TABBY, bb('1O', 1, 5, 5)) + `\t<object><name>${TENCH}</name></object>\n` + obj('cat', bb(1, 1, 2, 2)) + obj(TENCH, bb(3, 4, 5, 6))), 'b.xml');
+  const bad = parseVocXml(
+    voc(
+      obj(TABBY, bb('1O', 1, 5, 5)) +
+        `\t<object><name>${TENCH}</name></object>\n` +
+        obj('cat', bb(1, 1, 2, 2)) +
+        obj(TENCH, bb(3, 4, 5, 6)),
+    ),
+    'b.xml',
+  );
   assert.deepEqual(bad.objects, [{ wnid: TENCH, xMin: 3, yMin: 4, xMax: 5, yMax: 6 }]);
   assert.equal(bad.issues.length, 3);
   assert.match(bad.issues[0]!, /b\.xml: object 1 \(n02123045\): <xmin> is "1O", not a number/);
@@ -86,8 +96,14 @@ test('resolveAnnotation: label by wnid, ground-truth boxes mapped, bad boxes dro
   assert.equal(r.label, 281);
   assert.equal(r.wnid, TABBY);
   // Independent arithmetic: x scale 10/100, y scale 10/50; [90,100)→[9,10), [40,50)→[8,10).
-  assert.deepEqual(r.boxes, [{ x0: 0, y0: 0, x1: 5, y1: 5 }, { x0: 9, y0: 8, x1: 10, y1: 10 }]);
-  assert.deepEqual(r.boxIssues.map((i) => i.action), ['dropped', 'clipped', 'dropped']);
+  assert.deepEqual(r.boxes, [
+    { x0: 0, y0: 0, x1: 5, y1: 5 },
+    { x0: 9, y0: 8, x1: 10, y1: 10 },
+  ]);
+  assert.deepEqual(
+    r.boxIssues.map((i) => i.action),
+    ['dropped', 'clipped', 'dropped'],
+  );
   assert.match(r.boxIssues[0]!.reason, /outside the 100×50 image/);
   assert.match(r.boxIssues[1]!.reason, /clipped to \(90, 40, 99, 49\)/);
   assert.match(r.boxIssues[2]!.reason, /n01440764 differs from the image's ground truth n02123045/);
@@ -95,30 +111,52 @@ test('resolveAnnotation: label by wnid, ground-truth boxes mapped, bad boxes dro
   assert.deepEqual(r.issues, []);
 
   // Nothing reaches outside: not clipped.
-  const inside = resolveAnnotation({ ...ann, objects: [ann.objects[0]!] }, classes, { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  const inside = resolveAnnotation({ ...ann, objects: [ann.objects[0]!] }, classes, {
+    originalWidth: 100,
+    originalHeight: 50,
+    size: 10,
+    geometry: 'resize',
+  });
   assert.equal(inside.boxClipped, false);
 
   // An inverted ground-truth box makes the object region unknown: the image leaves the pointing
   // game (no boxes at all, the good box included), and the reason quotes the file's numbers.
-  const inv = resolveAnnotation({ ...ann, objects: [ann.objects[0]!, { wnid: TABBY, xMin: 60, yMin: 10, xMax: 50, yMax: 20 }] }, classes,
-    { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  const inv = resolveAnnotation({ ...ann, objects: [ann.objects[0]!, { wnid: TABBY, xMin: 60, yMin: 10, xMax: 50, yMax: 20 }] }, classes, {
+    originalWidth: 100,
+    originalHeight: 50,
+    size: 10,
+    geometry: 'resize',
+  });
   assert.equal(inv.label, 281);
   assert.deepEqual(inv.boxes, []);
   assert.match(inv.boxIssues[0]!.reason, /box \(60, 10, 50, 20\) .*as in the annotation file.* inverted: x_min 60 > x_max 50/);
   assert.match(inv.issues.join(), /inverted.*left out of the pointing game/);
-  const invY = resolveAnnotation({ objects: [{ wnid: TABBY, xMin: 1, yMin: 9, xMax: 5, yMax: 3 }], issues: [] }, classes,
-    { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  const invY = resolveAnnotation({ objects: [{ wnid: TABBY, xMin: 1, yMin: 9, xMax: 5, yMax: 3 }], issues: [] }, classes, {
+    originalWidth: 100,
+    originalHeight: 50,
+    size: 10,
+    geometry: 'resize',
+  });
   assert.match(invY.boxIssues[0]!.reason, /box \(1, 9, 5, 3\).*y_min 9 > y_max 3/);
 
   // Center crop of 100×50 keeps columns 25..74: a box in columns 0..20 is cut away.
-  const crop = resolveAnnotation({ objects: [{ wnid: TENCH, xMin: 0, yMin: 0, xMax: 20, yMax: 49 }], issues: [] }, classes,
-    { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'center-crop' });
+  const crop = resolveAnnotation({ objects: [{ wnid: TENCH, xMin: 0, yMin: 0, xMax: 20, yMax: 49 }], issues: [] }, classes, {
+    originalWidth: 100,
+    originalHeight: 50,
+    size: 10,
+    geometry: 'center-crop',
+  });
   assert.equal(crop.label, 0);
   assert.deepEqual(crop.boxes, []);
   assert.match(crop.boxIssues[0]!.reason, /outside the center-crop 10×10 input/);
   assert.match(crop.issues[0]!, /no box of the ground-truth class n01440764 survived/);
   // Size stated by the annotation differs from the real image: reported, real size used.
-  const sized = resolveAnnotation({ ...ann, objects: [ann.objects[0]!], width: 200 }, classes, { originalWidth: 100, originalHeight: 50, size: 10, geometry: 'resize' });
+  const sized = resolveAnnotation({ ...ann, objects: [ann.objects[0]!], width: 200 }, classes, {
+    originalWidth: 100,
+    originalHeight: 50,
+    size: 10,
+    geometry: 'resize',
+  });
   assert.match(sized.issues[0]!, /says the image is 200×50 but it is 100×50/);
 });
 

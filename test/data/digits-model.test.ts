@@ -18,8 +18,19 @@ test('the shipped digits-pair model: supported layers, Keras names, 64×64×1 �
   try {
     const names = model.layers.map((l) => l.name);
     assert.deepEqual(names, [
-      'input_1', 'block1_conv1', 'block1_conv2', 'block1_pool', 'block2_conv1', 'block2_conv2', 'block2_pool',
-      'block3_conv1', 'block3_pool', 'flatten', 'fc1', 'dropout', 'predictions',
+      'input_1',
+      'block1_conv1',
+      'block1_conv2',
+      'block1_pool',
+      'block2_conv1',
+      'block2_conv2',
+      'block2_pool',
+      'block3_conv1',
+      'block3_pool',
+      'flatten',
+      'fc1',
+      'dropout',
+      'predictions',
     ]);
     const allowed = new Set(['InputLayer', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dropout']);
     for (const l of model.layers) assert.ok(allowed.has(l.getClassName()), `${l.name} is a ${l.getClassName()}`);
@@ -50,7 +61,10 @@ test('the shipped model names both digits of held-out images (top-2 = the pair)'
   samples.forEach((s, k) => {
     const row = Array.from(probs.subarray(k * 10, k * 10 + 10));
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4, 'softmax rows sum to 1');
-    const [t1, t2] = row.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+    const [t1, t2] = row
+      .map((v, i) => [v, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .map(([, i]) => i);
     if (new Set([t1, t2, s.label, s.secondLabel]).size === 2) pair++;
   });
   // TRAINING.md reports the accuracy on 2000 such images; 100 images vary by a few points.

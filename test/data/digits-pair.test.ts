@@ -1,11 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DIGITS_PAIR_SIZE,
-  digitsPairDataset,
-  generateDigitsPair,
-  type DigitsPairSample,
-} from '../../data/digits-pair.js';
+import { DIGITS_PAIR_SIZE, digitsPairDataset, generateDigitsPair, type DigitsPairSample } from '../../data/digits-pair.js';
 import { DIGIT_SIZE, digitCount, digitPixels, splitRange } from '../../data/mnist-digits.js';
 import type { Box } from '../../data/types.js';
 
@@ -25,7 +20,10 @@ test('the mnist package gives 10 classes of real 28×28 digits, split 80/20 per 
     assert.equal(tr.end, Math.floor(0.8 * n));
     const px = digitPixels(d, 0);
     assert.equal(px.length, DIGIT_SIZE * DIGIT_SIZE);
-    assert.ok(px.some((v) => v > 200), `digit ${d}#0 has strong ink`);
+    assert.ok(
+      px.some((v) => v > 200),
+      `digit ${d}#0 has strong ink`,
+    );
   }
   assert.equal(total, 10000);
 });
@@ -65,14 +63,21 @@ test('two different classes, disjoint boxes, boxes hold all the ink and are tigh
       }
       // Tight: every edge row/column of the box has ink.
       const ink = (r: number, c: number): boolean => pixels[r * N + c]! > 0;
-      const rowHas = (r: number): boolean => { for (let c = p.box.x0; c < p.box.x1; c++) if (ink(r, c)) return true; return false; };
-      const colHas = (c: number): boolean => { for (let r = p.box.y0; r < p.box.y1; r++) if (ink(r, c)) return true; return false; };
+      const rowHas = (r: number): boolean => {
+        for (let c = p.box.x0; c < p.box.x1; c++) if (ink(r, c)) return true;
+        return false;
+      };
+      const colHas = (c: number): boolean => {
+        for (let r = p.box.y0; r < p.box.y1; r++) if (ink(r, c)) return true;
+        return false;
+      };
       assert.ok(rowHas(p.box.y0) && rowHas(p.box.y1 - 1) && colHas(p.box.x0) && colHas(p.box.x1 - 1), `image ${i}: box not tight`);
     }
     // Every ink pixel of the image is in one of the two boxes.
     for (let r = 0; r < N; r++) {
       for (let c = 0; c < N; c++) {
-        if (pixels[r * N + c]! > 0) assert.ok(inside(a.box, r, c) || inside(b.box, r, c), `image ${i}: ink at (${r},${c}) outside the boxes`);
+        if (pixels[r * N + c]! > 0)
+          assert.ok(inside(a.box, r, c) || inside(b.box, r, c), `image ${i}: ink at (${r},${c}) outside the boxes`);
       }
     }
   }

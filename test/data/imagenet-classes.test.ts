@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  classIndexOf,
-  loadImageNetClasses,
-  parseClassesTsv,
-  parseSynsetMapping,
-  wnidIndex,
-} from '../../data/imagenet-classes.js';
+import { classIndexOf, loadImageNetClasses, parseClassesTsv, parseSynsetMapping, wnidIndex } from '../../data/imagenet-classes.js';
 
 test('the shipped list has the 1000 classes in Keras order (sorted wnids)', () => {
   const c = loadImageNetClasses();

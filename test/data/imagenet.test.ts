@@ -14,7 +14,9 @@ let images: string;
 
 /** A solid-colour lossless image (PNG bytes even when named .JPEG: decoding goes by content). */
 const solid = (w: number, h: number, rgb: [number, number, number]) =>
-  sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'imagenet-reader-'));
@@ -24,7 +26,9 @@ before(async () => {
   writeFileSync(join(images, 'ILSVRC2012_val_00000002.JPEG'), await solid(100, 50, [200, 100, 50]));
   writeFileSync(join(images, 'ILSVRC2012_val_00000001.JPEG'), await solid(40, 80, [10, 20, 30]));
   writeFileSync(join(images, 'ILSVRC2012_val_00000003.JPEG'), await solid(30, 30, [0, 0, 0]));
-  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+    .jpeg()
+    .toBuffer();
   writeFileSync(join(images, 'ILSVRC2012_val_00000010.JPEG'), jpeg.subarray(0, jpeg.length >> 1)); // truncated
   writeFileSync(join(images, 'README.txt'), 'not an image');
   writeFileSync(join(images, 'ILSVRC2012_val_1.JPEG'), 'wrong name pattern');
@@ -40,10 +44,21 @@ before(async () => {
   mkdirSync(xmlDir);
   const xml = (wnid: string, w: number, h: number, boxes: number[][]) =>
     `<annotation><size><width>${w}</width><height>${h}</height></size>` +
-    boxes.map(([a, b, c, d]) => `<object><name>${wnid}</name><bndbox><xmin>${a}</xmin><ymin>${b}</ymin><xmax>${c}</xmax><ymax>${d}</ymax></bndbox></object>`).join('') +
+    boxes
+      .map(
+        ([a, b, c, d]) =>
+          `<object><name>${wnid}</name><bndbox><xmin>${a}</xmin><ymin>${b}</ymin><xmax>${c}</xmax><ymax>${d}</ymax></bndbox></object>`,
+      )
+      .join('') +
     '</annotation>';
   // The same numbers as the CSV: both forms are read as given (docs/PROTOCOL.md §6).
-  writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000002.xml'), xml(TABBY, 100, 50, [[0, 0, 49, 24], [60, 10, 50, 20]]));
+  writeFileSync(
+    join(xmlDir, 'ILSVRC2012_val_00000002.xml'),
+    xml(TABBY, 100, 50, [
+      [0, 0, 49, 24],
+      [60, 10, 50, 20],
+    ]),
+  );
   writeFileSync(join(xmlDir, 'ILSVRC2012_val_00000001.xml'), xml(TENCH, 40, 80, [[0, 0, 39, 79]]));
 });
 
@@ -61,9 +76,10 @@ for (const kind of ['loc-csv', 'voc-xml'] as const) {
     const reader = imagenetDataset({ ...opts, imagesDir: images, annotations });
     assert.equal(reader.size(), 4);
     assert.equal(reader.hasBoxes, true);
-    assert.deepEqual([0, 1, 2, 3].map((i) => reader.idAt(i)), [
-      'ILSVRC2012_val_00000001', 'ILSVRC2012_val_00000002', 'ILSVRC2012_val_00000003', 'ILSVRC2012_val_00000010',
-    ]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => reader.idAt(i)),
+      ['ILSVRC2012_val_00000001', 'ILSVRC2012_val_00000002', 'ILSVRC2012_val_00000003', 'ILSVRC2012_val_00000010'],
+    );
 
     const a = ok(await reader.read(0));
     assert.equal(a.id, 'ILSVRC2012_val_00000001');
@@ -71,7 +87,10 @@ for (const kind of ['loc-csv', 'voc-xml'] as const) {
     assert.equal(a.wnid, TENCH);
     assert.deepEqual([a.originalWidth, a.originalHeight, a.height, a.width, a.channels], [40, 80, 10, 10, 3]);
     assert.deepEqual(a.boxes, [{ x0: 0, y0: 0, x1: 10, y1: 10 }]); // the whole image
-    assert.deepEqual([a.input[0], a.input[1], a.input[2]].map((v) => Math.round(v! * 255)), [10, 20, 30]);
+    assert.deepEqual(
+      [a.input[0], a.input[1], a.input[2]].map((v) => Math.round(v! * 255)),
+      [10, 20, 30],
+    );
     assert.deepEqual([...a.display.subarray(0, 3)], [10, 20, 30]);
 
     const b = ok(await reader.read(1));
@@ -119,10 +138,19 @@ test('ImageNet reader without annotations, gray input, center crop', async () =>
 test('ImageNet reader configuration errors name the field; a foreign synset order is reported', () => {
   assert.throws(() => imagenetDataset({ ...opts, imagesDir: join(root, 'missing') }), /cannot list imagesDir .*missing/);
   assert.throws(() => imagenetDataset({ ...opts, imagesDir: join(root, 'xml') }), /no ILSVRC2012_val_XXXXXXXX\.JPEG files/);
-  assert.throws(() => imagenetDataset({ ...opts, preset: 'caffe', channels: 1, imagesDir: images }), /ImageNet reader: preprocess: preset 'caffe'.*3-channel/);
+  assert.throws(
+    () => imagenetDataset({ ...opts, preset: 'caffe', channels: 1, imagesDir: images }),
+    /ImageNet reader: preprocess: preset 'caffe'.*3-channel/,
+  );
   assert.throws(() => imagenetDataset({ ...opts, size: 0, imagesDir: images }), /"size" must be a positive integer/);
-  assert.throws(() => imagenetDataset({ ...opts, imagesDir: images, annotations: { kind: 'loc-csv', path: join(root, 'nope.csv') } }), /cannot read the annotation file .*nope\.csv/);
-  assert.throws(() => imagenetDataset({ ...opts, imagesDir: images, annotations: { kind: 'voc-xml', dir: join(root, 'nodir') } }), /annotations\.dir .*nodir is unusable/);
+  assert.throws(
+    () => imagenetDataset({ ...opts, imagesDir: images, annotations: { kind: 'loc-csv', path: join(root, 'nope.csv') } }),
+    /cannot read the annotation file .*nope\.csv/,
+  );
+  assert.throws(
+    () => imagenetDataset({ ...opts, imagesDir: images, annotations: { kind: 'voc-xml', dir: join(root, 'nodir') } }),
+    /annotations\.dir .*nodir is unusable/,
+  );
 
   const dir = join(root, 'withmap');
   mkdirSync(dir, { recursive: true });

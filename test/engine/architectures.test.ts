@@ -60,8 +60,37 @@ const FAMILIES: Family[] = [
     preset: 'caffe',
     params: 25_636_712,
     // conv1 + 16 blocks × 3 + 4 projection shortcuts = 53 convs, each with its BN; relus: conv1 + 16 × 3.
-    classes: { InputLayer: 1, ZeroPadding2D: 2, Conv2D: 53, BatchNormalization: 53, Activation: 49, MaxPooling2D: 1, Add: 16, GlobalAveragePooling2D: 1, Dense: 1 },
-    names: ['input_1', 'conv1_pad', 'conv1_conv', 'conv1_bn', 'conv1_relu', 'pool1_pad', 'pool1_pool', 'conv2_block1_1_conv', 'conv2_block1_0_conv', 'conv2_block1_add', 'conv2_block1_out', 'conv3_block4_out', 'conv4_block6_out', 'conv5_block3_3_bn', 'conv5_block3_add', 'conv5_block3_out', 'avg_pool', 'predictions'],
+    classes: {
+      InputLayer: 1,
+      ZeroPadding2D: 2,
+      Conv2D: 53,
+      BatchNormalization: 53,
+      Activation: 49,
+      MaxPooling2D: 1,
+      Add: 16,
+      GlobalAveragePooling2D: 1,
+      Dense: 1,
+    },
+    names: [
+      'input_1',
+      'conv1_pad',
+      'conv1_conv',
+      'conv1_bn',
+      'conv1_relu',
+      'pool1_pad',
+      'pool1_pool',
+      'conv2_block1_1_conv',
+      'conv2_block1_0_conv',
+      'conv2_block1_add',
+      'conv2_block1_out',
+      'conv3_block4_out',
+      'conv4_block6_out',
+      'conv5_block3_3_bn',
+      'conv5_block3_add',
+      'conv5_block3_out',
+      'avg_pool',
+      'predictions',
+    ],
     gradcam: 'conv5_block3_out',
     tinyGradcam: 'conv3_block1_out',
     config: 'imagenet-resnet50.yaml',
@@ -74,8 +103,46 @@ const FAMILIES: Family[] = [
     preset: 'torch',
     params: 8_062_504,
     // 58 conv blocks (BN, relu, 1×1, BN, relu, 3×3, concat) + 3 transitions (BN, relu, 1×1, avg pool) + stem + final BN/relu.
-    classes: { InputLayer: 1, ZeroPadding2D: 2, Conv2D: 120, BatchNormalization: 121, Activation: 121, MaxPooling2D: 1, Concatenate: 58, AveragePooling2D: 3, GlobalAveragePooling2D: 1, Dense: 1 },
-    names: ['input_1', 'zero_padding2d', 'conv1/conv', 'conv1/bn', 'conv1/relu', 'zero_padding2d_1', 'pool1', 'conv2_block1_0_bn', 'conv2_block1_0_relu', 'conv2_block1_1_conv', 'conv2_block1_1_bn', 'conv2_block1_1_relu', 'conv2_block1_2_conv', 'conv2_block1_concat', 'conv2_block6_concat', 'pool2_bn', 'pool2_relu', 'pool2_conv', 'pool2_pool', 'conv4_block24_concat', 'pool4_pool', 'conv5_block16_concat', 'bn', 'relu', 'avg_pool', 'predictions'],
+    classes: {
+      InputLayer: 1,
+      ZeroPadding2D: 2,
+      Conv2D: 120,
+      BatchNormalization: 121,
+      Activation: 121,
+      MaxPooling2D: 1,
+      Concatenate: 58,
+      AveragePooling2D: 3,
+      GlobalAveragePooling2D: 1,
+      Dense: 1,
+    },
+    names: [
+      'input_1',
+      'zero_padding2d',
+      'conv1/conv',
+      'conv1/bn',
+      'conv1/relu',
+      'zero_padding2d_1',
+      'pool1',
+      'conv2_block1_0_bn',
+      'conv2_block1_0_relu',
+      'conv2_block1_1_conv',
+      'conv2_block1_1_bn',
+      'conv2_block1_1_relu',
+      'conv2_block1_2_conv',
+      'conv2_block1_concat',
+      'conv2_block6_concat',
+      'pool2_bn',
+      'pool2_relu',
+      'pool2_conv',
+      'pool2_pool',
+      'conv4_block24_concat',
+      'pool4_pool',
+      'conv5_block16_concat',
+      'bn',
+      'relu',
+      'avg_pool',
+      'predictions',
+    ],
     gradcam: 'relu',
     tinyGradcam: 'relu',
     config: 'imagenet-densenet121.yaml',
@@ -88,8 +155,39 @@ const FAMILIES: Family[] = [
     preset: 'tf',
     params: 23_851_784,
     // 94 conv2d_bn units; 4 max pools (stem ×2, mixed3, mixed8), 9 avg-pool branches; 11 mixed + mixed9_0/1 + 2 unnamed concats.
-    classes: { InputLayer: 1, Conv2D: 94, BatchNormalization: 94, Activation: 94, MaxPooling2D: 4, AveragePooling2D: 9, Concatenate: 15, GlobalAveragePooling2D: 1, Dense: 1 },
-    names: ['input_1', 'conv2d', 'batch_normalization', 'activation', 'conv2d_1', 'max_pooling2d', 'average_pooling2d', 'conv2d_5', 'mixed0', 'mixed3', 'mixed7', 'mixed8', 'mixed9_0', 'concatenate', 'mixed9', 'mixed9_1', 'concatenate_1', 'mixed10', 'avg_pool', 'predictions'],
+    classes: {
+      InputLayer: 1,
+      Conv2D: 94,
+      BatchNormalization: 94,
+      Activation: 94,
+      MaxPooling2D: 4,
+      AveragePooling2D: 9,
+      Concatenate: 15,
+      GlobalAveragePooling2D: 1,
+      Dense: 1,
+    },
+    names: [
+      'input_1',
+      'conv2d',
+      'batch_normalization',
+      'activation',
+      'conv2d_1',
+      'max_pooling2d',
+      'average_pooling2d',
+      'conv2d_5',
+      'mixed0',
+      'mixed3',
+      'mixed7',
+      'mixed8',
+      'mixed9_0',
+      'concatenate',
+      'mixed9',
+      'mixed9_1',
+      'concatenate_1',
+      'mixed10',
+      'avg_pool',
+      'predictions',
+    ],
     gradcam: 'mixed10',
     tinyGradcam: 'mixed3',
     config: 'imagenet-inceptionv3.yaml',
@@ -103,7 +201,9 @@ interface LayerJson {
 }
 
 function savedLayers(modelJsonPath: string): LayerJson[] {
-  const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as { modelTopology: { model_config?: { config: { layers: LayerJson[] } }; config?: { layers: LayerJson[] } } };
+  const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as {
+    modelTopology: { model_config?: { config: { layers: LayerJson[] } }; config?: { layers: LayerJson[] } };
+  };
   const t = json.modelTopology;
   return (t.model_config ?? t).config!.layers;
 }
@@ -116,10 +216,15 @@ function countBy<T>(xs: T[], key: (x: T) => string): Record<string, number> {
 
 /** Reloads a saved model.json + weights.bin through TF.js itself (independent of the engine's loader). */
 async function reload(modelJsonPath: string): Promise<tf.LayersModel> {
-  const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
   const bin = readFileSync(join(dirname(modelJsonPath), json.weightsManifest[0]!.paths[0]!));
   const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }));
+  return tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }),
+  );
 }
 
 /**
@@ -162,12 +267,14 @@ async function explainEndToEnd(t: TestContext, path: string, size: number, prese
     assert.deepEqual(ex.inputShape, [size, size, 3]);
     assert.equal(ex.gradcamNode('paper').name, gradcam, 'Grad-CAM default layer');
     const x = testImage(size, preset);
-    const res = runSync(ex.explainSteps([x], (_i, _probs, logits) => [resolveTarget('top1', logits, -1), resolveTarget('top2', logits, -1)], {
-      methods: [...METHOD_NAMES],
-      variant: 'paper',
-      seed: 0,
-      imageIds: ['arch'],
-    }));
+    const res = runSync(
+      ex.explainSteps([x], (_i, _probs, logits) => [resolveTarget('top1', logits, -1), resolveTarget('top2', logits, -1)], {
+        methods: [...METHOD_NAMES],
+        variant: 'paper',
+        seed: 0,
+        imageIds: ['arch'],
+      }),
+    );
     assert.equal(res.explanations.length, METHOD_NAMES.length * 2);
     // The engine's graph (BatchNormalization folded or not) computes what TF.js' own model computes.
     const want = predicted.get(path);
@@ -177,16 +284,30 @@ async function explainEndToEnd(t: TestContext, path: string, size: number, prese
       t.diagnostic(`max relative difference of the probabilities vs model.predict: ${worst.toExponential(2)}`);
       assert.ok(worst < 1e-3, `the engine's forward pass differs from model.predict (max relative difference ${worst})`);
     }
-    const [top1, top2] = [res.explanations[0]!.target.classIndex, res.explanations.find((e) => e.target.kind === 'top2')!.target.classIndex];
+    const [top1, top2] = [
+      res.explanations[0]!.target.classIndex,
+      res.explanations.find((e) => e.target.kind === 'top2')!.target.classIndex,
+    ];
     assert.notEqual(top1, top2);
     for (const e of res.explanations) {
       const what = `${e.method} → ${e.target.kind}`;
       assert.equal(e.map.length, size * size, what);
       assert.ok(e.map.every(Number.isFinite), `${what} has non-finite values`);
-      assert.ok(e.map.some((v) => v !== 0), `${what} is all zero`);
-      if (e.method !== 'random') assert.ok(e.map.some((v) => v > 0), `${what} has no positive value`);
+      assert.ok(
+        e.map.some((v) => v !== 0),
+        `${what} is all zero`,
+      );
+      if (e.method !== 'random')
+        assert.ok(
+          e.map.some((v) => v > 0),
+          `${what} has no positive value`,
+        );
     }
-    t.diagnostic(`timings (ms): ${Object.entries(res.timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+    t.diagnostic(
+      `timings (ms): ${Object.entries(res.timings)
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(', ')}`,
+    );
   } finally {
     ex.dispose();
   }
@@ -205,12 +326,19 @@ for (const fam of FAMILIES) {
         await saveLayersModel(model, dirname(path));
 
         const layers = savedLayers(path);
-        assert.deepEqual(countBy(layers, (l) => l.class_name), fam.classes);
+        assert.deepEqual(
+          countBy(layers, (l) => l.class_name),
+          fam.classes,
+        );
         const names = layers.map((l) => l.config.name);
         assert.equal(new Set(names).size, names.length, 'layer names are unique');
         const positions = fam.names.map((n) => names.indexOf(n));
         fam.names.forEach((n, i) => assert.ok(positions[i]! >= 0, `no layer named '${n}'`));
-        assert.deepEqual([...positions].sort((a, b) => a - b), positions, 'Keras layer order');
+        assert.deepEqual(
+          [...positions].sort((a, b) => a - b),
+          positions,
+          'Keras layer order',
+        );
         const last = layers[layers.length - 1]!;
         assert.equal(last.config['activation'], 'softmax');
         for (const l of layers) {
@@ -227,7 +355,10 @@ for (const fam of FAMILIES) {
         const y = model.predict(x) as tf.Tensor;
         const p = y.dataSync() as Float32Array;
         assert.deepEqual(y.shape, [1, 1000]);
-        assert.ok(p.every((v) => Number.isFinite(v) && v >= 0), 'probabilities are finite and non-negative');
+        assert.ok(
+          p.every((v) => Number.isFinite(v) && v >= 0),
+          'probabilities are finite and non-negative',
+        );
         assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-4, 'probabilities sum to 1');
         assert.ok(Math.max(...p) < 0.5, `a random model's softmax is not one-hot (max ${Math.max(...p)})`);
         predicted.set(path, p);
@@ -235,8 +366,14 @@ for (const fam of FAMILIES) {
         const again = await reload(path);
         const y2 = again.predict(x) as tf.Tensor;
         const p2 = y2.dataSync() as Float32Array;
-        assert.ok(p.every((v, i) => Math.abs(v - p2[i]!) <= 1e-6 + 1e-4 * v), 'the reloaded model predicts the same');
-        assert.deepEqual(again.layers.map((l) => l.name), names);
+        assert.ok(
+          p.every((v, i) => Math.abs(v - p2[i]!) <= 1e-6 + 1e-4 * v),
+          'the reloaded model predicts the same',
+        );
+        assert.deepEqual(
+          again.layers.map((l) => l.name),
+          names,
+        );
         tf.dispose([x, y, y2]);
         again.dispose();
       } finally {
@@ -261,7 +398,10 @@ for (const fam of FAMILIES) {
       assert.deepEqual([...kinds].sort(), Object.keys(fam.classes).sort(), 'every layer kind of the full model');
       const tinyPath = join(tmp, `${fam.name}-tiny`, 'model.json');
       await saveLayersModel(model, dirname(tinyPath));
-      predicted.set(tinyPath, tf.tidy(() => (model.predict(tf.tensor4d(testImage(32, fam.preset), [1, 32, 32, 3])) as tf.Tensor).dataSync() as Float32Array));
+      predicted.set(
+        tinyPath,
+        tf.tidy(() => (model.predict(tf.tensor4d(testImage(32, fam.preset), [1, 32, 32, 3])) as tf.Tensor).dataSync() as Float32Array),
+      );
       model.dispose();
       await explainEndToEnd(t, tinyPath, 32, fam.preset, fam.tinyGradcam);
     });
@@ -285,11 +425,15 @@ for (const fam of FAMILIES) {
 test('keras3 naming: DenseNet stem conv1_conv/conv1_bn/conv1_relu, input input_layer; other families unchanged', () => {
   const d = buildTinyDenseNet({ naming: 'keras3' });
   const names = d.layers.map((l) => l.name);
-  for (const n of ['input_layer', 'zero_padding2d', 'conv1_conv', 'conv1_bn', 'conv1_relu', 'zero_padding2d_1', 'pool1']) assert.ok(names.includes(n), n);
+  for (const n of ['input_layer', 'zero_padding2d', 'conv1_conv', 'conv1_bn', 'conv1_relu', 'zero_padding2d_1', 'pool1'])
+    assert.ok(names.includes(n), n);
   assert.ok(!names.some((n) => n.includes('/')));
   const r = buildTinyResNet({ naming: 'keras3' });
   const r2 = buildTinyResNet();
-  assert.deepEqual(r.layers.slice(1).map((l) => l.name), r2.layers.slice(1).map((l) => l.name));
+  assert.deepEqual(
+    r.layers.slice(1).map((l) => l.name),
+    r2.layers.slice(1).map((l) => l.name),
+  );
   assert.equal(r.layers[0]!.name, 'input_layer');
   [d, r, r2].forEach((m) => m.dispose());
 });

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, maxStorageBindingBytes } from '../../engine/backend.js';
-import { BlockedMatrix, blockedFromHost, columnBlockWidths, mapBlocks, matMulBlocked, matMulTransposedBlocked } from '../../engine/blocked.js';
+import {
+  BlockedMatrix,
+  blockedFromHost,
+  columnBlockWidths,
+  mapBlocks,
+  matMulBlocked,
+  matMulTransposedBlocked,
+} from '../../engine/blocked.js';
 import { ExplainEngine } from '../../engine/explain-engine.js';
 import { runSync } from '../../engine/reads.js';
 import { forwardLogits } from '../../engine/forward.js';
@@ -35,7 +42,10 @@ test('column block widths: fewest blocks under the byte cap, near-equal, uneven 
   // VGG16's fc1 [25088, 4096] on a 128 MiB device, blocks of at most 64 MiB: 7 blocks of ≈ 58 MB.
   const fc1 = columnBlockWidths(25088, 4096, 64 * 1024 * 1024);
   assert.equal(fc1.length, 7);
-  assert.equal(fc1.reduce((a, b) => a + b, 0), 4096);
+  assert.equal(
+    fc1.reduce((a, b) => a + b, 0),
+    4096,
+  );
   assert.ok(fc1.every((w) => w * 25088 * 4 <= 64 * 1024 * 1024));
   assert.throws(() => columnBlockWidths(100, 3, 399), /one column of 100 floats/);
 });
@@ -97,7 +107,18 @@ for (const backend of ['wasm', 'cpu'] as const) {
 function convDenseModel(): tf.LayersModel {
   const init = (seed: number, stddev = 0.5) => tf.initializers.randomNormal({ seed, stddev });
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'conv', inputShape: [6, 6, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), biasInitializer: init(2, 0.1) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'conv',
+      inputShape: [6, 6, 3],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(1),
+      biasInitializer: init(2, 0.1),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ name: 'pool', poolSize: 2 }));
   m.add(tf.layers.flatten({ name: 'flatten' }));
   m.add(tf.layers.dense({ name: 'fc1', units: 22, kernelInitializer: init(3), biasInitializer: init(4, 0.1) })); // [36, 22]: 3168 bytes
@@ -105,9 +126,15 @@ function convDenseModel(): tf.LayersModel {
   m.add(tf.layers.activation({ name: 'fc1_relu', activation: 'relu' }));
   m.add(tf.layers.dropout({ name: 'drop', rate: 0.5 }));
   m.add(tf.layers.dense({ name: 'fc2', units: 9, activation: 'relu', kernelInitializer: init(5), biasInitializer: init(6, 0.1) })); // [22, 9]: 792 bytes
-  m.add(tf.layers.dense({ name: 'predictions', units: 5, activation: 'softmax', kernelInitializer: init(7), biasInitializer: init(8, 0.1) }));
+  m.add(
+    tf.layers.dense({ name: 'predictions', units: 5, activation: 'softmax', kernelInitializer: init(7), biasInitializer: init(8, 0.1) }),
+  );
   const bn = m.getLayer('fc1_bn');
-  bn.setWeights(bn.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 9 + i), i % 2 === 0 ? 1 : 0.3), i === 1 ? -0.4 : 0)));
+  bn.setWeights(
+    bn
+      .getWeights()
+      .map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 9 + i), i % 2 === 0 ? 1 : 0.3), i === 1 ? -0.4 : 0)),
+  );
   return m;
 }
 
@@ -135,10 +162,14 @@ interface Maps {
 
 function explainAll(ex: ExplainEngine, images: Float32Array[], methods: MethodName[], variant: Variant): Maps {
   // Targets: the two top classes (a weak class's LRP map may be all zero after the positive part).
-  const top2 = (_i: number, _p: Float32Array, z: Float32Array) => rankClasses(z).slice(0, 2).map((classIndex) => ({ kind: 'index' as const, classIndex }));
+  const top2 = (_i: number, _p: Float32Array, z: Float32Array) =>
+    rankClasses(z)
+      .slice(0, 2)
+      .map((classIndex) => ({ kind: 'index' as const, classIndex }));
   const res = runSync(ex.explainSteps(images, top2, { methods, variant, seed: 3, imageIds: images.map((_, i) => `i${i}`) }));
   const maps = new Map<string, { map: Float32Array; raw?: Float32Array }>();
-  for (const e of res.explanations) maps.set(`${e.imageIndex}|${e.method}|${e.target.classIndex}`, { map: e.map, ...(e.raw ? { raw: e.raw } : {}) });
+  for (const e of res.explanations)
+    maps.set(`${e.imageIndex}|${e.method}|${e.target.classIndex}`, { map: e.map, ...(e.raw ? { raw: e.raw } : {}) });
   return { logits: res.forward.logits, maps };
 }
 
@@ -184,7 +215,10 @@ test('a model whose Dense kernels are forced into column blocks (canonized Dense
   assert.ok(!blocked1.nodes.some((n) => n.op.kind === 'affine'), 'the BN folded into the blocked fc1');
   const fc1 = blocked1.nodes.find((n) => n.name === 'fc1')!;
   assert.ok(fc1.op.kind === 'dense' && fc1.op.kernel instanceof BlockedMatrix && fc1.aliases?.includes('fc1_bn'));
-  assert.deepEqual(fc1.op.kernel.blocks.map((b) => b.shape[1]), [4, 4, 4, 4, 4, 2]);
+  assert.deepEqual(
+    fc1.op.kernel.blocks.map((b) => b.shape[1]),
+    [4, 4, 4, 4, 4, 2],
+  );
   // The canonized blocked graph predicts like the LayersModel.
   const x = tf.tensor4d(Float32Array.from([...randomImage(108, 40, -1, 2), ...randomImage(108, 41, -1, 2)]), [2, 6, 6, 3]);
   const want = (m1.predict(x) as tf.Tensor).dataSync();
@@ -195,7 +229,13 @@ test('a model whose Dense kernels are forced into column blocks (canonized Dense
   const img = randomImage(108, 50, BOUNDS.low, BOUNDS.high);
   const seed = Float32Array.from([0.3, -1.2, 2.0, 0.7, 0.1]);
   const [rel] = relevanceOf(blocked1, [img], [seed], paperComposite(BOUNDS.low, BOUNDS.high));
-  const ref = denseLrp(denseLayers(blocked1), img, seed, { kind: 'zb', low: BOUNDS.low, high: BOUNDS.high, eps: 1e-9 }, { kind: 'zplus', bias: false, eps: 1e-9 });
+  const ref = denseLrp(
+    denseLayers(blocked1),
+    img,
+    seed,
+    { kind: 'zb', low: BOUNDS.low, high: BOUNDS.high, eps: 1e-9 },
+    { kind: 'zplus', bias: false, eps: 1e-9 },
+  );
   assertClose(rel!, ref, 2e-4, 'blocked graph vs dense reference');
   // Incremental masking: the Dense tail runs in full through the blocked forward.
   const fill = randomImage(108, 60, -0.5, 0.5);
@@ -230,7 +270,11 @@ test('a weight other than a Dense kernel over the binding limit is refused at lo
   const m = convDenseModel(); // conv kernel [3, 3, 3, 4]: 432 bytes
   assert.throws(
     () => graphFromLayersModel(m, { maxBindingBytes: 400 }),
-    (e: unknown) => e instanceof ModelLoadError && /layer 'conv' \(Conv2D\): its kernel \[3, 3, 3, 4\] is 432 bytes.*storage-binding limit of 400 bytes.*--backend wasm.*larger limit/s.test((e as Error).message),
+    (e: unknown) =>
+      e instanceof ModelLoadError &&
+      /layer 'conv' \(Conv2D\): its kernel \[3, 3, 3, 4\] is 432 bytes.*storage-binding limit of 400 bytes.*--backend wasm.*larger limit/s.test(
+        (e as Error).message,
+      ),
   );
   m.dispose();
 });

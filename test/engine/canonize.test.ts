@@ -50,7 +50,15 @@ function checkInvariance(model: tf.LayersModel, what: string): Graph {
 test('Conv2D+BN and Dense+BN fold into the linear layer; the output is unchanged', async () => {
   await initBackend('wasm');
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'conv', inputShape: [6, 6, 2], filters: 3, kernelSize: 3, kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'conv',
+      inputShape: [6, 6, 2],
+      filters: 3,
+      kernelSize: 3,
+      kernelInitializer: tf.initializers.randomNormal({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.batchNormalization({ name: 'conv_bn', epsilon: 1e-3 }));
   m.add(tf.layers.activation({ name: 'conv_relu', activation: 'relu' }));
   m.add(tf.layers.flatten({ name: 'flat' }));
@@ -60,7 +68,11 @@ test('Conv2D+BN and Dense+BN fold into the linear layer; the output is unchanged
   // Non-trivial statistics: γ, β, μ, σ² all away from 1/0.
   for (const name of ['conv_bn', 'fc_bn']) {
     const l = m.getLayer(name);
-    l.setWeights(l.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 7 + i), i % 2 === 0 ? 1 : 0.3), i === 1 ? -0.4 : 0)));
+    l.setWeights(
+      l
+        .getWeights()
+        .map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 7 + i), i % 2 === 0 ? 1 : 0.3), i === 1 ? -0.4 : 0)),
+    );
   }
   const g = checkInvariance(m, 'sequential conv/dense + BN');
   assert.equal(count(g, 'affine'), 0, 'both BNs folded');
@@ -77,7 +89,11 @@ test('a BN after Add, after Concatenate or before a conv stays an affine node; o
   await initBackend('wasm');
   const res = buildTinyResNet({ seed: 3 });
   const gr = checkInvariance(res, 'residual');
-  assert.deepEqual(gr.nodes.filter((n) => n.op.kind === 'affine').map((n) => n.name), ['post_bn'], 'only the BN after the Add is left');
+  assert.deepEqual(
+    gr.nodes.filter((n) => n.op.kind === 'affine').map((n) => n.name),
+    ['post_bn'],
+    'only the BN after the Add is left',
+  );
   const dense = buildTinyDenseNet({ seed: 4 });
   const gd = checkInvariance(dense, 'dense block');
   assert.deepEqual(
@@ -88,7 +104,11 @@ test('a BN after Add, after Concatenate or before a conv stays an affine node; o
   const inc = buildTinyInception({ seed: 5 });
   const gi = checkInvariance(inc, 'inception');
   assert.equal(count(gi, 'affine'), 0, 'conv2d_bn blocks (BN without γ) all fold');
-  for (const [g, m] of [[gr, res], [gd, dense], [gi, inc]] as const) {
+  for (const [g, m] of [
+    [gr, res],
+    [gd, dense],
+    [gi, inc],
+  ] as const) {
     disposeGraph(g);
     m.dispose();
   }
@@ -98,16 +118,23 @@ test('no fold when the conv has a ReLU or its output feeds another layer too', a
   await initBackend('wasm');
   const input = tf.input({ shape: [5, 5, 2] });
   const init = (seed: number) => tf.initializers.randomNormal({ seed, stddev: 0.5 });
-  const c1 = tf.layers.conv2d({ name: 'c1', filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }).apply(input) as tf.SymbolicTensor;
+  const c1 = tf.layers
+    .conv2d({ name: 'c1', filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) })
+    .apply(input) as tf.SymbolicTensor;
   const b1 = tf.layers.batchNormalization({ name: 'b1', betaInitializer: init(2) }).apply(c1) as tf.SymbolicTensor;
   const c2 = tf.layers.conv2d({ name: 'c2', filters: 3, kernelSize: 1, kernelInitializer: init(3) }).apply(b1) as tf.SymbolicTensor;
-  const b2 = tf.layers.batchNormalization({ name: 'b2', betaInitializer: init(4), movingMeanInitializer: init(5) }).apply(c2) as tf.SymbolicTensor;
+  const b2 = tf.layers
+    .batchNormalization({ name: 'b2', betaInitializer: init(4), movingMeanInitializer: init(5) })
+    .apply(c2) as tf.SymbolicTensor;
   const sum = tf.layers.add({ name: 'sum' }).apply([c2, b2]) as tf.SymbolicTensor; // c2 feeds b2 and the Add
   const flat = tf.layers.flatten().apply(sum) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(6) }).apply(flat) as tf.SymbolicTensor;
   const m = tf.model({ inputs: input, outputs: out });
   const g = checkInvariance(m, 'unfoldable');
-  assert.deepEqual(g.nodes.filter((n) => n.op.kind === 'affine').map((n) => n.name), ['b1', 'b2']);
+  assert.deepEqual(
+    g.nodes.filter((n) => n.op.kind === 'affine').map((n) => n.name),
+    ['b1', 'b2'],
+  );
   disposeGraph(g);
   m.dispose();
 });

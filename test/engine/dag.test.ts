@@ -41,16 +41,33 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
   assertClose(r1!.dataSync(), [2, 6], 1e-6, 'Add share of x1');
   assertClose(r2!.dataSync(), [4, -2], 1e-6, 'Add share of x2 (a negative contribution gets negative relevance)');
   // Two seeds for one image: the activations broadcast over the seed rows.
-  const [b1] = addRelevance([x1, x2], tf.add(x1, x2), tf.tensor2d([[6, 4], [3, 0]]), eps);
+  const [b1] = addRelevance(
+    [x1, x2],
+    tf.add(x1, x2),
+    tf.tensor2d([
+      [6, 4],
+      [3, 0],
+    ]),
+    eps,
+  );
   assertClose(b1!.dataSync(), [2, 6, 1, 0], 1e-6, 'Add with two seeds');
 
   // 2×2 average pool, stride 2, over [1, 2, 3, 4]: y = 2.5; R = 5 → R_i = (x_i/4)/2.5·5 = x_i/2.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const node = (op: GraphNode['op'] & { id?: number }): any => ({ id: op.id ?? 1, name: 'n', className: 'X', inputs: [0], outputShape: [], op });
+  const node = (op: GraphNode['op'] & { id?: number }): any => ({
+    id: op.id ?? 1,
+    name: 'n',
+    className: 'X',
+    inputs: [0],
+    outputShape: [],
+    op,
+  });
   const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
   const pool = node({ kind: 'avgpool', poolSize: [2, 2], strides: [2, 2], padding: 'valid' });
   const w = new WeightCache();
-  const rPool = avgPoolRelevance(x, tf.avgPool(x, 2, 2, 'valid'), tf.tensor4d([5], [1, 1, 1, 1]), eps, (s) => avgPoolTranspose(pool, s as tf.Tensor4D, x.shape, w));
+  const rPool = avgPoolRelevance(x, tf.avgPool(x, 2, 2, 'valid'), tf.tensor4d([5], [1, 1, 1, 1]), eps, (s) =>
+    avgPoolTranspose(pool, s as tf.Tensor4D, x.shape, w),
+  );
   assertClose(rPool.dataSync(), [0.5, 1, 1.5, 2], 1e-6, 'avg pool 2×2');
   // GAP over the same map is the same window.
   const rGap = avgPoolRelevance(x, tf.mean(x, [1, 2]), tf.tensor2d([[5]]), eps, (s) => gapTranspose(s, x.shape));
@@ -59,7 +76,9 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
   // y = [1.5, 2, 2.5]; R = [3, 4, 5] → s = R/(n·y) = [1, 2/3, 1]; R_in = x ⊙ [1 + 2/3, 1 + 2/3 + 1, 2/3 + 1].
   const row = tf.tensor4d([1, 2, 3], [1, 1, 3, 1]);
   const same = node({ kind: 'avgpool', poolSize: [3, 3], strides: [1, 1], padding: 'same' });
-  const rSame = avgPoolRelevance(row, tf.avgPool(row, 3, 1, 'same'), tf.tensor4d([3, 4, 5], [1, 1, 3, 1]), eps, (s) => avgPoolTranspose(same, s as tf.Tensor4D, row.shape, w));
+  const rSame = avgPoolRelevance(row, tf.avgPool(row, 3, 1, 'same'), tf.tensor4d([3, 4, 5], [1, 1, 3, 1]), eps, (s) =>
+    avgPoolTranspose(same, s as tf.Tensor4D, row.shape, w),
+  );
   assertClose(rSame.dataSync(), [5 / 3, 2 * (8 / 3), 3 * (5 / 3)], 1e-6, "avg pool 3×3 'same' stride 1");
   assertClose([sum(rSame.dataSync())], [12], 1e-6, 'avg pool conserves');
   // Overlapping windows with stride 2 and 'same' padding (the general path), on a 1×5 row: windows {0,1} {1,2,3} {3,4}
@@ -67,12 +86,45 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
   // gives 1/9 and 2/9 here: it divides by the full window also at the border.)
   const odd = node({ id: 2, kind: 'avgpool', poolSize: [3, 3], strides: [2, 2], padding: 'same' });
   const five = tf.tensor4d([1, 2, 3, 4, 5], [1, 1, 5, 1]);
-  assertClose(avgPoolTranspose(odd, tf.ones([1, 1, 3, 1]) as tf.Tensor4D, five.shape, w).dataSync(), [1 / 2, 5 / 6, 1 / 3, 5 / 6, 1 / 2], 1e-6, 'avg pool transpose (general)');
+  assertClose(
+    avgPoolTranspose(odd, tf.ones([1, 1, 3, 1]) as tf.Tensor4D, five.shape, w).dataSync(),
+    [1 / 2, 5 / 6, 1 / 3, 5 / 6, 1 / 2],
+    1e-6,
+    'avg pool transpose (general)',
+  );
 
   // Padding and cropping move relevance back to where the values came from.
   const padded = tf.tensor4d([0, 0, 0, 0, 0, 7, 8, 0], [1, 2, 4, 1]); // ZeroPadding2D [[1,0],[1,1]] of the 1×2 map [7, 8]
-  assertClose(unpad(node({ kind: 'pad', pads: [[1, 0], [1, 1]] }), padded).dataSync(), [7, 8], 0, 'ZeroPadding2D → crop');
-  assertClose(uncrop(node({ kind: 'crop', crops: [[0, 1], [1, 0]] }), tf.tensor4d([5, 6], [1, 1, 2, 1])).dataSync(), [0, 5, 6, 0, 0, 0], 0, 'Cropping2D → pad');
+  assertClose(
+    unpad(
+      node({
+        kind: 'pad',
+        pads: [
+          [1, 0],
+          [1, 1],
+        ],
+      }),
+      padded,
+    ).dataSync(),
+    [7, 8],
+    0,
+    'ZeroPadding2D → crop',
+  );
+  assertClose(
+    uncrop(
+      node({
+        kind: 'crop',
+        crops: [
+          [0, 1],
+          [1, 0],
+        ],
+      }),
+      tf.tensor4d([5, 6], [1, 1, 2, 1]),
+    ).dataSync(),
+    [0, 5, 6, 0, 0, 0],
+    0,
+    'Cropping2D → pad',
+  );
 
   // Affine y = a·x + c with a = [2, −1], c = [1, 1], x = [0, 3] (a zero input, as after a ReLU): y = [1, −2];
   // R = [6, 4] passes through unchanged, the zero input's share included (docs/PROTOCOL.md §1).
@@ -84,7 +136,12 @@ test('Add, Concatenate, average pooling, GAP, padding, cropping and affine rules
 
 // Rules of each composite, in the dense reference's terms.
 const CASES: { name: string; engine: () => Composite; first: RefRule; rest: RefRule; merge?: RefMergeRules }[] = [
-  { name: 'paper z+/zB', engine: () => paperComposite(LOW, HIGH), first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 }, rest: { kind: 'zplus', bias: false, eps: 1e-9 } },
+  {
+    name: 'paper z+/zB',
+    engine: () => paperComposite(LOW, HIGH),
+    first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 },
+    rest: { kind: 'zplus', bias: false, eps: 1e-9 },
+  },
   {
     name: 'reference z+bias/zB',
     engine: () => referenceComposite(LOW, HIGH),
@@ -92,7 +149,12 @@ const CASES: { name: string; engine: () => Composite; first: RefRule; rest: RefR
     rest: { kind: 'zplus', bias: true, eps: 0 },
     merge: { split: { kind: 'zero', value: 1e-7 } },
   },
-  { name: 'epsilon everywhere', engine: () => composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)), first: { kind: 'epsilon', eps: 1e-3 }, rest: { kind: 'epsilon', eps: 1e-3 } },
+  {
+    name: 'epsilon everywhere',
+    engine: () => composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)),
+    first: { kind: 'epsilon', eps: 1e-3 },
+    rest: { kind: 'epsilon', eps: 1e-3 },
+  },
 ];
 
 for (const [family, build] of FAMILIES) {
@@ -108,7 +170,10 @@ for (const [family, build] of FAMILIES) {
       const [got] = relevanceOf(graph, [x], [seed], k.engine());
       const want = denseLrp(layers, x, seed, k.first, k.rest, k.merge);
       assertClose(got!, want, 5e-4, `${family}, ${k.name}`);
-      assert.ok(want.some((v) => Math.abs(v) > 1e-6), `${family}, ${k.name}: the reference relevance is not all zero`);
+      assert.ok(
+        want.some((v) => Math.abs(v) > 1e-6),
+        `${family}, ${k.name}: the reference relevance is not all zero`,
+      );
     }
     disposeGraph(graph);
     model.dispose();
@@ -151,7 +216,12 @@ test('residual model: a batch of images with several seeds each equals per-sampl
   const xs = [randomImage(per, 11, LOW, HIGH), randomImage(per, 12, LOW, HIGH), randomImage(per, 13, LOW, HIGH)];
   const seedsPerImage = [Float32Array.from([1, 0, 0, 0]), Float32Array.from([0, 1, -1, 0.5])];
   for (const rules of [paperComposite(LOW, HIGH), referenceComposite(LOW, HIGH)]) {
-    const batched = relevanceOf(graph, xs, xs.flatMap(() => seedsPerImage), rules);
+    const batched = relevanceOf(
+      graph,
+      xs,
+      xs.flatMap(() => seedsPerImage),
+      rules,
+    );
     xs.forEach((img, i) =>
       seedsPerImage.forEach((seed, j) => {
         const [single] = relevanceOf(graph, [img], [seed], rules);
@@ -181,7 +251,9 @@ for (const [family, build] of FAMILIES) {
       const all = got.dataSync();
       let nonZero = false;
       for (let t = 0; t < 4; t++) {
-        const want = tf.grad((xx: tf.Tensor) => tf.slice(f(xx), [0, t], [1, 1]).sum())(x).dataSync();
+        const want = tf
+          .grad((xx: tf.Tensor) => tf.slice(f(xx), [0, t], [1, 1]).sum())(x)
+          .dataSync();
         assertClose(all.slice(t * per, (t + 1) * per), want, 1e-4, `${family}: ${guided ? 'Guided Backprop' : 'gradient'}, class ${t}`);
         nonZero ||= Array.from(want).some((v) => v !== 0);
       }
@@ -211,19 +283,25 @@ test("Grad-CAM's default layer per family: the last feature map before global po
       const t = 1;
       const want = autodiffGradCam(graph, layer.id, x, t);
       const run = () =>
-        runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
-          methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],
-          variant: 'paper',
-          seed: 0,
-          imageIds: ['a'],
-        }));
+        runSync(
+          ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
+            methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],
+            variant: 'paper',
+            seed: 0,
+            imageIds: ['a'],
+          }),
+        );
       const res = run();
       const live = tf.memory().numTensors;
       run();
       assert.equal(tf.memory().numTensors, live, 'a second explain leaves no tensors behind');
       const cams = res.explanations.filter((e) => e.method === 'gradcam');
       assertClose(cams[0]!.map, want, 1e-4, 'Grad-CAM at conv5_block2_out');
-      for (const e of res.explanations) assert.ok(e.map.every((v) => Number.isFinite(v) && v >= 0), `${e.method}: finite, non-negative paper map`);
+      for (const e of res.explanations)
+        assert.ok(
+          e.map.every((v) => Number.isFinite(v) && v >= 0),
+          `${e.method}: finite, non-negative paper map`,
+        );
     }
     ex.dispose();
   }
@@ -235,15 +313,25 @@ test('loader: shared layers, concatenation off the channel axis and unknown laye
   const shared = tf.layers.conv2d({ name: 'shared_conv', filters: 2, kernelSize: 1 });
   const a = shared.apply(input) as tf.SymbolicTensor;
   const b = shared.apply(a) as tf.SymbolicTensor;
-  const head = (t: tf.SymbolicTensor) => tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(t)) as tf.SymbolicTensor;
-  assert.throws(() => graphFromLayersModel(tf.model({ inputs: input, outputs: head(b) })), (e: Error) => e instanceof ModelLoadError && /'shared_conv' \(Conv2D\).*shared layers/.test(e.message));
+  const head = (t: tf.SymbolicTensor) =>
+    tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(t)) as tf.SymbolicTensor;
+  assert.throws(
+    () => graphFromLayersModel(tf.model({ inputs: input, outputs: head(b) })),
+    (e: Error) => e instanceof ModelLoadError && /'shared_conv' \(Conv2D\).*shared layers/.test(e.message),
+  );
 
   const i2 = tf.input({ shape: [4, 4, 2] });
   const cat = tf.layers.concatenate({ name: 'rows_cat', axis: 1 }).apply([i2, i2]) as tf.SymbolicTensor;
-  assert.throws(() => graphFromLayersModel(tf.model({ inputs: i2, outputs: head(cat) })), (e: Error) => e instanceof ModelLoadError && /'rows_cat' \(Concatenate\).*axis 1/.test(e.message));
+  assert.throws(
+    () => graphFromLayersModel(tf.model({ inputs: i2, outputs: head(cat) })),
+    (e: Error) => e instanceof ModelLoadError && /'rows_cat' \(Concatenate\).*axis 1/.test(e.message),
+  );
 
   const i3 = tf.input({ shape: [4, 4, 2] });
   const gmp = tf.layers.globalMaxPooling2d({ name: 'gmp' }).apply(i3) as tf.SymbolicTensor;
   const out3 = tf.layers.dense({ units: 2 }).apply(gmp) as tf.SymbolicTensor;
-  assert.throws(() => graphFromLayersModel(tf.model({ inputs: i3, outputs: out3 })), (e: Error) => e instanceof ModelLoadError && /'gmp' \(GlobalMaxPooling2D\) is not supported/.test(e.message));
+  assert.throws(
+    () => graphFromLayersModel(tf.model({ inputs: i3, outputs: out3 })),
+    (e: Error) => e instanceof ModelLoadError && /'gmp' \(GlobalMaxPooling2D\) is not supported/.test(e.message),
+  );
 });

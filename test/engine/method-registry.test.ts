@@ -4,7 +4,16 @@ import { initBackend } from '../../engine/backend.js';
 import { ExplainEngine } from '../../engine/explain-engine.js';
 import { disposeGraph } from '../../engine/graph.js';
 import { graphFromLayersModel } from '../../engine/model-loader.js';
-import { BUILTIN_METHODS, METHOD_NAMES, methodSpec, registerMethod, rowsPerTarget, withDependencies, type HostMethod, type RelevanceMethod } from '../../engine/methods/index.js';
+import {
+  BUILTIN_METHODS,
+  METHOD_NAMES,
+  methodSpec,
+  registerMethod,
+  rowsPerTarget,
+  withDependencies,
+  type HostMethod,
+  type RelevanceMethod,
+} from '../../engine/methods/index.js';
 import { runSync } from '../../engine/reads.js';
 import type { MethodName } from '../../engine/types.js';
 import { METHODS } from '../../pipeline/config.js';
@@ -25,14 +34,20 @@ test('every method list derives from the registry: config enum, CLI choices, rep
   assert.equal(methodLabel('gbp'), 'Guided Backprop');
   assert.equal(METHOD_LABELS['gbp'], methodSpec('gbp').label);
   assert.deepEqual([...RAW_METHODS], ['lrp', 'clrp', 'sglrp', 'gbp', 'ggcam'], 'methods with a raw H×W×C signal');
-  assert.throws(() => parseExplainArgs({ inputs: ['a.png'], model: 'm', out: 'o', methods: 'lrp,nope' } as never), new RegExp(`unknown method 'nope'; choose from ${names.join(', ')}`));
+  assert.throws(
+    () => parseExplainArgs({ inputs: ['a.png'], model: 'm', out: 'o', methods: 'lrp,nope' } as never),
+    new RegExp(`unknown method 'nope'; choose from ${names.join(', ')}`),
+  );
 });
 
 test("rows per target: each method's own rows, combined methods through the methods they use", () => {
   assert.equal(rowsPerTarget(METHOD_NAMES, 'paper'), 5, 'paper: 3 LRP-family seeds + GBP + Grad-CAM; Guided Grad-CAM and Random add none');
   assert.equal(rowsPerTarget(METHOD_NAMES, 'reference'), 7, 'reference: CLRP and SGLRP have a target and a dual seed');
   assert.equal(rowsPerTarget(['ggcam'], 'paper'), 2, 'Guided Grad-CAM alone still needs GBP and Grad-CAM rows');
-  assert.deepEqual(withDependencies(['ggcam', 'lrp']).map((m) => m.name), ['lrp', 'gbp', 'gradcam', 'ggcam']);
+  assert.deepEqual(
+    withDependencies(['ggcam', 'lrp']).map((m) => m.name),
+    ['lrp', 'gbp', 'gradcam', 'ggcam'],
+  );
   assert.equal(rowsPerTarget(['random'], 'paper'), 0);
 });
 
@@ -77,14 +92,30 @@ test('a method registered at run time flows through explain: a toy LRP-family se
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
   const x = randomImage(h * w * c, 5, -1, 2);
   const methods = ['lrp', 'toy-double-lrp', 'toy-corner'] as MethodName[];
-  const res = runSync(ex.explainSteps([x], () => [{ kind: 'index', classIndex: 2 }], { methods, variant: 'paper', seed: 0, imageIds: ['a'] }));
-  assert.deepEqual(res.explanations.map((e) => e.method), methods);
+  const res = runSync(
+    ex.explainSteps([x], () => [{ kind: 'index', classIndex: 2 }], { methods, variant: 'paper', seed: 0, imageIds: ['a'] }),
+  );
+  assert.deepEqual(
+    res.explanations.map((e) => e.method),
+    methods,
+  );
   const [lrp, twice, cornerMap] = res.explanations;
-  assert.ok(lrp!.raw!.some((v) => v !== 0), 'LRP is not all zero');
-  assertClose(twice!.raw!, Array.from(lrp!.raw!, (v) => 2 * v), 1e-5, 'toy 2×LRP = 2·LRP');
+  assert.ok(
+    lrp!.raw!.some((v) => v !== 0),
+    'LRP is not all zero',
+  );
+  assertClose(
+    twice!.raw!,
+    Array.from(lrp!.raw!, (v) => 2 * v),
+    1e-5,
+    'toy 2×LRP = 2·LRP',
+  );
   assert.equal(cornerMap!.map[0], 2);
   assert.equal(cornerMap!.raw, undefined);
-  assert.throws(() => runSync(ex.explainSteps([x], () => [], { methods: ['nope' as MethodName], variant: 'paper', seed: 0, imageIds: ['a'] })), /unknown method 'nope'; choose from lrp, clrp/);
+  assert.throws(
+    () => runSync(ex.explainSteps([x], () => [], { methods: ['nope' as MethodName], variant: 'paper', seed: 0, imageIds: ['a'] })),
+    /unknown method 'nope'; choose from lrp, clrp/,
+  );
   ex.dispose();
   disposeGraph(graph);
   model.dispose();

@@ -40,9 +40,18 @@ for (const guided of [false, true]) {
     const t = 2;
     const logits = f(x).dataSync();
     const seedValue = guided ? logits[t]! : 1;
-    const want = tf.grad((xx: tf.Tensor) => tf.mul(tf.slice(f(xx), [0, t], [1, 1]), seedValue).sum())(x).dataSync();
+    const want = tf
+      .grad((xx: tf.Tensor) => tf.mul(tf.slice(f(xx), [0, t], [1, 1]), seedValue).sum())(x)
+      .dataSync();
     const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
-    const res = runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gbp'], variant: 'paper', seed: 0, imageIds: ['a'] }));
+    const res = runSync(
+      ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
+        methods: ['gbp'],
+        variant: 'paper',
+        seed: 0,
+        imageIds: ['a'],
+      }),
+    );
     if (guided) assertClose(res.explanations[0]!.raw!, want, 1e-4, 'GBP raw gradient');
     else {
       // The plain gradient is what Grad-CAM uses; check it through the engine's gradient pass at the input.
@@ -62,7 +71,14 @@ test('Grad-CAM equals ReLU(Σ_k mean(∂z_t/∂A_k)·A_k) computed with autodiff
   const t = 1;
   const want = autodiffGradCam(graph, layer.id, x, t);
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
-  const res = runSync(ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], { methods: ['gradcam', 'gbp', 'ggcam'], variant: 'paper', seed: 0, imageIds: ['a'] }));
+  const res = runSync(
+    ex.explainSteps([x.dataSync() as Float32Array], () => [{ kind: 'index', classIndex: t }], {
+      methods: ['gradcam', 'gbp', 'ggcam'],
+      variant: 'paper',
+      seed: 0,
+      imageIds: ['a'],
+    }),
+  );
   const byMethod = Object.fromEntries(res.explanations.map((e) => [e.method, e]));
   assert.equal(ex.gradcamNode('paper').name, 'c2', 'default Grad-CAM layer = last conv');
   assert.equal(ex.gradcamNode('reference').name, 'p1', 'reference Grad-CAM layer = the pool after it');
@@ -77,7 +93,8 @@ test('Random maps are reproducible per (seed, image id, target) and differ other
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   const x = randomImage(192, 1, -1, 2);
   const run = (id: string, seed: number, t: number) =>
-    runSync(ex.explainSteps([x], () => [{ kind: 'index', classIndex: t }], { methods: ['random'], variant: 'paper', seed, imageIds: [id] })).explanations[0]!.map;
+    runSync(ex.explainSteps([x], () => [{ kind: 'index', classIndex: t }], { methods: ['random'], variant: 'paper', seed, imageIds: [id] }))
+      .explanations[0]!.map;
   assert.deepEqual(run('img1', 0, 1), run('img1', 0, 1));
   assert.notDeepEqual(run('img1', 0, 1), run('img2', 0, 1));
   assert.notDeepEqual(run('img1', 0, 1), run('img1', 0, 2));
@@ -90,16 +107,30 @@ test('reference variant: CLRP and SGLRP maps sum to zero; paper maps are non-neg
   const graph = graphFromLayersModel(buildTinyCnn({ seed: 12 }));
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: BOUNDS });
   const x = randomImage(192, 7, -1, 2);
-  const targets = () => [{ kind: 'top1' as const, classIndex: 0 }, { kind: 'top2' as const, classIndex: 3 }];
+  const targets = () => [
+    { kind: 'top1' as const, classIndex: 0 },
+    { kind: 'top2' as const, classIndex: 3 },
+  ];
   const ref = runSync(ex.explainSteps([x], targets, { methods: ['clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] }));
   for (const e of ref.explanations) {
     const s = e.map.reduce((a, b) => a + b, 0);
     const scale = e.map.reduce((a, b) => a + Math.abs(b), 0);
     assert.ok(Math.abs(s) <= 1e-4 * scale, `${e.method} → ${e.target.classIndex}: sum ${s} (scale ${scale})`);
   }
-  const paper = runSync(ex.explainSteps([x], targets, { methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'], variant: 'paper', seed: 0, imageIds: ['a'] }));
+  const paper = runSync(
+    ex.explainSteps([x], targets, {
+      methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam', 'random'],
+      variant: 'paper',
+      seed: 0,
+      imageIds: ['a'],
+    }),
+  );
   assert.equal(paper.explanations.length, 14);
-  for (const e of paper.explanations) assert.ok(e.map.every((v) => v >= 0), `${e.method} has negative values`);
+  for (const e of paper.explanations)
+    assert.ok(
+      e.map.every((v) => v >= 0),
+      `${e.method} has negative values`,
+    );
 });
 
 test('model loading: unsupported layer, missing model file and missing weight shard give clear errors', async () => {
@@ -140,13 +171,35 @@ test('a storage-binding limit (webgpu) caps the rows per pass; smaller passes gi
   assert.equal(tight.maxRowsPerPass(), 2);
   const inputs = [0, 1, 2].map((s) => randomImage(12 * 12 * 2, 40 + s, -1, 2));
   const opts = { methods: ['lrp', 'clrp', 'sglrp', 'gbp', 'gradcam', 'ggcam'] as const, seed: 0, imageIds: ['a', 'b', 'c'] };
-  const targets = () => [{ kind: 'index' as const, classIndex: 1 }, { kind: 'index' as const, classIndex: 3 }];
-  const masks = [{ image: 0, r0: 2, r1: 5, c0: 3, c1: 6 }, { image: 2, r0: 0, r1: 1, c0: 0, c1: 1 }];
+  const targets = () => [
+    { kind: 'index' as const, classIndex: 1 },
+    { kind: 'index' as const, classIndex: 3 },
+  ];
+  const masks = [
+    { image: 0, r0: 2, r1: 5, c0: 3, c1: 6 },
+    { image: 2, r0: 0, r1: 1, c0: 0, c1: 1 },
+  ];
   const fill = new Float32Array(12 * 12 * 2);
   // 2 rows per pass: one image per group, its 6 (paper) or 12 (reference) LRP-family seeds in 3 or 6 passes.
   const run = (ex: ExplainEngine, variant: 'paper' | 'reference') => {
     const masked: Float32Array[] = [];
-    const r = runSync(ex.explainSteps(inputs, targets, { ...opts, variant, methods: [...opts.methods], onGroup: (g) => void masked.push(...runSync(ex.classifyMaskedSteps(g.cache, masks.filter((m) => m.image >= g.offset && m.image < g.offset + g.count).map((m) => ({ ...m, image: m.image - g.offset })), fill))) }));
+    const r = runSync(
+      ex.explainSteps(inputs, targets, {
+        ...opts,
+        variant,
+        methods: [...opts.methods],
+        onGroup: (g) =>
+          void masked.push(
+            ...runSync(
+              ex.classifyMaskedSteps(
+                g.cache,
+                masks.filter((m) => m.image >= g.offset && m.image < g.offset + g.count).map((m) => ({ ...m, image: m.image - g.offset })),
+                fill,
+              ),
+            ),
+          ),
+      }),
+    );
     return { r, masked };
   };
   for (const variant of ['paper', 'reference'] as const) {

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../engine/backend.js';
-import { canRouteByMask, offsetWinners, routeByMask, routeByOffsets, winnerMask, winnerMaskByOps, winnerMaskOnHost } from '../../engine/pool-routing.js';
+import {
+  canRouteByMask,
+  offsetWinners,
+  routeByMask,
+  routeByOffsets,
+  winnerMask,
+  winnerMaskByOps,
+  winnerMaskOnHost,
+} from '../../engine/pool-routing.js';
 import { routeByGradient } from '../util/pool-reference.js';
 import { POOL_WINDOW_CASES, randomImage } from '../util/models.js';
 
@@ -55,7 +63,11 @@ test('offset routing (overlapping windows, padding) equals MaxPoolGrad (cpu refe
     { pool: 2, stride: 1, padding: 'valid', h: 4, w: 5 },
   ] as const;
   for (const cs of cases) {
-    const g = { poolSize: [cs.pool, cs.pool] as [number, number], strides: [cs.stride, cs.stride] as [number, number], padding: cs.padding };
+    const g = {
+      poolSize: [cs.pool, cs.pool] as [number, number],
+      strides: [cs.stride, cs.stride] as [number, number],
+      padding: cs.padding,
+    };
     const [b, k, c] = [2, 3, 2];
     const data = randomImage(b * cs.h * cs.w * c, 17, -1, 1);
     await initBackend('cpu');
@@ -69,7 +81,8 @@ test('offset routing (overlapping windows, padding) equals MaxPoolGrad (cpu refe
     const wins = offsetWinners(a, g);
     const got = routeByOffsets(tf.tensor4d(rData, [b * k, ho, wo, c]), wins, g, cs.h, cs.w).dataSync();
     assert.equal(got.length, expected.length);
-    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `${JSON.stringify(cs)} element ${i}: ${got[i]} vs ${expected[i]}`);
+    for (let i = 0; i < got.length; i++)
+      assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-6, `${JSON.stringify(cs)} element ${i}: ${got[i]} vs ${expected[i]}`);
     tf.dispose(wins);
   }
 });
@@ -89,6 +102,10 @@ test('host-scan and tensor-op winner masks agree: many ties, odd sizes, 3×3 win
     assert.deepEqual(host, ops, `h=${h} w=${w} pool=${k}`);
     // Exactly one winner per window and channel.
     const windows = b * Math.floor(h / k) * Math.floor(w / k) * c;
-    assert.equal(host.reduce((s, v) => s + v, 0), windows, 'one winner per window');
+    assert.equal(
+      host.reduce((s, v) => s + v, 0),
+      windows,
+      'one winner per window',
+    );
   }
 });

@@ -19,10 +19,28 @@ const HIGH = 151.061;
 /** VGG16's block1_conv1 at full size, then its pool and a small dense head: the zB layer as VGG16 has it. */
 function firstBlockModel(classes: number): tf.Sequential {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [224, 224, 3], filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.01, maxval: 0.01, seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'block1_conv1',
+      inputShape: [224, 224, 3],
+      filters: 64,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -0.01, maxval: 0.01, seed: 1 }),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2, strides: 2 }));
   m.add(tf.layers.flatten({ name: 'flatten' }));
-  m.add(tf.layers.dense({ name: 'predictions', units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 93 }) }));
+  m.add(
+    tf.layers.dense({
+      name: 'predictions',
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 93 }),
+    }),
+  );
   return m;
 }
 
@@ -33,7 +51,9 @@ function firstBlockModel(classes: number): tf.Sequential {
  * zero-padded like x by the conv's 'same' padding.
  */
 function lrp64(model: tf.Sequential, x: Float32Array, target: number): { relevance: Float64Array; logit: number } {
-  const [k, b, wd] = [model.layers[0]!.getWeights()[0]!, model.layers[0]!.getWeights()[1]!, model.layers[3]!.getWeights()[0]!].map((t) => Float64Array.from(t.dataSync()));
+  const [k, b, wd] = [model.layers[0]!.getWeights()[0]!, model.layers[0]!.getWeights()[1]!, model.layers[3]!.getWeights()[0]!].map((t) =>
+    Float64Array.from(t.dataSync()),
+  );
   const [H, W, C, F] = [224, 224, 3, 64];
   const classes = wd!.length / ((H / 2) * (W / 2) * F);
   const at = (y: number, xx: number) => y >= 0 && y < H && xx >= 0 && xx < W;
@@ -81,9 +101,12 @@ function lrp64(model: tf.Sequential, x: Float32Array, target: number): { relevan
           const w = k![((u * 3 + v) * C + c) * F + f]!;
           return w * x[((y + u - 1) * W + xx + v - 1) * C + c]! - Math.max(w, 0) * LOW - Math.min(w, 0) * HIGH;
         };
-        for (let u = 0; u < 3; u++) for (let v = 0; v < 3; v++) if (at(y + u - 1, xx + v - 1)) for (let c = 0; c < C; c++) z += term(u, v, c);
+        for (let u = 0; u < 3; u++)
+          for (let v = 0; v < 3; v++) if (at(y + u - 1, xx + v - 1)) for (let c = 0; c < C; c++) z += term(u, v, c);
         const s = r / z;
-        for (let u = 0; u < 3; u++) for (let v = 0; v < 3; v++) if (at(y + u - 1, xx + v - 1)) for (let c = 0; c < C; c++) rIn[((y + u - 1) * W + xx + v - 1) * C + c]! += term(u, v, c) * s;
+        for (let u = 0; u < 3; u++)
+          for (let v = 0; v < 3; v++)
+            if (at(y + u - 1, xx + v - 1)) for (let c = 0; c < C; c++) rIn[((y + u - 1) * W + xx + v - 1) * C + c]! += term(u, v, c) * s;
       }
   return { relevance: rIn, logit: zt };
 }
@@ -96,7 +119,12 @@ function photoLike(): Float32Array {
   const out = new Float32Array(224 * 224 * 3);
   for (let y = 0; y < 224; y++)
     for (let x = 0; x < 224; x++) {
-      const rgb = x < 2 ? [255, 255, 255] : x < 4 ? [0, 0, 0] : [128 + 100 * Math.sin(x / 17), 128 + 100 * Math.cos(y / 23), 128 + 90 * Math.sin((x + y) / 31)];
+      const rgb =
+        x < 2
+          ? [255, 255, 255]
+          : x < 4
+            ? [0, 0, 0]
+            : [128 + 100 * Math.sin(x / 17), 128 + 100 * Math.cos(y / 23), 128 + 90 * Math.sin((x + y) / 31)];
       for (let c = 0; c < 3; c++) out[(y * 224 + x) * 3 + c] = rgb[2 - c]! - CAFFE_MEAN_BGR[c]!;
     }
   return out;
@@ -117,7 +145,10 @@ test('zB on a VGG16-sized first block (224×224, caffe bounds, saturated left bo
     const got = relevanceOf(graph, [x], [seed], paperComposite(LOW, HIGH))[0]!;
     for (let i = 0; i < got.length; i++) {
       const d = Math.abs(got[i]! - want[i]!);
-      if (d > 2e-4 * max) assert.fail(`${backend}: pixel (row ${Math.floor(i / 3 / 224)}, col ${Math.floor(i / 3) % 224}, channel ${i % 3}): ${got[i]} vs ${want[i]} (max ${max})`);
+      if (d > 2e-4 * max)
+        assert.fail(
+          `${backend}: pixel (row ${Math.floor(i / 3 / 224)}, col ${Math.floor(i / 3) % 224}, channel ${i % 3}): ${got[i]} vs ${want[i]} (max ${max})`,
+        );
     }
     disposeGraph(graph);
     model.dispose();
@@ -151,7 +182,11 @@ function authorsSeeds(method: 'lrp' | 'clrp' | 'sglrp', z: ArrayLike<number>, t:
 
 test('reference variant: a target with z_t ≤ 0 gets all-zero LRP, CLRP and SGLRP maps; a positive one matches the authors formula in float64', async () => {
   await initBackend('cpu');
-  const rules = { first: { kind: 'zb', low: -1, high: 2, eps: 1e-9 }, rest: { kind: 'zplus', bias: true, eps: 0 }, merge: { split: { kind: 'zero', value: 1e-7 } } } as const;
+  const rules = {
+    first: { kind: 'zb', low: -1, high: 2, eps: 1e-9 },
+    rest: { kind: 'zplus', bias: true, eps: 0 },
+    merge: { split: { kind: 'zero', value: 1e-7 } },
+  } as const;
   // A tiny CNN and an image whose logits have both signs, and whose top class gets relevance.
   const model = buildTinyCnn({ seed: 5 });
   const graph = graphFromLayersModel(model);
@@ -173,7 +208,9 @@ test('reference variant: a target with z_t ≤ 0 gets all-zero LRP, CLRP and SGL
   const positive = Array.from(z).indexOf(Math.max(...z));
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
   const targets = [negative, positive].map((classIndex) => ({ kind: 'index' as const, classIndex }));
-  const res = runSync(ex.explainSteps([x], () => targets, { methods: ['lrp', 'clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] }));
+  const res = runSync(
+    ex.explainSteps([x], () => targets, { methods: ['lrp', 'clrp', 'sglrp'], variant: 'reference', seed: 0, imageIds: ['a'] }),
+  );
   for (const e of res.explanations) {
     const seeds = authorsSeeds(e.method as 'lrp' | 'clrp' | 'sglrp', z, e.target.classIndex);
     const t = lrp(seeds.target);
@@ -187,10 +224,19 @@ test('reference variant: a target with z_t ≤ 0 gets all-zero LRP, CLRP and SGL
     const want = Float64Array.from({ length: h * w }, (_, p) => raw[p * c]! + raw[p * c + 1]! + raw[p * c + 2]!);
     const what = `${e.method}, target ${e.target.classIndex} (z = ${z[e.target.classIndex]})`;
     if (e.target.classIndex === negative) {
-      assert.ok(want.every((v) => v === 0), `${what}: the authors formula gives an all-zero map`);
-      assert.ok(e.map.every((v) => v === 0), `${what}: the engine map is all zero, max |m| = ${Math.max(...Array.from(e.map, Math.abs))}`);
+      assert.ok(
+        want.every((v) => v === 0),
+        `${what}: the authors formula gives an all-zero map`,
+      );
+      assert.ok(
+        e.map.every((v) => v === 0),
+        `${what}: the engine map is all zero, max |m| = ${Math.max(...Array.from(e.map, Math.abs))}`,
+      );
     } else {
-      assert.ok(want.some((v) => v !== 0), `${what}: the authors map is not all zero`);
+      assert.ok(
+        want.some((v) => v !== 0),
+        `${what}: the authors map is not all zero`,
+      );
       assertClose(e.map, want, e.method === 'lrp' ? 1e-4 : 1e-2, what);
     }
   }
@@ -205,16 +251,41 @@ test('an unfolded BatchNormalization passes relevance through: the smallest case
   // cannot fold. LRP for class 0: z⁺ gives the BN outputs [1, 1.9995], the BN passes them on,
   // zB with bounds (−1, 2) gives each pixel (x − l)/(x − l) of its relevance: [1, 1.9995].
   const input = tf.input({ shape: [2, 1, 1] });
-  const conv = tf.layers.conv2d({ filters: 1, kernelSize: 1, activation: 'relu', weights: [tf.ones([1, 1, 1, 1]), tf.zeros([1])] }).apply(input) as tf.SymbolicTensor;
-  const bn = tf.layers.batchNormalization({ epsilon: 1e-3, weights: [tf.ones([1]), tf.ones([1]), tf.zeros([1]), tf.ones([1])] }).apply(conv) as tf.SymbolicTensor;
+  const conv = tf.layers
+    .conv2d({ filters: 1, kernelSize: 1, activation: 'relu', weights: [tf.ones([1, 1, 1, 1]), tf.zeros([1])] })
+    .apply(input) as tf.SymbolicTensor;
+  const bn = tf.layers
+    .batchNormalization({ epsilon: 1e-3, weights: [tf.ones([1]), tf.ones([1]), tf.zeros([1]), tf.ones([1])] })
+    .apply(conv) as tf.SymbolicTensor;
   const flat = tf.layers.flatten().apply(bn) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 2, weights: [tf.tensor2d([[1, 0], [1, 0]]), tf.zeros([2])] }).apply(flat) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({
+      units: 2,
+      weights: [
+        tf.tensor2d([
+          [1, 0],
+          [1, 0],
+        ]),
+        tf.zeros([2]),
+      ],
+    })
+    .apply(flat) as tf.SymbolicTensor;
   const graph = graphFromLayersModel(tf.model({ inputs: input, outputs: out }));
-  assert.ok(graph.nodes.some((n) => n.op.kind === 'affine'), 'the BN stays an unfolded affine node');
+  assert.ok(
+    graph.nodes.some((n) => n.op.kind === 'affine'),
+    'the BN stays an unfolded affine node',
+  );
   const bnOut = 1 / Math.sqrt(1.001) + 1;
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: -1, high: 2 } });
   for (const variant of ['paper', 'reference'] as const) {
-    const res = runSync(ex.explainSteps([Float32Array.from([-0.5, 1])], () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant, seed: 0, imageIds: ['a'] }));
+    const res = runSync(
+      ex.explainSteps([Float32Array.from([-0.5, 1])], () => [{ kind: 'index', classIndex: 0 }], {
+        methods: ['lrp'],
+        variant,
+        seed: 0,
+        imageIds: ['a'],
+      }),
+    );
     const raw = res.explanations[0]!.raw!;
     assertClose(raw, [1, bnOut], 1e-5, `${variant}: input relevance`);
     assert.ok(Math.abs(raw[0]! + raw[1]! - (1 + bnOut)) < 1e-5, `${variant}: ΣR = ${raw[0]! + raw[1]!}, want ${1 + bnOut}`);

@@ -25,10 +25,30 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const layers = denseLayers(graph);
       const seed = Float32Array.from([0.3, -1.2, 2.0, 0.7]);
       const cases: { name: string; engine: Composite; first: RefRule; rest: RefRule }[] = [
-        { name: 'paper z+/zB', engine: paperComposite(LOW, HIGH), first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 }, rest: { kind: 'zplus', bias: false, eps: 1e-9 } },
-        { name: 'reference z+bias/zB', engine: referenceComposite(LOW, HIGH), first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 }, rest: { kind: 'zplus', bias: true, eps: 0 } },
-        { name: 'epsilon everywhere', engine: composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)), first: { kind: 'epsilon', eps: 1e-3 }, rest: { kind: 'epsilon', eps: 1e-3 } },
-        { name: 'z+ first layer too', engine: composite('z+', zPlusRule({ bias: false }), zPlusRule({ bias: false })), first: { kind: 'zplus', bias: false, eps: 1e-9 }, rest: { kind: 'zplus', bias: false, eps: 1e-9 } },
+        {
+          name: 'paper z+/zB',
+          engine: paperComposite(LOW, HIGH),
+          first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 },
+          rest: { kind: 'zplus', bias: false, eps: 1e-9 },
+        },
+        {
+          name: 'reference z+bias/zB',
+          engine: referenceComposite(LOW, HIGH),
+          first: { kind: 'zb', low: LOW, high: HIGH, eps: 1e-9 },
+          rest: { kind: 'zplus', bias: true, eps: 0 },
+        },
+        {
+          name: 'epsilon everywhere',
+          engine: composite('eps', epsilonRule(1e-3), epsilonRule(1e-3)),
+          first: { kind: 'epsilon', eps: 1e-3 },
+          rest: { kind: 'epsilon', eps: 1e-3 },
+        },
+        {
+          name: 'z+ first layer too',
+          engine: composite('z+', zPlusRule({ bias: false }), zPlusRule({ bias: false })),
+          first: { kind: 'zplus', bias: false, eps: 1e-9 },
+          rest: { kind: 'zplus', bias: false, eps: 1e-9 },
+        },
       ];
       for (const c of cases) {
         const [got] = relevanceOf(graph, [x], [seed], c.engine);
@@ -67,7 +87,12 @@ test('relevance is linear in the seed: LRP(a·s1 + b·s2) = a·LRP(s1) + b·LRP(
     relevanceOf(graph, [x], [s2], paperComposite(LOW, HIGH)),
     relevanceOf(graph, [x], [mix], paperComposite(LOW, HIGH)),
   );
-  assertClose(rm!, r1!.map((v, i) => 2 * v - 3 * r2![i]!), 1e-4, 'linearity');
+  assertClose(
+    rm!,
+    r1!.map((v, i) => 2 * v - 3 * r2![i]!),
+    1e-4,
+    'linearity',
+  );
   model.dispose();
 });
 
@@ -79,7 +104,12 @@ test('a batch of images with several seeds each equals per-sample passes', async
   const seedsPerImage = [Float32Array.from([1, 0, 0, 0]), Float32Array.from([0, 1, -1, 0.5])];
   const rules = referenceComposite(LOW, HIGH);
   // Batched: 3 images × 2 seeds, image-major.
-  const batched = relevanceOf(graph, xs, xs.flatMap(() => seedsPerImage), rules);
+  const batched = relevanceOf(
+    graph,
+    xs,
+    xs.flatMap(() => seedsPerImage),
+    rules,
+  );
   xs.forEach((img, i) =>
     seedsPerImage.forEach((seed, j) => {
       const [single] = relevanceOf(graph, [img], [seed], rules);
@@ -94,7 +124,21 @@ test('zB at the input uses the bounds: a pixel at the lower bound with positive 
   // One 1×1 conv from 1 channel to 1 channel, weight +2: Z = 2x − 2·low; R_in = (2x − 2·low)/Z · R = R.
   const rule = zBRule(-1, 3, 0);
   const kernel = tf.tensor4d([2], [1, 1, 1, 1]);
-  const node = { id: 1, name: 'c', className: 'Conv2D', inputs: [0], outputShape: [1, 2, 1], op: { kind: 'conv2d' as const, kernel, bias: null, strides: [1, 1] as [number, number], padding: 'valid' as const, activation: 'relu' as const } };
+  const node = {
+    id: 1,
+    name: 'c',
+    className: 'Conv2D',
+    inputs: [0],
+    outputShape: [1, 2, 1],
+    op: {
+      kind: 'conv2d' as const,
+      kernel,
+      bias: null,
+      strides: [1, 1] as [number, number],
+      padding: 'valid' as const,
+      activation: 'relu' as const,
+    },
+  };
   const input = tf.tensor4d([0.5, 2], [1, 1, 2, 1]);
   const r = tf.tensor4d([4, 6], [1, 1, 2, 1]);
   const out = rule.backward({ node, input, relevance: r, weights: new WeightCache() }).dataSync();

@@ -8,7 +8,8 @@ import { relevanceMethod } from '../../engine/methods/index.js';
 import type { SeedFormulas } from '../../engine/methods/method.js';
 import { softmax64 } from '../../engine/seeds.js';
 
-const seedsFor = (method: string, formulas: SeedFormulas, logits: Float32Array, t: number) => relevanceMethod(method).seeds(formulas, logits, t);
+const seedsFor = (method: string, formulas: SeedFormulas, logits: Float32Array, t: number) =>
+  relevanceMethod(method).seeds(formulas, logits, t);
 import { denseToyGraph } from '../util/engine-fixtures.js';
 
 const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
@@ -35,7 +36,10 @@ test('reference seeds follow the authors code: max(z_t,0), duals only on positiv
   const c = seedsFor('clrp', 'reference', z, 0);
   assert.equal(c.combine, 'contrast');
   assert.deepEqual(Array.from(c.vectors[0]!), [2, 0, 0, 0]);
-  assert.deepEqual(Array.from(c.vectors[1]!).map((v) => +v.toFixed(6)), [0, 0, +(2 / 3).toFixed(6), 0]);
+  assert.deepEqual(
+    Array.from(c.vectors[1]!).map((v) => +v.toFixed(6)),
+    [0, 0, +(2 / 3).toFixed(6), 0],
+  );
   const s = seedsFor('sglrp', 'reference', z, 0);
   const yp = softmax64([2, 0, 0.5, 0]);
   assert.ok(Math.abs(s.vectors[0]![0]! - (yp[0]! * (1 - yp[0]!) + 1e-8)) < 1e-7);
@@ -50,12 +54,14 @@ async function toyExplain(layers: { w: number[][]; relu: boolean }[], x: number[
   await initBackend('cpu');
   const graph = denseToyGraph(layers, x.length);
   const ex = ExplainEngine.fromGraph(graph, { inputBounds: { low: 0, high: 2 } });
-  const res = runSync(ex.explainSteps([Float32Array.from(x)], () => [{ kind: 'index', classIndex: target }], {
-    methods: ['lrp', 'clrp', 'sglrp'],
-    variant: 'paper',
-    seed: 0,
-    imageIds: ['toy'],
-  }));
+  const res = runSync(
+    ex.explainSteps([Float32Array.from(x)], () => [{ kind: 'index', classIndex: target }], {
+      methods: ['lrp', 'clrp', 'sglrp'],
+      variant: 'paper',
+      seed: 0,
+      imageIds: ['toy'],
+    }),
+  );
   return Object.fromEntries(res.explanations.map((e) => [e.method, e.map]));
 }
 
@@ -63,8 +69,21 @@ test("paper Fig. 3: LRP attributes the shared node's input x3, CLRP and SGLRP th
   // Hidden z1 = x1, z2 = 0.2·x2 + 2·x3; outputs y1 = 0.1·z2, y2 = z1 + z2 (target), y3 = z2.
   const maps = await toyExplain(
     [
-      { w: [[1, 0], [0, 0.2], [0, 2]], relu: true },
-      { w: [[0, 1, 0], [0.1, 1, 1]], relu: false },
+      {
+        w: [
+          [1, 0],
+          [0, 0.2],
+          [0, 2],
+        ],
+        relu: true,
+      },
+      {
+        w: [
+          [0, 1, 0],
+          [0.1, 1, 1],
+        ],
+        relu: false,
+      },
     ],
     [1, 1, 1],
     1,
@@ -73,9 +92,15 @@ test("paper Fig. 3: LRP attributes the shared node's input x3, CLRP and SGLRP th
   assert.equal(argmax(maps['clrp']!), 0, `CLRP map ${Array.from(maps['clrp']!)}`);
   assert.equal(argmax(maps['sglrp']!), 0, `SGLRP map ${Array.from(maps['sglrp']!)}`);
   // Hand-computed: LRP gives x1: 1, x2: 0.2, x3: 2 (z⁺ shares of z_t = 3.2).
-  assert.deepEqual(Array.from(maps['lrp']!).map((v) => +v.toFixed(4)), [1, 0.2, 2]);
+  assert.deepEqual(
+    Array.from(maps['lrp']!).map((v) => +v.toFixed(4)),
+    [1, 0.2, 2],
+  );
   // CLRP: R(z2) = 2.2 − 1.6 − 1.6 < 0 is clipped away; x1 keeps R(z1) = 1.
-  assert.deepEqual(Array.from(maps['clrp']!).map((v) => +v.toFixed(4)), [1, 0, 0]);
+  assert.deepEqual(
+    Array.from(maps['clrp']!).map((v) => +v.toFixed(4)),
+    [1, 0, 0],
+  );
 });
 
 test('paper Fig. 5: uniform CLRP penalties misattribute to x3, SGLRP keeps the target evidence x2', async () => {
@@ -83,8 +108,22 @@ test('paper Fig. 5: uniform CLRP penalties misattribute to x3, SGLRP keeps the t
   // (target), y4 = 2·z1 (a probable competitor that does not use z2).
   const maps = await toyExplain(
     [
-      { w: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], relu: true },
-      { w: [[-5, 0, -5, 2], [1, 2, 1, 0], [0, 0.5, 0, 0]], relu: false },
+      {
+        w: [
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+        relu: true,
+      },
+      {
+        w: [
+          [-5, 0, -5, 2],
+          [1, 2, 1, 0],
+          [0, 0.5, 0, 0],
+        ],
+        relu: false,
+      },
     ],
     [1, 1, 1],
     1,

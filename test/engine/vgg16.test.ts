@@ -25,17 +25,23 @@ test('VGG16 at the real layer shapes: saved, loaded and explained end to end on 
     assert.equal(ex.gradcamNode('paper').name, 'block5_conv3');
     assert.equal(ex.gradcamNode('reference').name, 'block5_pool');
     const x = randomImage(224 * 224 * 3, 17, -123.68, 151.061);
-    const res = runSync(ex.explainSteps([x], (_i, probs) => [resolveTarget('top1', probs, -1), resolveTarget('top2', probs, -1)], {
-      methods: [...METHOD_NAMES],
-      variant: 'paper',
-      seed: 0,
-      imageIds: ['vgg'],
-    }));
+    const res = runSync(
+      ex.explainSteps([x], (_i, probs) => [resolveTarget('top1', probs, -1), resolveTarget('top2', probs, -1)], {
+        methods: [...METHOD_NAMES],
+        variant: 'paper',
+        seed: 0,
+        imageIds: ['vgg'],
+      }),
+    );
     assert.equal(res.explanations.length, 14);
     for (const e of res.explanations) {
       assert.equal(e.map.length, 224 * 224, e.method);
       assert.ok(e.map.every(Number.isFinite), `${e.method} has non-finite values`);
-      if (e.method !== 'random') assert.ok(e.map.some((v) => v > 0), `${e.method} → ${e.target.kind} is all zero`);
+      if (e.method !== 'random')
+        assert.ok(
+          e.map.some((v) => v > 0),
+          `${e.method} → ${e.target.kind} is all zero`,
+        );
     }
     // z⁺ with the bias ignored and zB conserve the seed up to the biases' share: LRP keeps the sign and order of z_t.
     const lrp = res.explanations.find((e) => e.method === 'lrp' && e.target.kind === 'top1')!;

@@ -40,7 +40,9 @@ let adapter: AdapterFacts | null = null;
 let why = '';
 try {
   adapter = await probeWebgpuAdapter();
-  if (!adapter) why = 'no WebGPU adapter: Dawn found no Vulkan device (on a CPU machine install mesa-vulkan-drivers from bookworm-backports, as .ci/run does)';
+  if (!adapter)
+    why =
+      'no WebGPU adapter: Dawn found no Vulkan device (on a CPU machine install mesa-vulkan-drivers from bookworm-backports, as .ci/run does)';
 } catch (e) {
   why = `no WebGPU: ${(e as Error).message}`;
 }
@@ -68,7 +70,10 @@ test('auto does not choose webgpu on a software adapter; named explicitly it run
     assert.equal(name, 'wasm', `auto chose ${name} with only ${JSON.stringify(adapter)}`);
     assert.equal(backendDetail(), undefined, 'nothing to add for wasm');
   } else {
-    assert.ok(name === 'webgpu' || name === 'tensorflow', `a hardware adapter (${JSON.stringify(adapter)}) is usable by auto; auto chose ${name}`);
+    assert.ok(
+      name === 'webgpu' || name === 'tensorflow',
+      `a hardware adapter (${JSON.stringify(adapter)}) is usable by auto; auto chose ${name}`,
+    );
   }
   assert.equal(await initBackend('webgpu'), 'webgpu');
   assert.equal(tf.getBackend(), 'webgpu');
@@ -85,21 +90,35 @@ interface Run {
 }
 
 /** Every method's maps for `images` at fixed targets (same on both backends), in one variant. */
-async function explainOn(backend: 'wasm' | 'webgpu', modelPath: string, bounds: typeof BOUNDS, images: Float32Array[], targets: number[], variant: Variant): Promise<Run> {
+async function explainOn(
+  backend: 'wasm' | 'webgpu',
+  modelPath: string,
+  bounds: typeof BOUNDS,
+  images: Float32Array[],
+  targets: number[],
+  variant: Variant,
+): Promise<Run> {
   await initBackend(backend);
   const ex = await ExplainEngine.load(modelPath, { backend, inputBounds: bounds });
   try {
     const resolve = (): Target[] => targets.map((classIndex) => ({ kind: 'index', classIndex }));
     const opts = { methods: [...METHOD_NAMES], variant, seed: 5, imageIds: images.map((_, i) => `img${i}`) };
     // wasm: the sync API (what the bench calls); webgpu: the async one (its dataSync cannot work under Node).
-    const res = backend === 'wasm' ? runSync(ex.explainSteps(images, resolve, opts)) : await runAsync(ex.explainSteps(images, resolve, opts));
+    const res =
+      backend === 'wasm' ? runSync(ex.explainSteps(images, resolve, opts)) : await runAsync(ex.explainSteps(images, resolve, opts));
     return { explanations: res.explanations, logits: res.forward.logits, backend: ex.backend, detail: ex.backendDetail };
   } finally {
     ex.dispose();
   }
 }
 
-async function compareMethods(what: string, modelPath: string, bounds: typeof BOUNDS, images: Float32Array[], targets: number[]): Promise<void> {
+async function compareMethods(
+  what: string,
+  modelPath: string,
+  bounds: typeof BOUNDS,
+  images: Float32Array[],
+  targets: number[],
+): Promise<void> {
   for (const variant of ['paper', 'reference'] as const) {
     const want = await explainOn('wasm', modelPath, bounds, images, targets, variant);
     const got = await explainOn('webgpu', modelPath, bounds, images, targets, variant);
@@ -172,7 +191,11 @@ test('max-pool winner masks: tensor ops on webgpu = host scan on wasm (ties, odd
     const ops = Array.from(await opsMask.data());
     tf.dispose([aG, opsMask]);
     assert.deepEqual(ops, host, `h=${h} w=${w} pool=${k}`);
-    assert.equal(host.reduce((s, v) => s + v, 0), b * Math.floor(h / k) * Math.floor(w / k) * c, 'one winner per window and channel');
+    assert.equal(
+      host.reduce((s, v) => s + v, 0),
+      b * Math.floor(h / k) * Math.floor(w / k) * c,
+      'one winner per window and channel',
+    );
   }
 });
 
@@ -200,7 +223,15 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
     let byPromise: Float32Array[] = [];
     let bySteps: Float32Array[] = [];
     const explainOnce = (onGroup: NonNullable<ExplainRequest['onGroup']>) =>
-      runAsync(ex.explainSteps(images, () => [{ kind: 'index', classIndex: 0 }], { methods: ['lrp'], variant: 'paper', seed: 1, imageIds: ['a', 'b'], onGroup }));
+      runAsync(
+        ex.explainSteps(images, () => [{ kind: 'index', classIndex: 0 }], {
+          methods: ['lrp'],
+          variant: 'paper',
+          seed: 1,
+          imageIds: ['a', 'b'],
+          onGroup,
+        }),
+      );
     await explainOnce(async (gr) => {
       assert.equal(gr.count, images.length, 'one group');
       byPromise = await runAsync(ex.classifyMaskedSteps(gr.cache, masks, fill));
@@ -226,7 +257,9 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
     const exW = await ExplainEngine.load(path, { backend: 'wasm', inputBounds: BOUNDS });
     const zWasm = runSync(exW.logitsSteps(masked));
     exW.dispose();
-    zWasm.forEach((z, i) => assertClose(zGpu.subarray(i * z.length, (i + 1) * z.length), z, 1e-5, `masked image ${i}: webgpu vs wasm logits`));
+    zWasm.forEach((z, i) =>
+      assertClose(zGpu.subarray(i * z.length, (i + 1) * z.length), z, 1e-5, `masked image ${i}: webgpu vs wasm logits`),
+    );
   } finally {
     ex.dispose();
   }
@@ -235,13 +268,34 @@ test('incremental masked re-classification (classifyMaskedInCache) on webgpu equ
 /** VGG16's fc1 on a tiny conv front end: 14×14×3 → conv 3×3/2 (512) → 7×7×512 → Flatten → Dense 4096 (411 MB kernel) → 10. */
 function buildFc1Model(): tf.Sequential {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'conv', inputShape: [14, 14, 3], filters: 512, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'conv',
+      inputShape: [14, 14, 3],
+      filters: 512,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.flatten({ name: 'flatten' }));
   m.add(tf.layers.dense({ name: 'fc1', units: 4096, activation: 'relu', kernelInitializer: 'zeros' }));
-  m.add(tf.layers.dense({ name: 'predictions', units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  m.add(
+    tf.layers.dense({
+      name: 'predictions',
+      units: 10,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
   // fc1's 103 M weights from a fast generator (TF.js's initializers take seconds for this many).
   const a = Math.sqrt(6 / 25088);
-  m.getLayer('fc1').setWeights([tf.tensor2d(randomImage(25088 * 4096, 3, -a, a), [25088, 4096]), tf.tensor1d(randomImage(4096, 4, -0.01, 0.01))]);
+  m.getLayer('fc1').setWeights([
+    tf.tensor2d(randomImage(25088 * 4096, 3, -a, a), [25088, 4096]),
+    tf.tensor1d(randomImage(4096, 4, -0.01, 0.01)),
+  ]);
   return m;
 }
 
@@ -257,7 +311,14 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
   // to test/engine/blocked.test.ts, which runs both variants on forced blocks on wasm.
   const run = async (ex: ExplainEngine, targets: number[]) => {
     const resolve = (i: number): Target[] => [{ kind: 'index', classIndex: targets[i]! }];
-    const res = await runAsync(ex.explainSteps(images, resolve, { methods: [...METHOD_NAMES], variant: 'paper', seed: 5, imageIds: images.map((_, i) => `img${i}`) }));
+    const res = await runAsync(
+      ex.explainSteps(images, resolve, {
+        methods: [...METHOD_NAMES],
+        variant: 'paper',
+        seed: 5,
+        imageIds: images.map((_, i) => `img${i}`),
+      }),
+    );
     return { logits: res.forward.logits, explanations: res.explanations };
   };
 
@@ -271,7 +332,9 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
   exW.dispose();
 
   await initBackend('webgpu');
-  const device = (tf.backend() as unknown as { device: { pushErrorScope(f: string): void; popErrorScope(): Promise<{ message: string } | null> } }).device;
+  const device = (
+    tf.backend() as unknown as { device: { pushErrorScope(f: string): void; popErrorScope(): Promise<{ message: string } | null> } }
+  ).device;
   const limit = maxStorageBindingBytes()!;
   device.pushErrorScope('validation');
   let validation: { message: string } | null = null;
@@ -281,7 +344,10 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
   try {
     const fc1 = graph.nodes.find((n) => n.name === 'fc1')!;
     assert.ok(fc1.op.kind === 'dense' && fc1.op.kernel instanceof BlockedMatrix, 'fc1 is blocked');
-    assert.ok(fc1.op.kernel.blocks.every((b) => b.size * 4 * 2 <= WEBGPU_DEFAULT_STORAGE_BINDING_BYTES), 'each block (and its zB stack) binds');
+    assert.ok(
+      fc1.op.kernel.blocks.every((b) => b.size * 4 * 2 <= WEBGPU_DEFAULT_STORAGE_BINDING_BYTES),
+      'each block (and its zB stack) binds',
+    );
     const got = await run(ex, targets);
     got.logits.forEach((z, i) => assertClose(z, want.logits[i]!, 1e-5, `logits of image ${i}`));
     assert.equal(got.explanations.length, want.explanations.length);
@@ -289,7 +355,10 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
       const w = want.explanations[k]!;
       const label = `${w.method}, image ${w.imageIndex}`;
       assert.deepEqual([g.method, g.imageIndex, g.target.classIndex], [w.method, w.imageIndex, w.target.classIndex], label);
-      assert.ok(w.map.some((v) => v !== 0), `${label}: a non-zero map on wasm`);
+      assert.ok(
+        w.map.some((v) => v !== 0),
+        `${label}: a non-zero map on wasm`,
+      );
       // CLRP/SGLRP subtract two nearly equal relevances (random weights, 25088-term sums in
       // another order): their relative error is ~10× the LRP map's (measured on lavapipe:
       // LRP ≤ 2e-6, CLRP/SGLRP ≤ 5e-4 of the map's largest value).
@@ -301,5 +370,9 @@ test('a Dense kernel over the storage-binding limit (fc1: 7×7×512 → 4096, 41
     validation = await device.popErrorScope();
     ex.dispose();
   }
-  assert.equal(validation?.message ?? null, null, 'no WebGPU validation error (e.g. "Binding size … is larger than the maximum storage buffer binding size")');
+  assert.equal(
+    validation?.message ?? null,
+    null,
+    'no WebGPU validation error (e.g. "Binding size … is larger than the maximum storage buffer binding size")',
+  );
 });

@@ -48,7 +48,10 @@ export async function writeApplicationWeightFile(
   await h5wasm.ready;
   const file = new h5wasm.File(path, 'w');
   try {
-    file.create_attribute('layer_names', layers.map((l) => l.name));
+    file.create_attribute(
+      'layer_names',
+      layers.map((l) => l.name),
+    );
     file.create_attribute('backend', 'tensorflow');
     file.create_attribute('keras_version', '2.0.8');
     for (const layer of layers) {

@@ -56,7 +56,11 @@ describe('explain: --arch / --weights', () => {
   });
 
   test('half or both of the two forms is a usage error that says what to give', () => {
-    const refused = (argv: Record<string, string>, re: RegExp) => assert.throws(() => parseExplainArgs({ ...base, ...argv }), (e: Error) => e instanceof ExplainUsageError && re.test(e.message));
+    const refused = (argv: Record<string, string>, re: RegExp) =>
+      assert.throws(
+        () => parseExplainArgs({ ...base, ...argv }),
+        (e: Error) => e instanceof ExplainUsageError && re.test(e.message),
+      );
     refused({ arch: 'vgg16' }, /--arch vgg16 needs --weights FILE/);
     refused({ weights: 'w.h5' }, /--weights needs --arch/);
     refused({ model: 'm.h5', arch: 'vgg16', weights: 'w.h5' }, /not both/);

@@ -33,12 +33,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function mapsOf(source: ModelSource | string, size: number): Promise<Float32Array[]> {
   const ex = ExplainEngine.fromGraph(await loadGraph(source), { inputBounds: { low: -1, high: 1 } });
   try {
-    const res = ex.explain([randomImage(size * size * 3, 3, -1, 1)], (_i, _p, z) => [resolveTarget('top1', z, -1), resolveTarget('top2', z, -1)], {
-      methods: [...METHOD_NAMES],
-      variant: 'paper',
-      seed: 0,
-      imageIds: ['x'],
-    });
+    const res = ex.explain(
+      [randomImage(size * size * 3, 3, -1, 1)],
+      (_i, _p, z) => [resolveTarget('top1', z, -1), resolveTarget('top2', z, -1)],
+      {
+        methods: [...METHOD_NAMES],
+        variant: 'paper',
+        seed: 0,
+        imageIds: ['x'],
+      },
+    );
     return [res.forward.logits[0]!, ...res.explanations.map((e) => e.map)];
   } finally {
     ex.dispose();
@@ -56,7 +60,10 @@ for (const file of ['tiny_residual.h5', 'tiny_residual.keras']) {
     const got = await mapsOf(r.modelJson, 12);
     assert.equal(got.length, 1 + METHOD_NAMES.length * 2);
     got.forEach((g, i) => assert.deepEqual(g, want[i], `output ${i}`));
-    await assert.rejects(runConvert({ input: join(FIXTURES, file), out }), (e: Error) => e instanceof ConvertUsageError && /exists already/.test(e.message));
+    await assert.rejects(
+      runConvert({ input: join(FIXTURES, file), out }),
+      (e: Error) => e instanceof ConvertUsageError && /exists already/.test(e.message),
+    );
   });
 }
 
@@ -65,11 +72,17 @@ test('convert --arch with an application weight file, from the command line', as
   // resnet50, is refused at the first layer whose shape differs, and nothing is written.
   const out = join(dir, 'cli');
   const run = promisify(execFile);
-  await assert.rejects(run(process.execPath, [CLI, 'convert', join(FIXTURES, 'tiny_resnet_weights.h5'), '--arch', 'resnet50', '--out', out]), (e: Error & { code?: number; stderr?: string }) => {
-    assert.equal(e.code, 1);
-    assert.match(e.stderr ?? '', /tiny_resnet_weights\.h5: layer 'conv1_conv' \(Conv2D\): weight 'conv1_conv\/kernel:0' has shape \[7, 7, 3, 8\] in the file but the model expects \[7, 7, 3, 64\]/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, [CLI, 'convert', join(FIXTURES, 'tiny_resnet_weights.h5'), '--arch', 'resnet50', '--out', out]),
+    (e: Error & { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 1);
+      assert.match(
+        e.stderr ?? '',
+        /tiny_resnet_weights\.h5: layer 'conv1_conv' \(Conv2D\): weight 'conv1_conv\/kernel:0' has shape \[7, 7, 3, 8\] in the file but the model expects \[7, 7, 3, 64\]/,
+      );
+      return true;
+    },
+  );
   assert.equal(existsSync(join(out, 'model.json')), false);
   const { stdout } = await run(process.execPath, [CLI, 'convert', join(FIXTURES, 'tiny_residual.h5'), '--out', out]);
   assert.equal(stdout.trim(), join(out, 'model.json'));

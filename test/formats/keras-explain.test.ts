@@ -24,7 +24,10 @@ async function explainNpy(model: string, name: string): Promise<Map<string, Buff
   const input = join(dir, 'x.npy');
   if (!existsSync(input)) await writeNpy(input, randomImage(2 * 12 * 12 * 3, 11, -1, 1), [2, 12, 12, 3]);
   const out = join(dir, name);
-  const s = await runExplain({ inputs: [input], model, out, methods: 'lrp,sglrp,gradcam', target: 'top1,top2', 'input-bounds': '-1,1', backend: 'wasm' }, { log: quiet });
+  const s = await runExplain(
+    { inputs: [input], model, out, methods: 'lrp,sglrp,gradcam', target: 'top1,top2', 'input-bounds': '-1,1', backend: 'wasm' },
+    { log: quiet },
+  );
   assert.equal(s.exitCode, 0, JSON.stringify(s.errors));
   const files = readdirSync(out).filter((f) => f.endsWith('.npy'));
   return new Map(files.map((f) => [f, readFileSync(join(out, f))]));
@@ -43,7 +46,10 @@ test('explain --model x.h5 / x.keras writes the TF.js model’s maps byte for by
 test('explain --arch vgg16 --weights with another network’s file is refused, naming its layer', async () => {
   const out = join(dir, 'arch');
   await assert.rejects(
-    runExplain({ inputs: [join(dir, 'x.npy')], arch: 'vgg16', weights: join(FIXTURES, 'tiny_residual.h5'), out, backend: 'wasm' }, { log: quiet }),
+    runExplain(
+      { inputs: [join(dir, 'x.npy')], arch: 'vgg16', weights: join(FIXTURES, 'tiny_residual.h5'), out, backend: 'wasm' },
+      { log: quiet },
+    ),
     /tiny_residual\.h5: layer 'conv1' of the weight file is not in the model, and the file has 4 weighted layers where the model has 16/,
   );
   assert.equal(existsSync(out), false, 'nothing is written');

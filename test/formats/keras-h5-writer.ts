@@ -17,7 +17,10 @@ interface ModelJson {
 
 export async function writeKeras2H5FromTfjs(modelJsonPath: string, h5Path: string): Promise<void> {
   const json = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as ModelJson;
-  const config = (json.modelTopology.model_config ?? json.modelTopology) as { class_name: string; config: { layers: { config: { name: string } }[] } };
+  const config = (json.modelTopology.model_config ?? json.modelTopology) as {
+    class_name: string;
+    config: { layers: { config: { name: string } }[] };
+  };
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const bytes = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(modelJsonPath), p)))));
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -47,9 +50,13 @@ export async function writeKeras2H5FromTfjs(modelJsonPath: string, h5Path: strin
         group.create_attribute('weight_names', new Float64Array(0), [0]);
         continue;
       }
-      group.create_attribute('weight_names', mine.map(({ s }) => `${s.name}:0`));
+      group.create_attribute(
+        'weight_names',
+        mine.map(({ s }) => `${s.name}:0`),
+      );
       const inner = group.create_group(layer);
-      for (const { s, i } of mine) inner.create_dataset({ name: `${s.name.slice(layer.length + 1)}:0`, data: values[i]!, shape: s.shape, dtype: '<f' });
+      for (const { s, i } of mine)
+        inner.create_dataset({ name: `${s.name.slice(layer.length + 1)}:0`, data: values[i]!, shape: s.shape, dtype: '<f' });
     }
   } finally {
     file.close();

@@ -19,15 +19,25 @@ test('a run config with model.path: x.h5 writes the same tables as the same mode
   const h5 = join(dir, 'digits.h5');
   await writeKeras2H5FromTfjs(modelJson, h5);
   const runs: Record<string, string[]>[] = [];
-  for (const [name, model] of [['tfjs', modelJson], ['keras', h5]] as const) {
+  for (const [name, model] of [
+    ['tfjs', modelJson],
+    ['keras', h5],
+  ] as const) {
     const out = join(dir, `run-${name}`);
-    const cfg = writeRunConfig(dir, model, { name: `run-${name}`, dataset: { kind: 'digits-pair', split: 'test', count: 8, seed: 3 }, shardSize: 4 });
+    const cfg = writeRunConfig(dir, model, {
+      name: `run-${name}`,
+      dataset: { kind: 'digits-pair', split: 'test', count: 8, seed: 3 },
+      shardSize: 4,
+    });
     const r = runCli(['run', cfg, '--out', out, '--no-report']);
     assert.equal(r.code, 0, r.stderr);
     runs.push(await mergedTables(out));
   }
   const [tfjs, keras] = runs as [Record<string, string[]>, Record<string, string[]>];
-  assert.ok(Object.values(tfjs).some((rows) => rows.length > 0), 'the run wrote rows');
+  assert.ok(
+    Object.values(tfjs).some((rows) => rows.length > 0),
+    'the run wrote rows',
+  );
   assert.deepEqual(keras, tfjs);
 });
 

@@ -37,7 +37,10 @@ test('explain --arch vgg16 --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5
   const input = join(dir, 'photo.npy');
   await writeNpy(input, seededUniform(224 * 224 * 3, 5, -123.68, 151.061), [224, 224, 3]);
   const out = join(dir, 'out');
-  const s = await runExplain({ inputs: [input], arch: 'vgg16', weights: WEIGHTS, out, methods: 'lrp,gradcam', target: 'top1', backend: 'wasm' }, { log: () => {} });
+  const s = await runExplain(
+    { inputs: [input], arch: 'vgg16', weights: WEIGHTS, out, methods: 'lrp,gradcam', target: 'top1', backend: 'wasm' },
+    { log: () => {} },
+  );
   assert.equal(s.exitCode, 0, JSON.stringify(s.errors));
   assert.equal(s.model, WEIGHTS);
   // The builder starts from all-zero weights (architectures/index.ts), so non-zero maps are the file's doing.
@@ -47,7 +50,10 @@ test('explain --arch vgg16 --weights vgg16_weights_tf_dim_ordering_tf_kernels.h5
     const map = await readNpy(join(out, file.split('/').pop()!));
     assert.deepEqual(map.shape.slice(-2), [224, 224], method);
     assert.ok(map.data.every(Number.isFinite), `${method} has non-finite values`);
-    assert.ok(map.data.some((v) => v > 0), `${method} is all zero`);
+    assert.ok(
+      map.data.some((v) => v > 0),
+      `${method} is all zero`,
+    );
   }
 });
 
@@ -65,5 +71,8 @@ test('the weights land where the file says: block1_conv1 and fc2 hold the fileâ€
 });
 
 test('the same file given for VGG19 is refused, naming the first VGG19 layer it has no weights for', async () => {
-  await assert.rejects(loadModelSource({ arch: 'vgg19', weights: WEIGHTS }), (e: Error) => e instanceof ModelLoadError && /no weights for layer 'block3_conv4' \(Conv2D\)/.test(e.message));
+  await assert.rejects(
+    loadModelSource({ arch: 'vgg19', weights: WEIGHTS }),
+    (e: Error) => e instanceof ModelLoadError && /no weights for layer 'block3_conv4' \(Conv2D\)/.test(e.message),
+  );
 });

@@ -54,7 +54,10 @@ function assertSameMaps(got: Map<string, Float32Array>, want: Map<string, Float3
   for (const [key, w] of want) assert.deepEqual(got.get(key), w, `${key} differs`);
   // Maps that are all zero would prove nothing: every method has non-zero maps here.
   for (const method of METHOD_NAMES) {
-    assert.ok([...want].some(([key, w]) => key.includes(`/${method}/`) && w.some((v) => v !== 0)), `every ${method} map is zero`);
+    assert.ok(
+      [...want].some(([key, w]) => key.includes(`/${method}/`) && w.some((v) => v !== 0)),
+      `every ${method} map is zero`,
+    );
   }
 }
 
@@ -81,7 +84,17 @@ describe('Keras files', () => {
     try {
       assert.deepEqual(
         model.layers.map((l) => `${l.name}:${l.getClassName()}`),
-        ['input_1:InputLayer', 'conv1:Conv2D', 'bn1:BatchNormalization', 'act1:Activation', 'conv2:Conv2D', 'add:Add', 'pool:MaxPooling2D', 'flatten:Flatten', 'predictions:Dense'],
+        [
+          'input_1:InputLayer',
+          'conv1:Conv2D',
+          'bn1:BatchNormalization',
+          'act1:Activation',
+          'conv2:Conv2D',
+          'add:Add',
+          'pool:MaxPooling2D',
+          'flatten:Flatten',
+          'predictions:Dense',
+        ],
       );
       // The TF.js fixture's weights.bin holds the same arrays, in manifest order: conv1's kernel first.
       const bin = readFileSync(join(FIXTURES, 'tiny_residual_tfjs', 'weights.bin'));
@@ -118,7 +131,9 @@ describe('Keras files', () => {
         assert.ok(want, `layer ${layer.name} is not in the fixture`);
         const got = layer.getWeights().map((w) => (w.dataSync() as Float32Array).reduce((s, v) => s + v, 0));
         assert.equal(got.length, want.length, layer.name);
-        got.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) <= 1e-4 * Math.abs(want[i]!), `${layer.name} weight ${i}: sum ${g}, file ${want[i]}`));
+        got.forEach((g, i) =>
+          assert.ok(Math.abs(g - want[i]!) <= 1e-4 * Math.abs(want[i]!), `${layer.name} weight ${i}: sum ${g}, file ${want[i]}`),
+        );
         checked += got.length;
       }
       assert.equal(checked, 74); // 12 convs × 2 + 12 BN × 4 + predictions × 2
@@ -133,7 +148,10 @@ describe('Keras files', () => {
       await assert.rejects(
         loadWeightsInto(model, join(FIXTURES, 'tiny_resnet_weights.h5')),
         (e: Error) =>
-          e instanceof ModelLoadError && /layer 'predictions' \(Dense\): weight 'predictions\/kernel:0' has shape \[24, 10\] in the file but the model expects \[24, 7\]/.test(e.message),
+          e instanceof ModelLoadError &&
+          /layer 'predictions' \(Dense\): weight 'predictions\/kernel:0' has shape \[24, 10\] in the file but the model expects \[24, 7\]/.test(
+            e.message,
+          ),
       );
     } finally {
       model.dispose();
@@ -145,6 +163,9 @@ describe('Keras files', () => {
   });
 
   test('an unknown architecture is refused with the list of known ones', async () => {
-    await assert.rejects(loadModelSource({ arch: 'vgg17', weights: H5 }), /unknown architecture 'vgg17'; choose one of vgg16, vgg19, resnet50, densenet121, inceptionv3/);
+    await assert.rejects(
+      loadModelSource({ arch: 'vgg17', weights: H5 }),
+      /unknown architecture 'vgg17'; choose one of vgg16, vgg19, resnet50, densenet121, inceptionv3/,
+    );
   });
 });

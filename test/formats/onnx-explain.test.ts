@@ -20,7 +20,10 @@ test('explain --list-layers prints the Grad-CAM candidates of an ONNX model with
   const marked = lines.filter((l) => l.startsWith('*'));
   assert.equal(marked.length, 1);
   assert.match(marked[0]!, /^\* layer4\.1\.relu_1 .*\/layer4\/layer4\.1\/relu_1\/Relu_output_0/);
-  assert.ok(lines.some((l) => /^ {2}layer3\.0\.conv1 /.test(l)), 'an inner conv is listed');
+  assert.ok(
+    lines.some((l) => /^ {2}layer3\.0\.conv1 /.test(l)),
+    'an inner conv is listed',
+  );
   assert.ok(!lines.some((l) => /\bfc\b/.test(l)), 'the classifier (no feature map) is not a candidate');
 });
 
@@ -30,10 +33,20 @@ test('explain an image with an ONNX model, the torch preset and the resize256-cr
     const img = join(dir, 'photo.png');
     const raw = Buffer.alloc(80 * 60 * 3);
     for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) % 251;
-    await sharp(raw, { raw: { width: 80, height: 60, channels: 3 } }).png().toFile(img);
+    await sharp(raw, { raw: { width: 80, height: 60, channels: 3 } })
+      .png()
+      .toFile(img);
     const out = join(dir, 'out');
     const s = await runExplain(
-      { inputs: [img], model: RESNET, out, methods: 'lrp,sglrp,gradcam', preprocess: 'torch', geometry: 'resize256-crop224', backend: 'cpu' },
+      {
+        inputs: [img],
+        model: RESNET,
+        out,
+        methods: 'lrp,sglrp,gradcam',
+        preprocess: 'torch',
+        geometry: 'resize256-crop224',
+        backend: 'cpu',
+      },
       { log: quiet },
     );
     assert.equal(s.exitCode, 0, JSON.stringify(s.errors));

@@ -13,15 +13,28 @@ test('resize256-crop224: a 448×256 image needs no resampling, so the input is e
   const [W, H] = [448, 256];
   const raw = Buffer.alloc(W * H * 3);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) raw.set([x % 256, y, x >> 8], (y * W + x) * 3);
-  const png = await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  const png = await sharp(raw, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
   const got = await decodeImage(png, { size: 224, geometry: 'resize256-crop224', channels: 3 });
   assert.equal(got.pixels.length, 224 * 224 * 3);
-  for (const [i, j] of [[0, 0], [0, 223], [223, 0], [111, 57], [223, 223]] as const) {
+  for (const [i, j] of [
+    [0, 0],
+    [0, 223],
+    [223, 0],
+    [111, 57],
+    [223, 223],
+  ] as const) {
     const [x, y] = [112 + j, 16 + i];
     assert.deepEqual(Array.from(got.pixels.subarray((i * 224 + j) * 3, (i * 224 + j) * 3 + 3)), [x % 256, y, x >> 8], `pixel (${i}, ${j})`);
   }
   // Boxes follow: the crop window maps onto the whole input; what lies left of it is cut away.
-  assert.deepEqual(mapBox({ xMin: 112, yMin: 16, xMax: 335, yMax: 239 }, W, H, 224, 'resize256-crop224'), { x0: 0, y0: 0, x1: 224, y1: 224 });
+  assert.deepEqual(mapBox({ xMin: 112, yMin: 16, xMax: 335, yMax: 239 }, W, H, 224, 'resize256-crop224'), {
+    x0: 0,
+    y0: 0,
+    x1: 224,
+    y1: 224,
+  });
   assert.equal(mapBox({ xMin: 0, yMin: 0, xMax: 111, yMax: 255 }, W, H, 224, 'resize256-crop224'), null);
 });
 

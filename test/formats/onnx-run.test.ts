@@ -17,22 +17,27 @@ test('sglrp run completes on an .onnx model (torch preset, resize256-crop224); a
     for (let k = 0; k < 4; k++) {
       const raw = Buffer.alloc(70 * 52 * 3);
       for (let i = 0; i < raw.length; i++) raw[i] = (i * (k + 3) * 17) % 253;
-      await sharp(raw, { raw: { width: 70, height: 52, channels: 3 } }).png().toFile(join(images, `img${k}.png`));
+      await sharp(raw, { raw: { width: 70, height: 52, channels: 3 } })
+        .png()
+        .toFile(join(images, `img${k}.png`));
     }
     const config = (model: string, name: string) => {
       const path = join(dir, `${name}.yaml`);
-      writeFileSync(path, JSON.stringify({
-        name,
-        dataset: { kind: 'folder', images },
-        model: { path: model, preprocess: 'torch', geometry: 'resize256-crop224', size: 48 },
-        methods: ['lrp', 'sglrp', 'gbp', 'gradcam', 'random'],
-        targets: ['top2'],
-        shardSize: 2,
-        batchSize: 2,
-        workers: 1,
-        backend: 'cpu',
-        examples: 1,
-      }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          name,
+          dataset: { kind: 'folder', images },
+          model: { path: model, preprocess: 'torch', geometry: 'resize256-crop224', size: 48 },
+          methods: ['lrp', 'sglrp', 'gbp', 'gradcam', 'random'],
+          targets: ['top2'],
+          shardSize: 2,
+          batchSize: 2,
+          workers: 1,
+          backend: 'cpu',
+          examples: 1,
+        }),
+      );
       return path;
     };
     const out = join(dir, 'run');

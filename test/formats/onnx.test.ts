@@ -77,7 +77,10 @@ for (const name of ['resnet18', 'vgg16', 'vgg16_bn', 'alexnet', 'densenet', 'mob
       });
       for (const e of res.explanations) {
         const want = f32(fx.maps[String(t)]![e.method]!);
-        assert.ok(want.some((v) => v !== 0), `${name} ${e.method}: the expected map is not all zero`);
+        assert.ok(
+          want.some((v) => v !== 0),
+          `${name} ${e.method}: the expected map is not all zero`,
+        );
         assertClose(e.map, want, 1e-4, `${name} ${e.method} (target ${t})`);
       }
     } finally {
@@ -128,30 +131,31 @@ test('ONNX names: a Grad-CAM layer can be named by node, output or module path; 
   assert.equal(modulePath('Relu_12'), null);
 });
 
-for (const name of ['vgg16_bn', 'mobilenet_v2']) test(`ONNX ${name} and the same network saved as a TF.js LayersModel give identical maps`, async () => {
-  const methods = name === 'mobilenet_v2' ? METHODS.filter((m) => m === 'gbp' || m === 'gradcam') : METHODS; // docs/PROTOCOL.md §7
-  await initBackend('cpu');
-  const fx = readFixture(name);
-  const dir = mkdtempSync(join(tmpdir(), 'sglrp-onnx-'));
-  const { model } = importOnnx(join(FIXTURES, fx.model));
-  const jsonPath = await saveLayersModel(model, dir);
-  model.dispose();
-  const fromOnnx = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
-  const fromTfjs = await ExplainEngine.load(jsonPath, { backend: 'cpu', inputBounds: TORCH_BOUNDS });
-  try {
-    const opts = { methods, variant: 'paper' as const, seed: 0, imageIds: ['a'] };
-    const x = inputOf(fx);
-    const target = () => [{ kind: 'index' as const, classIndex: fx.targets[1]! }];
-    const a = fromOnnx.explain([x], target, opts).explanations;
-    const b = fromTfjs.explain([x], target, opts).explanations;
-    assert.equal(a.length, methods.length);
-    a.forEach((e, i) => assert.deepEqual(Array.from(e.map), Array.from(b[i]!.map), `${e.method} differs`));
-  } finally {
-    fromOnnx.dispose();
-    fromTfjs.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const name of ['vgg16_bn', 'mobilenet_v2'])
+  test(`ONNX ${name} and the same network saved as a TF.js LayersModel give identical maps`, async () => {
+    const methods = name === 'mobilenet_v2' ? METHODS.filter((m) => m === 'gbp' || m === 'gradcam') : METHODS; // docs/PROTOCOL.md §7
+    await initBackend('cpu');
+    const fx = readFixture(name);
+    const dir = mkdtempSync(join(tmpdir(), 'sglrp-onnx-'));
+    const { model } = importOnnx(join(FIXTURES, fx.model));
+    const jsonPath = await saveLayersModel(model, dir);
+    model.dispose();
+    const fromOnnx = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+    const fromTfjs = await ExplainEngine.load(jsonPath, { backend: 'cpu', inputBounds: TORCH_BOUNDS });
+    try {
+      const opts = { methods, variant: 'paper' as const, seed: 0, imageIds: ['a'] };
+      const x = inputOf(fx);
+      const target = () => [{ kind: 'index' as const, classIndex: fx.targets[1]! }];
+      const a = fromOnnx.explain([x], target, opts).explanations;
+      const b = fromTfjs.explain([x], target, opts).explanations;
+      assert.equal(a.length, methods.length);
+      a.forEach((e, i) => assert.deepEqual(Array.from(e.map), Array.from(b[i]!.map), `${e.method} differs`));
+    } finally {
+      fromOnnx.dispose();
+      fromTfjs.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
 test('ONNX MobileNetV2: the LRP family is refused with a clear error (docs/PROTOCOL.md §7)', async () => {
   await initBackend('cpu');
@@ -159,7 +163,10 @@ test('ONNX MobileNetV2: the LRP family is refused with a clear error (docs/PROTO
   const ex = await ExplainEngine.load(join(FIXTURES, fx.model), { backend: 'cpu', inputBounds: TORCH_BOUNDS });
   try {
     const opts = { methods: ['sglrp' as const, 'gbp' as const], variant: 'paper' as const, seed: 0, imageIds: ['a'] };
-    assert.throws(() => ex.explain([inputOf(fx)], () => [{ kind: 'index', classIndex: 0 }], opts), /method sglrp is not defined for op ReLU6 \(layer 'features\.0\.2'\).*§7/);
+    assert.throws(
+      () => ex.explain([inputOf(fx)], () => [{ kind: 'index', classIndex: 0 }], opts),
+      /method sglrp is not defined for op ReLU6 \(layer 'features\.0\.2'\).*§7/,
+    );
   } finally {
     ex.dispose();
   }
@@ -197,7 +204,15 @@ function toNhwc(x: Float32Array, c: number, h: number, w: number): Float32Array 
 }
 
 /** Plain NCHW convolution with PyTorch's zero padding [top, left, bottom, right]. */
-function convNchw(x: Float32Array, [c, h, w]: [number, number, number], wt: Float32Array, o: number, k: number, s: number, p: number[]): { y: Float32Array; dims: number[] } {
+function convNchw(
+  x: Float32Array,
+  [c, h, w]: [number, number, number],
+  wt: Float32Array,
+  o: number,
+  k: number,
+  s: number,
+  p: number[],
+): { y: Float32Array; dims: number[] } {
   const ho = Math.floor((h + p[0]! + p[2]! - k) / s) + 1;
   const wo = Math.floor((w + p[1]! + p[3]! - k) / s) + 1;
   const y = new Float32Array(o * ho * wo);
@@ -218,7 +233,14 @@ function convNchw(x: Float32Array, [c, h, w]: [number, number, number], wt: Floa
 }
 
 /** PyTorch MaxPool2d(k, s, p, ceil_mode) on NCHW (padding never wins). */
-function maxPoolNchw(x: Float32Array, [c, h, w]: number[], k: number, s: number, p: number, ceil: boolean): { y: Float32Array; dims: number[] } {
+function maxPoolNchw(
+  x: Float32Array,
+  [c, h, w]: number[],
+  k: number,
+  s: number,
+  p: number,
+  ceil: boolean,
+): { y: Float32Array; dims: number[] } {
   const out = (n: number) => {
     let o = (ceil ? Math.ceil((n + 2 * p - k) / s) : Math.floor((n + 2 * p - k) / s)) + 1;
     if (ceil && (o - 1) * s >= n + p) o--;
@@ -253,9 +275,21 @@ test('ONNX Conv (stride 2, symmetric pads) → ReLU → MaxPool (ceil_mode) → 
     input: [1, c, h, w],
     weights: { cw: [[o, c, 3, 3], convW], cb: [[o], convB], gw: [[classes, features], gemmW], gb: [[classes], gemmB] },
     nodes: [
-      { op: 'Conv', name: '/conv/Conv', inputs: ['x', 'cw', 'cb'], outputs: ['c1'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
+      {
+        op: 'Conv',
+        name: '/conv/Conv',
+        inputs: ['x', 'cw', 'cb'],
+        outputs: ['c1'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
       { op: 'Relu', name: '/relu/Relu', inputs: ['c1'], outputs: ['r1'] },
-      { op: 'MaxPool', name: '/pool/MaxPool', inputs: ['r1'], outputs: ['p1'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 } },
+      {
+        op: 'MaxPool',
+        name: '/pool/MaxPool',
+        inputs: ['r1'],
+        outputs: ['p1'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 },
+      },
       { op: 'Flatten', name: '/Flatten', inputs: ['p1'], outputs: ['f1'], attrs: { axis: 1 } },
       { op: 'Gemm', name: '/fc/Gemm', inputs: ['f1', 'gw', 'gb'], outputs: ['z'], attrs: { transB: 1, alpha: 1.0, beta: 1.0 } },
     ],
@@ -371,7 +405,10 @@ test('ONNX external data: read from the model folder; a missing file is a clear 
   const dir = mkdtempSync(join(tmpdir(), 'sglrp-onnx-'));
   try {
     writeFileSync(join(dir, fx.model), readFileSync(join(FIXTURES, fx.model)));
-    assert.throws(() => importOnnx(join(dir, fx.model)), /external data file .*alexnet\.onnx\.data is missing; keep it next to the \.onnx file/);
+    assert.throws(
+      () => importOnnx(join(dir, fx.model)),
+      /external data file .*alexnet\.onnx\.data is missing; keep it next to the \.onnx file/,
+    );
     assert.throws(() => importOnnx(join(dir, 'nothing.onnx')), /ONNX model not found/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ function solidTile(h: number, w: number, c: [number, number, number]): Uint8Arra
 }
 
 describe('colormap', () => {
-  test('endpoints: 0 is black, 1 is inferno\'s last colour (#fcffa4), out of range clamps', () => {
+  test("endpoints: 0 is black, 1 is inferno's last colour (#fcffa4), out of range clamps", () => {
     assert.deepEqual(colormap(0), [0, 0, 0]);
     assert.deepEqual(colormap(1), [252, 255, 164]);
     assert.deepEqual(colormap(-5), [0, 0, 0]);

@@ -73,7 +73,9 @@ describe('decodeImage', () => {
       [0, 255, 0],
       [0, 0, 255],
     ];
-    await rgbImage(300, 100, (x) => stripes[Math.floor(x / 100)]!).png().toFile(file('stripes.png'));
+    await rgbImage(300, 100, (x) => stripes[Math.floor(x / 100)]!)
+      .png()
+      .toFile(file('stripes.png'));
     const crop = await decodeImage(file('stripes.png'), { size: 50, geometry: 'center-crop', channels: 3 });
     assert.equal(crop.originalWidth, 300);
     assertAll(crop.pixels, 3, [0, 255, 0], 0); // the crop window is exactly the green stripe
@@ -89,10 +91,15 @@ describe('decodeImage', () => {
 
   test('center-crop with an odd leftover puts the extra column on the right', async () => {
     // 6×3, column x has colour (x·40, 0, 0): leftover 3, so the 3×3 crop starts at floor(1.5) = 1.
-    await rgbImage(6, 3, (x) => [x * 40, 0, 0]).png().toFile(file('odd.png'));
+    await rgbImage(6, 3, (x) => [x * 40, 0, 0])
+      .png()
+      .toFile(file('odd.png'));
     const got = await decodeImage(file('odd.png'), { size: 3, geometry: 'center-crop', channels: 3 });
     for (let y = 0; y < 3; y++) {
-      assert.deepEqual([0, 1, 2].map((x) => at(got.pixels, 3, x, y)[0]), [40, 80, 120]);
+      assert.deepEqual(
+        [0, 1, 2].map((x) => at(got.pixels, 3, x, y)[0]),
+        [40, 80, 120],
+      );
     }
   });
 
@@ -104,7 +111,9 @@ describe('decodeImage', () => {
       [0, 0, 255],
       [9, 99, 199],
     ];
-    await rgbImage(2, 2, (x, y) => colours[y * 2 + x]!).png().toFile(file('tiny.png'));
+    await rgbImage(2, 2, (x, y) => colours[y * 2 + x]!)
+      .png()
+      .toFile(file('tiny.png'));
     const got = await decodeImage(file('tiny.png'), { size: 4, geometry: 'resize', channels: 3, interpolation: 'nearest' });
     for (let y = 0; y < 4; y++) {
       for (let x = 0; x < 4; x++) assert.deepEqual(at(got.pixels, 4, x, y), colours[Math.floor(y / 2) * 2 + Math.floor(x / 2)]);
@@ -113,17 +122,35 @@ describe('decodeImage', () => {
 
   test('each interpolation resizes a decoded file as worked out by hand (io/resample.ts)', async () => {
     // 4×4, value 20·row + 4·col in every channel (the grid of test/io/resample.test.ts).
-    await rgbImage(4, 4, (x, y) => { const v = 20 * y + 4 * x; return [v, v, v]; }).png().toFile(file('grid.png'));
+    await rgbImage(4, 4, (x, y) => {
+      const v = 20 * y + 4 * x;
+      return [v, v, v];
+    })
+      .png()
+      .toFile(file('grid.png'));
     const red = async (interpolation: 'nearest' | 'bilinear' | 'bicubic' | 'area', antialias: boolean) =>
-      [...(await decodeImage(file('grid.png'), { size: 2, geometry: 'resize', channels: 3, interpolation, antialias })).pixels].filter((_, i) => i % 3 === 0);
+      [...(await decodeImage(file('grid.png'), { size: 2, geometry: 'resize', channels: 3, interpolation, antialias })).pixels].filter(
+        (_, i) => i % 3 === 0,
+      );
     assert.deepEqual(await red('nearest', false), [24, 32, 64, 72]); // rows/cols ⌊(x + ½)·2⌋ = 1, 3
     assert.deepEqual(await red('bilinear', false), [12, 20, 52, 60]); // ½ + ½ of the two nearest
     assert.deepEqual(await red('bilinear', true), [17, 23, 49, 55]); // 3/7, 3/7, 1/7 per axis
     assert.deepEqual(await red('area', true), [12, 20, 52, 60]); // 2×2 block means
     // 5 → 2 nearest (Keras load_img / PIL): source ⌊(x + ½)·2.5⌋ = 1 and 3, no blending.
-    await rgbImage(5, 5, (x, y) => [10 * y + x, 0, 0]).png().toFile(file('five.png'));
-    const five = await decodeImage(file('five.png'), { size: 2, geometry: 'resize', channels: 3, interpolation: 'nearest', antialias: false });
-    assert.deepEqual([0, 1, 2, 3].map((p) => five.pixels[3 * p]), [11, 13, 31, 33]);
+    await rgbImage(5, 5, (x, y) => [10 * y + x, 0, 0])
+      .png()
+      .toFile(file('five.png'));
+    const five = await decodeImage(file('five.png'), {
+      size: 2,
+      geometry: 'resize',
+      channels: 3,
+      interpolation: 'nearest',
+      antialias: false,
+    });
+    assert.deepEqual(
+      [0, 1, 2, 3].map((p) => five.pixels[3 * p]),
+      [11, 13, 31, 33],
+    );
   });
 
   test('grayscale JPEG: repeated into RGB, or kept as 1 channel', async () => {
@@ -159,7 +186,10 @@ describe('decodeImage', () => {
     const h = 4;
     const px = new Uint16Array(w * h * 3);
     for (let i = 0; i < px.length; i += 3) px.set([40000, 1000, 65535], i);
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16').png().toFile(file('deep.png'));
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toFile(file('deep.png'));
     assert.equal((await sharp(file('deep.png')).metadata()).depth, 'ushort');
     const got = await decodeImage(file('deep.png'), { size: 6, geometry: 'resize', channels: 3 });
     // 40000·255/65535 = 155.6, 1000·255/65535 = 3.9, 65535 → 255
@@ -169,7 +199,9 @@ describe('decodeImage', () => {
   test('alpha is dropped, not composited, even when resizing', async () => {
     const rgba = Buffer.alloc(8 * 8 * 4);
     for (let i = 0; i < rgba.length; i += 4) rgba.set([10, 200, 30, i % 8 === 0 ? 0 : 128], i);
-    await sharp(rgba, { raw: { width: 8, height: 8, channels: 4 } }).png().toFile(file('alpha.png'));
+    await sharp(rgba, { raw: { width: 8, height: 8, channels: 4 } })
+      .png()
+      .toFile(file('alpha.png'));
     // Flattening on black would give about (5, 100, 15); premultiplied resizing would drift.
     const got = await decodeImage(file('alpha.png'), { size: 4, geometry: 'resize', channels: 3 });
     assertAll(got.pixels, 3, [10, 200, 30], 0);
@@ -215,7 +247,9 @@ describe('decodeImage', () => {
 
     test('a truncated JPEG is an error, not a partial image', async () => {
       // Noise so the cut lands in entropy-coded data.
-      const full = await rgbImage(256, 256, (x, y) => [(x * 37 + y * 11) % 256, (x * y) % 256, (x ^ y) & 255]).jpeg({ quality: 90 }).toBuffer();
+      const full = await rgbImage(256, 256, (x, y) => [(x * 37 + y * 11) % 256, (x * y) % 256, (x ^ y) & 255])
+        .jpeg({ quality: 90 })
+        .toBuffer();
       await writeFile(file('cut.JPEG'), full.subarray(0, Math.floor(full.length * 0.6)));
       assert.ok((await readFile(file('cut.JPEG'))).length > 1000);
       await expectError(file('cut.JPEG'), /truncated|corrupt/);
@@ -233,12 +267,14 @@ describe('decodeImage', () => {
       await solid(100, 60, [0, 0, 0]).png().toFile(file('big.png'));
       await assert.rejects(
         decodeImage(file('big.png'), { ...opts, maxPixels: 5000 }),
-        (e: unknown) => e instanceof ImageReadError && /100×60 = 6000 pixels is over the limit of 5000/.test(e.message) && !/raise/.test(e.message),
+        (e: unknown) =>
+          e instanceof ImageReadError && /100×60 = 6000 pixels is over the limit of 5000/.test(e.message) && !/raise/.test(e.message),
       );
       // The advice names the setting the caller says raises the limit.
       await assert.rejects(
         decodeImage(file('big.png'), { ...opts, maxPixels: 5000, maxPixelsSetting: 'dataset.maxPixels' }),
-        (e: unknown) => e instanceof ImageReadError && /over the limit of 5000 \(raise dataset\.maxPixels if this image is wanted\)/.test(e.message),
+        (e: unknown) =>
+          e instanceof ImageReadError && /over the limit of 5000 \(raise dataset\.maxPixels if this image is wanted\)/.test(e.message),
       );
       // The same image is fine under the default limit.
       assert.equal((await decodeImage(file('big.png'), opts)).originalWidth, 100);

@@ -112,10 +112,7 @@ describe('decodeNpy', () => {
       () => decodeNpy(handNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }", f4), 'x.npy'),
       /x\.npy has dtype '<i4'/,
     );
-    assert.throws(
-      () => decodeNpy(handNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }", f4), 'x.npy'),
-      /dtype '>f4'/,
-    );
+    assert.throws(() => decodeNpy(handNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }", f4), 'x.npy'), /dtype '>f4'/);
     assert.throws(
       () => decodeNpy(handNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", f4), 'short.npy'),
       /short\.npy has 16 data bytes but shape \(5,\).*needs 20/,
@@ -157,7 +154,7 @@ describe('writeNpy / readNpy', () => {
       "print(json.dumps({'dtype': str(a.dtype), 'shape': list(a.shape), 'values': a.ravel().tolist()}))",
       "np.save(sys.argv[2], np.arange(12, dtype='<f4').reshape(2, 3, 2) / 4)",
       "np.save(sys.argv[3], np.array([0.1, -7.0], dtype='<f8'))",
-      "np.save(sys.argv[4], np.float32(3.5))",
+      'np.save(sys.argv[4], np.float32(3.5))',
     ].join('\n');
     const f4 = join(dir, 'np-f4.npy');
     const f8 = join(dir, 'np-f8.npy');

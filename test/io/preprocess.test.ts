@@ -7,7 +7,10 @@ import { deprocessToRgb, preprocess, presetBounds, PRESETS, type PreprocessPrese
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
   assert.equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol * Math.max(1, Math.abs(expected[i]!)), `index ${i}: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= tol * Math.max(1, Math.abs(expected[i]!)),
+      `index ${i}: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 }
 

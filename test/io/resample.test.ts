@@ -64,7 +64,10 @@ test('bicubic 4 → 2 without antialias: Keys a = −½ at distances ½, ½, 1½
 test('upscaling: nearest repeats, bilinear interpolates between centres, channels stay apart', () => {
   // 2 → 4, scale ½: outputs at source positions 0.25, 0.75, 1.25, 1.75 (in centres: −0.25, 0.25, 0.75, 1.25).
   const rgb = Uint8Array.of(0, 100, 200, 40, 60, 80); // two RGB pixels in a row
-  assert.deepEqual([...resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'nearest', antialias: true })], [0, 100, 200, 0, 100, 200, 40, 60, 80, 40, 60, 80]);
+  assert.deepEqual(
+    [...resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'nearest', antialias: true })],
+    [0, 100, 200, 0, 100, 200, 40, 60, 80, 40, 60, 80],
+  );
   // Bilinear: output 0 only reaches pixel 0 (pixel −1 is outside) → 0; output 1: ¾·p0 + ¼·p1 → 10; output 2 → 30; output 3 → 40.
   const red = [...resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'bilinear', antialias: true })].filter((_, i) => i % 3 === 0);
   assert.deepEqual(red, [0, 10, 30, 40]);
@@ -73,5 +76,8 @@ test('upscaling: nearest repeats, bilinear interpolates between centres, channel
   assert.deepEqual([...same], [...rgb]);
   assert.notEqual(same, rgb);
   assert.throws(() => resample(rgb, 2, 2, 3, 4, 1, { interpolation: 'nearest', antialias: true }), /6 values given but 2×2×3 needs 12/);
-  assert.throws(() => resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'lanczos' as Interpolation, antialias: true }), /must be one of nearest, bilinear, bicubic, area/);
+  assert.throws(
+    () => resample(rgb, 2, 1, 3, 4, 1, { interpolation: 'lanczos' as Interpolation, antialias: true }),
+    /must be one of nearest, bilinear, bicubic, area/,
+  );
 });

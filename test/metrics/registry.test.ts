@@ -207,7 +207,12 @@ test('a registered metric flows through: main-phase tables, evaluate rows, table
     figures,
     examples: { columns: [], rows: [], omitted: 0 },
     labelledExamples: [],
-    provenance: { generatedAt: 'now', software: { sglrp: null, gitCommit: null, node: process.version, tfjs: null }, classifier: { labelled: 0, top1: 0, top5: 0 }, runs: [] },
+    provenance: {
+      generatedAt: 'now',
+      software: { sglrp: null, gitCommit: null, node: process.version, tfjs: null },
+      classifier: { labelled: 0, top1: 0, top5: 0 },
+      runs: [],
+    },
     paired: { comparisons: [], resamples: 0, seed: 0, fullMatrix: false },
     differenceFigures: [],
     imageBrowser: { methods, methodLabels: methods, metrics: [], images: [] },

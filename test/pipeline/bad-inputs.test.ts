@@ -39,7 +39,15 @@ function writeConfig(file: string, extra: Record<string, unknown> = {}, model: s
   const cfg = {
     name: 'bad-inputs',
     dataset: { kind: 'imagenet', images, annotations: { kind: 'loc-csv', path: join(dir, 'LOC_val_solution.csv') } },
-    model: { path: model, preprocess: 'unit', geometry: 'resize', size: 32, inputBounds: [0, 1], classes: join(dir, 'classes.txt'), gradcamLayer: 'block2_conv1' },
+    model: {
+      path: model,
+      preprocess: 'unit',
+      geometry: 'resize',
+      size: 32,
+      inputBounds: [0, 1],
+      classes: join(dir, 'classes.txt'),
+      gradcamLayer: 'block2_conv1',
+    },
     shardSize: 5,
     batchSize: 4,
     workers: 1,
@@ -85,13 +93,21 @@ test.before(async () => {
   await picture(40, 40, 7).toColourspace('cmyk').jpeg().toFile(jpeg(7));
   await picture(40, 40, 8).toColourspace('b-w').jpeg().toFile(jpeg(8));
   await picture(40, 40, 9).toColourspace('rgb16').png().toFile(jpeg(9));
-  await sharp({ create: { width: 10000, height: 10000, channels: 3, background: { r: 120, g: 60, b: 30 } } }).jpeg({ quality: 50 }).toFile(jpeg(10));
+  await sharp({ create: { width: 10000, height: 10000, channels: 3, background: { r: 120, g: 60, b: 30 } } })
+    .jpeg({ quality: 50 })
+    .toFile(jpeg(10));
   for (const n of [11, 12, 13]) await picture(40, 40, n).jpeg().toFile(jpeg(n));
   // LOC CSV: `wnid x_min y_min x_max y_max` per box, 0-based inclusive pixels. No line for 11.
   const box = (n: number, wnid: string, b: string) => `${name(n)},${wnid} ${b}`;
   const lines = ['ImageId,PredictionString', box(1, 'n01440764', '4 4 30 30'), box(2, 'n01443537', '10 10 60 60')];
   for (const n of [3, 4, 5]) lines.push(box(n, 'n01440764', '1 1 20 20'));
-  lines.push(box(6, 'n01484850', '0 0 39 39'), box(7, 'n01491361', '5 5 20 20'), box(8, 'n01440764', '5 5 20 20'), box(9, 'n01443537', '5 5 20 20'), box(10, 'n01484850', '100 100 5000 5000'));
+  lines.push(
+    box(6, 'n01484850', '0 0 39 39'),
+    box(7, 'n01491361', '5 5 20 20'),
+    box(8, 'n01440764', '5 5 20 20'),
+    box(9, 'n01443537', '5 5 20 20'),
+    box(10, 'n01484850', '100 100 5000 5000'),
+  );
   lines.push(box(12, 'n01440764', '30 5 10 20'), box(13, 'n01443537', '100 100 120 120'));
   writeFileSync(join(dir, 'LOC_val_solution.csv'), `${lines.join('\n')}\n`);
 });
@@ -104,7 +120,10 @@ test('an ImageNet folder full of bad images: the run completes, one errors row p
 
   const rowsOf = async (table: string) => {
     const rows = [];
-    for (const f of readdirSync(join(out, 'tables', table)).filter((x) => x.endsWith('.arrow')).sort()) rows.push(...(await readTableRows(join(out, 'tables', table, f))));
+    for (const f of readdirSync(join(out, 'tables', table))
+      .filter((x) => x.endsWith('.arrow'))
+      .sort())
+      rows.push(...(await readTableRows(join(out, 'tables', table, f))));
     return rows;
   };
   const errors = await rowsOf('errors');
@@ -117,7 +136,12 @@ test('an ImageNet folder full of bad images: the run completes, one errors row p
   }
   // Everything that could be decoded was measured (forward rows), the odd formats included.
   const forward = (await rowsOf('forward')).map((x) => x['image_id']).sort();
-  assert.deepEqual(forward, EXPECTED.filter((e) => e.error?.[0] !== 'read').map((e) => name(e.n)).sort());
+  assert.deepEqual(
+    forward,
+    EXPECTED.filter((e) => e.error?.[0] !== 'read')
+      .map((e) => name(e.n))
+      .sort(),
+  );
   const pointed = new Set((await rowsOf('pointing_game')).map((x) => x['image_id']));
   for (const n of [1, 2, 6, 7, 8, 9, 10]) assert.ok(pointed.has(name(n)), `${name(n)} is in the pointing game`);
   for (const n of [11, 12, 13]) assert.ok(!pointed.has(name(n)), `${name(n)} is not in the pointing game`);
@@ -143,12 +167,20 @@ test('a model.json whose weight file is missing is refused before any work, nami
   const out = join(dir, 'broken-run');
   const r = runCli(['run', writeConfig('broken.yaml', {}, join(broken, 'model.json')), '--out', out]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, new RegExp(`model\\.path: weight file\\(s\\) ${shard.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} listed in .* are missing`));
+  assert.match(
+    r.stderr,
+    new RegExp(`model\\.path: weight file\\(s\\) ${shard.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} listed in .* are missing`),
+  );
   assert.ok(!existsSync(out), 'nothing was created');
 });
 
 test('a config with unknown keys or wrong types is refused, naming every field', () => {
-  const r = runCli(['run', writeConfig('typo.yaml', { shardsize: 5, batchSize: 'four', masking: { fill: 'zero', patchSize: [3] } }), '--out', join(dir, 'typo-run')]);
+  const r = runCli([
+    'run',
+    writeConfig('typo.yaml', { shardsize: 5, batchSize: 'four', masking: { fill: 'zero', patchSize: [3] } }),
+    '--out',
+    join(dir, 'typo-run'),
+  ]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /shardsize/);
   assert.match(r.stderr, /batchSize/);

@@ -6,7 +6,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from '../util/run-fixture.js';
 
 /** The hook variables, cleared for every child unless a test sets them. */
-const HOOK_VARS = ['SGLRP_TEST_DELAY_AT', 'SGLRP_TEST_DELAY_MS', 'SGLRP_TEST_TRACE', 'SGLRP_TEST_FAIL', 'SGLRP_TEST_FAIL_COUNTER', 'SGLRP_TEST_ENOSPC', 'SGLRP_LEASE_MS'];
+const HOOK_VARS = [
+  'SGLRP_TEST_DELAY_AT',
+  'SGLRP_TEST_DELAY_MS',
+  'SGLRP_TEST_TRACE',
+  'SGLRP_TEST_FAIL',
+  'SGLRP_TEST_FAIL_COUNTER',
+  'SGLRP_TEST_ENOSPC',
+  'SGLRP_LEASE_MS',
+];
 
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
@@ -60,7 +68,12 @@ export function killAt(args: string[], env: Record<string, string>, pattern: Reg
 }
 
 /** A CLI child that is sent `signal` (e.g. SIGSTOP) once stderr shows `pattern`; `done` is its end. */
-export function signalAt(args: string[], env: Record<string, string>, pattern: RegExp, signal: NodeJS.Signals): { child: ChildProcess; signalled: Promise<void>; done: Promise<CliResult> } {
+export function signalAt(
+  args: string[],
+  env: Record<string, string>,
+  pattern: RegExp,
+  signal: NodeJS.Signals,
+): { child: ChildProcess; signalled: Promise<void>; done: Promise<CliResult> } {
   const child = spawnCli(args, env, []);
   let stdout = '';
   let stderr = '';

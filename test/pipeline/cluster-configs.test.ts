@@ -21,22 +21,38 @@ test('the Slurm array script is valid bash, requeues, and leaves the index to sg
   assert.match(text, /if \[ "\$rc" -eq 3 \] .*scontrol requeue/s);
   assert.doesNotMatch(text, /-eq 2\b.*requeue/);
   // What Slurm sets for task 2 of --array=1-8 is read as node 1 of 8.
-  assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '8' }), { index: 1, count: 8, source: 'slurm' });
+  assert.deepEqual(
+    nodeFromEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '8' }),
+    { index: 1, count: 8, source: 'slurm' },
+  );
 });
 
 test('the Kubernetes manifest is an Indexed Job whose SGLRP_SHARD_COUNT equals its completions, on a shared volume', () => {
   const job = YAML.parse(readFileSync(join(root, 'configs', 'k8s', 'sglrp-indexed-job.yaml'), 'utf8')) as {
     kind: string;
-    spec: { completionMode: string; completions: number; podFailurePolicy?: { rules: { action: string; onExitCodes?: { values: number[] } }[] }; template: { spec: { containers: { command: string[]; env: { name: string; value: string }[]; volumeMounts: { mountPath: string }[] }[] } } };
+    spec: {
+      completionMode: string;
+      completions: number;
+      podFailurePolicy?: { rules: { action: string; onExitCodes?: { values: number[] } }[] };
+      template: {
+        spec: { containers: { command: string[]; env: { name: string; value: string }[]; volumeMounts: { mountPath: string }[] }[] };
+      };
+    };
   };
   assert.equal(job.kind, 'Job');
   assert.equal(job.spec.completionMode, 'Indexed');
   // A usage/config/setup error (exit 2) fails the index at once instead of being retried.
-  assert.ok(job.spec.podFailurePolicy?.rules.some((r) => r.action === 'FailIndex' && r.onExitCodes?.values.includes(2)), 'exit 2 is not retried');
+  assert.ok(
+    job.spec.podFailurePolicy?.rules.some((r) => r.action === 'FailIndex' && r.onExitCodes?.values.includes(2)),
+    'exit 2 is not retried',
+  );
   const c = job.spec.template.spec.containers[0]!;
   const count = c.env.find((e) => e.name === SHARD_COUNT_ENV)?.value;
   assert.equal(Number(count), job.spec.completions);
   const out = c.command[c.command.indexOf('--out') + 1]!;
-  assert.ok(c.volumeMounts.some((m) => out.startsWith(m.mountPath)), `the run directory ${out} is on a mounted volume`);
+  assert.ok(
+    c.volumeMounts.some((m) => out.startsWith(m.mountPath)),
+    `the run directory ${out} is on a mounted volume`,
+  );
   assert.deepEqual(nodeFromEnv({ JOB_COMPLETION_INDEX: '7', [SHARD_COUNT_ENV]: count }), { index: 7, count: 8, source: 'kubernetes' });
 });

@@ -34,9 +34,14 @@ test('interpolation and antialias: defaults bilinear + antialias, choices valida
   assert.equal(c.model.antialias, true);
   const nearest = parseConfig({ ...IMAGENET, model: { ...IMAGENET.model, interpolation: 'nearest', antialias: false } }, 'x');
   assert.deepEqual([nearest.model.interpolation, nearest.model.antialias], ['nearest', false]);
-  assert.match(problems({ ...IMAGENET, model: { ...IMAGENET.model, interpolation: 'lanczos' } }),
-    /model\.interpolation: expected one of "nearest", "bilinear", "bicubic", "area", got "lanczos"/);
-  assert.match(problems({ ...IMAGENET, model: { ...IMAGENET.model, antialias: 'yes' } }), /model\.antialias: expected true or false, got "yes"/);
+  assert.match(
+    problems({ ...IMAGENET, model: { ...IMAGENET.model, interpolation: 'lanczos' } }),
+    /model\.interpolation: expected one of "nearest", "bilinear", "bicubic", "area", got "lanczos"/,
+  );
+  assert.match(
+    problems({ ...IMAGENET, model: { ...IMAGENET.model, antialias: 'yes' } }),
+    /model\.antialias: expected true or false, got "yes"/,
+  );
 });
 
 test('dataset.maxPixels: filled in with the default, validated, unknown on digits-pair', () => {
@@ -44,9 +49,15 @@ test('dataset.maxPixels: filled in with the default, validated, unknown on digit
   assert.equal(c.dataset.kind === 'imagenet' && c.dataset.maxPixels, DEFAULT_MAX_PIXELS);
   const set = parseConfig({ ...IMAGENET, dataset: { ...IMAGENET.dataset, maxPixels: 1_000_000 } }, 'x');
   assert.equal(set.dataset.kind === 'imagenet' && set.dataset.maxPixels, 1_000_000);
-  assert.match(problems({ ...IMAGENET, dataset: { ...IMAGENET.dataset, maxPixels: 0 } }), /dataset\.maxPixels: expected a positive integer \(pixels per image\), got 0/);
+  assert.match(
+    problems({ ...IMAGENET, dataset: { ...IMAGENET.dataset, maxPixels: 0 } }),
+    /dataset\.maxPixels: expected a positive integer \(pixels per image\), got 0/,
+  );
   assert.match(problems({ ...IMAGENET, dataset: { ...IMAGENET.dataset, maxPixels: 2.5 } }), /dataset\.maxPixels: .*got 2\.5/);
-  assert.match(problems({ ...IMAGENET, dataset: { kind: 'digits-pair', maxPixels: 5 } }), /dataset\.maxPixels: unknown field \(allowed here: kind, split, seed, count\)/);
+  assert.match(
+    problems({ ...IMAGENET, dataset: { kind: 'digits-pair', maxPixels: 5 } }),
+    /dataset\.maxPixels: unknown field \(allowed here: kind, split, seed, count\)/,
+  );
 });
 
 test('a .inf or .nan in the YAML is named as such, not as "null"', async () => {

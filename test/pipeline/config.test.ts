@@ -97,7 +97,11 @@ describe('config', () => {
     const file = join(sub, 'run.yaml');
     await fs.writeFile(
       file,
-      YAML.stringify({ name: 'r', dataset: { kind: 'imagenet', images: 'val', annotations: { kind: 'voc-xml', dir: '../xml' } }, model: { path: 'm/model.json', preprocess: 'caffe', geometry: 'center-crop', size: 224, classes: 'names.txt' } }),
+      YAML.stringify({
+        name: 'r',
+        dataset: { kind: 'imagenet', images: 'val', annotations: { kind: 'voc-xml', dir: '../xml' } },
+        model: { path: 'm/model.json', preprocess: 'caffe', geometry: 'center-crop', size: 224, classes: 'names.txt' },
+      }),
     );
     const c = await loadConfig(file);
     assert.equal(c.dataset.kind, 'imagenet');
@@ -130,7 +134,10 @@ describe('config', () => {
     assert.equal(deep[0]!.path, 'masking.patchSize');
     assert.match(deep[0]!.message, /allowed here: patchSizes, fill/);
     const perKind = problemsOf(() => parseConfig({ ...MINIMAL, dataset: { kind: 'imagenet', images: 'x', count: 5 } }, 'run.yaml'));
-    assert.deepEqual(perKind.map((p) => p.path), ['dataset.count']);
+    assert.deepEqual(
+      perKind.map((p) => p.path),
+      ['dataset.count'],
+    );
   });
 
   it('names the field and the expected type or values', () => {
@@ -154,7 +161,13 @@ describe('config', () => {
   });
 
   it('rejects bad patch sizes, naming the element', () => {
-    for (const [bad, index] of [[[1, 4], 1], [[0], 0], [[-3], 0], [[2.5], 0], [[3, 'five'], 1]] as const) {
+    for (const [bad, index] of [
+      [[1, 4], 1],
+      [[0], 0],
+      [[-3], 0],
+      [[2.5], 0],
+      [[3, 'five'], 1],
+    ] as const) {
       const problems = problemsOf(() => parseConfig({ ...MINIMAL, masking: { patchSizes: bad } }, 'run.yaml'));
       assert.equal(problems[0]!.path, `masking.patchSizes[${index}]`, JSON.stringify(bad));
       assert.match(problems[0]!.message, /odd positive integer/);
@@ -167,14 +180,21 @@ describe('config', () => {
   it('puts the source name and every field in the error message', () => {
     assert.throws(
       () => parseConfig({ ...MINIMAL, seed: -1, examples: 'four' }, 'my-run.yaml'),
-      (err: unknown) => err instanceof ConfigError && /^my-run\.yaml: invalid run config/.test(err.message) && /seed:/.test(err.message) && /examples:/.test(err.message),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^my-run\.yaml: invalid run config/.test(err.message) &&
+        /seed:/.test(err.message) &&
+        /examples:/.test(err.message),
     );
   });
 
   it('reports YAML syntax errors and unreadable files with the file name', async () => {
     const file = join(tmp, 'broken.yaml');
     await fs.writeFile(file, 'name: [unclosed\n');
-    await assert.rejects(loadConfig(file), (err: unknown) => err instanceof Error && err.message.startsWith(file) && /not valid YAML/.test(err.message));
+    await assert.rejects(
+      loadConfig(file),
+      (err: unknown) => err instanceof Error && err.message.startsWith(file) && /not valid YAML/.test(err.message),
+    );
     await assert.rejects(loadConfig(join(tmp, 'nope.yaml')), /nope\.yaml: cannot read the run config \(ENOENT\)/);
   });
 
@@ -182,7 +202,15 @@ describe('config', () => {
     const base = parseConfig(MINIMAL, 'x', { baseDir: '/cfg' });
     const h = configHash(base);
     assert.match(h, /^[0-9a-f]{64}$/);
-    const neutral: Partial<RunConfig>[] = [{ workers: 7 }, { batchSize: 16 }, { passBudgetMB: 40000 }, { backend: 'wasm' }, { keepMaps: true }, { examples: 0 }, { name: 'renamed' }];
+    const neutral: Partial<RunConfig>[] = [
+      { workers: 7 },
+      { batchSize: 16 },
+      { passBudgetMB: 40000 },
+      { backend: 'wasm' },
+      { keepMaps: true },
+      { examples: 0 },
+      { name: 'renamed' },
+    ];
     for (const change of neutral) assert.equal(configHash({ ...base, ...change }), h, JSON.stringify(change));
     const relevant: Partial<RunConfig>[] = [
       { variant: 'reference' },
@@ -201,7 +229,9 @@ describe('config', () => {
 
   it('lists the differing field paths', () => {
     const a = parseConfig(MINIMAL, 'a', { baseDir: '/cfg' });
-    const b = parseConfig({ ...MINIMAL, variant: 'reference', workers: 2, masking: { patchSizes: [1, 3], fill: 'zero' } }, 'b', { baseDir: '/cfg' });
+    const b = parseConfig({ ...MINIMAL, variant: 'reference', workers: 2, masking: { patchSizes: [1, 3], fill: 'zero' } }, 'b', {
+      baseDir: '/cfg',
+    });
     assert.deepEqual(diffConfigs(a, a), []);
     assert.deepEqual(diffConfigs(a, b), ['masking.fill', 'masking.patchSizes', 'variant', 'workers']);
     assert.deepEqual(diffConfigs(a, b, { resultsOnly: true }), ['masking.fill', 'masking.patchSizes', 'variant']);

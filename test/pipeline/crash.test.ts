@@ -17,7 +17,10 @@ let modelPath = '';
 let cfg = '';
 let baseline: Record<string, string[]> = {};
 
-const manifests = (out: string, phase = 'main') => readdirSync(join(out, 'manifest')).filter((f) => f.startsWith(`${phase}-`)).sort();
+const manifests = (out: string, phase = 'main') =>
+  readdirSync(join(out, 'manifest'))
+    .filter((f) => f.startsWith(`${phase}-`))
+    .sort();
 
 /** Temp files (of interrupted writes) in one table's folder. */
 const temps = (out: string, table: string) => readdirSync(join(out, 'tables', table)).filter((f) => f.includes('.tmp-'));
@@ -72,7 +75,10 @@ test('kill -9 during model load, mid-shard, while a table is written and before 
 test('a worker that throws, or aborts out of memory, is retried a bounded number of times, then recorded as failed; a rerun completes', async () => {
   const out = join(dir, 'failing');
   const counter = join(dir, 'fail-counter');
-  const r = await cli(['run', cfg, '--out', out, '--no-report'], { SGLRP_TEST_FAIL: 'main:1:throw,main:2:oom:1', SGLRP_TEST_FAIL_COUNTER: counter });
+  const r = await cli(['run', cfg, '--out', out, '--no-report'], {
+    SGLRP_TEST_FAIL: 'main:1:throw,main:2:oom:1',
+    SGLRP_TEST_FAIL_COUNTER: counter,
+  });
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /main shard 1: attempt 3\/3 failed: test-injected failure in main shard 1/);
   assert.doesNotMatch(r.stderr, /attempt 4/);
@@ -117,7 +123,9 @@ test('a shard file truncated or altered after it was written is reported by stat
   const r = await cli(['run', cfg, '--out', out, '--no-report'], { SGLRP_TEST_TRACE: '1' });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(traces(r.stderr, 'manifest').sort(), ['main 1', 'main 2']);
-  const reasons = readdirSync(join(out, 'manifest', 'rejected')).filter((f) => f.endsWith('.reason.txt')).map((f) => readFileSync(join(out, 'manifest', 'rejected', f), 'utf8'));
+  const reasons = readdirSync(join(out, 'manifest', 'rejected'))
+    .filter((f) => f.endsWith('.reason.txt'))
+    .map((f) => readFileSync(join(out, 'manifest', 'rejected', f), 'utf8'));
   assert.equal(reasons.length, 2);
   assert.ok(reasons.some((x) => /truncated or rewritten/.test(x)));
   assert.ok(reasons.some((x) => /sha256/.test(x)));
@@ -131,7 +139,10 @@ test('two nodes started with the same index, or with overlapping parts, compute 
   ] as const) {
     const out = join(dir, name);
     const env = { SGLRP_TEST_TRACE: '1' };
-    const [ra, rb] = await Promise.all([cli(['run', cfg, '--out', out, '--no-report', ...a], env), cli(['run', cfg, '--out', out, '--no-report', ...b], env)]);
+    const [ra, rb] = await Promise.all([
+      cli(['run', cfg, '--out', out, '--no-report', ...a], env),
+      cli(['run', cfg, '--out', out, '--no-report', ...b], env),
+    ]);
     assert.equal(ra.code, 0, ra.stderr);
     assert.equal(rb.code, 0, rb.stderr);
     // Each shard's tables were written by exactly one process (the one that reached its manifest).
@@ -145,7 +156,10 @@ test('a full disk while writing stops the run with a clear error; finished shard
   const out = join(dir, 'full');
   const r = await cli(['run', cfg, '--out', out, '--no-report'], { SGLRP_TEST_ENOSPC: join('tables', 'pointing', 'shard-00002') });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /sglrp: no space left on device while writing main shard 2 .*The run stopped; the 3 shard\(s\) finished so far are kept/);
+  assert.match(
+    r.stderr,
+    /sglrp: no space left on device while writing main shard 2 .*The run stopped; the 3 shard\(s\) finished so far are kept/,
+  );
   assert.doesNotMatch(r.stderr, /attempt 2\/3/, 'a full disk is not retried');
   assert.deepEqual(manifests(out), ['main-00000.json', 'main-00001.json'], 'no shard after the failing one was started');
   assert.deepEqual(temps(out, 'pointing'), [], 'no temp file is left behind');

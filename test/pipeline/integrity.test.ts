@@ -7,7 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -22,12 +33,28 @@ let baseline: Record<string, string[]> = {};
 const BASE_MODEL = { preprocess: 'unit', geometry: 'resize', size: 64, inputBounds: [0, 1], classes: 'digits' };
 const DATASET = { kind: 'digits-pair', split: 'test', count: 12, seed: 3 };
 
-const manifests = (out: string) => readdirSync(join(out, 'manifest')).filter((f) => f.startsWith('main-')).sort();
+const manifests = (out: string) =>
+  readdirSync(join(out, 'manifest'))
+    .filter((f) => f.startsWith('main-'))
+    .sort();
 
 /** A config with the base dataset and shard layout, and `model` fields over the base model's. */
 function configWith(name: string, model: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, JSON.stringify({ name: 'test-run', dataset: DATASET, model: { path: modelPath, ...BASE_MODEL, ...model }, shardSize: 3, batchSize: 2, workers: 1, backend: 'wasm', examples: 0, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'test-run',
+      dataset: DATASET,
+      model: { path: modelPath, ...BASE_MODEL, ...model },
+      shardSize: 3,
+      batchSize: 2,
+      workers: 1,
+      backend: 'wasm',
+      examples: 0,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -80,7 +107,10 @@ test('a deleted config.yaml does not let a different config in, even with identi
   assert.equal(readFileSync(join(out, 'config.hash'), 'utf8'), hashBefore);
 
   rmSync(join(out, 'identity.json'));
-  assertRefused(await cli(other), /4 finished shard\(s\) \(main-00000\.json, main-00001\.json, main-00002\.json, stats-00000\.json\) were computed with other inputs: the config/);
+  assertRefused(
+    await cli(other),
+    /4 finished shard\(s\) \(main-00000\.json, main-00001\.json, main-00002\.json, stats-00000\.json\) were computed with other inputs: the config/,
+  );
   assert.deepEqual(manifests(out), ['main-00000.json', 'main-00001.json', 'main-00002.json']);
 
   // With its own config the run resumes, restoring what was deleted.
@@ -93,7 +123,11 @@ test('a deleted config.yaml does not let a different config in, even with identi
 test('model.size is checked against the model before anything is written', async () => {
   for (const size of [32, 128]) {
     const out = join(dir, `size-${size}`);
-    assertRefused(await cli(['run', configWith(`size-${size}`, { size }), '--out', out]), new RegExp(`model\\.size: is ${size}, but the model takes 64×64×1 inputs; set model\\.size: 64`), out);
+    assertRefused(
+      await cli(['run', configWith(`size-${size}`, { size }), '--out', out]),
+      new RegExp(`model\\.size: is ${size}, but the model takes 64×64×1 inputs; set model\\.size: 64`),
+      out,
+    );
   }
 });
 
@@ -123,17 +157,31 @@ test('--limit must be a positive integer: 0, negative, fractional or non-numeric
 test('deterministic setup errors exit 2 once, before any shard is claimed: a missing or non-conv Grad-CAM layer, a truncated weight file, RGB images for a grayscale model', async () => {
   const cases: [string, string, RegExp][] = [
     ['no-layer', configWith('no-layer', { gradcamLayer: 'nope' }), /model\.gradcamLayer: layer 'nope' not found in the model/],
-    ['dense-layer', configWith('dense-layer', { gradcamLayer: 'fc1' }), /model\.gradcamLayer: layer 'fc1' outputs \[16\], not a feature map/],
+    [
+      'dense-layer',
+      configWith('dense-layer', { gradcamLayer: 'fc1' }),
+      /model\.gradcamLayer: layer 'fc1' outputs \[16\], not a feature map/,
+    ],
   ];
   const truncated = join(dir, 'model-truncated');
   cpSync(join(dir, 'model'), truncated, { recursive: true });
   const bin = readdirSync(truncated).find((f) => f.endsWith('.bin'))!;
   truncateSync(join(truncated, bin), Math.floor(statSync(join(truncated, bin)).size / 2));
-  cases.push(['truncated', configWith('truncated', { path: join(truncated, 'model.json') }), /model\.path: .*model\.json cannot be loaded/]);
+  cases.push([
+    'truncated',
+    configWith('truncated', { path: join(truncated, 'model.json') }),
+    /model\.path: .*model\.json cannot be loaded/,
+  ]);
   const images = join(dir, 'rgb-images');
   mkdirSync(images);
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toFile(join(images, 'a.png'));
-  cases.push(['rgb', configWith('rgb', { classes: 'imagenet' }, { dataset: { kind: 'folder', images } }), /dataset: image a decodes to 64×64×3, but the model takes 64×64×1: a grayscale model cannot read 3-channel images/]);
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+    .png()
+    .toFile(join(images, 'a.png'));
+  cases.push([
+    'rgb',
+    configWith('rgb', { classes: 'imagenet' }, { dataset: { kind: 'folder', images } }),
+    /dataset: image a decodes to 64×64×3, but the model takes 64×64×1: a grayscale model cannot read 3-channel images/,
+  ]);
   for (const [name, config, message] of cases) {
     const out = join(dir, `setup-${name}`);
     assertRefused(await cli(['run', config, '--out', out]), message, out);
@@ -162,16 +210,33 @@ test('run ends with a summary of the images that could not be evaluated', async 
   const rgbModel = await saveDigitsLikeModel(join(dir, 'model-rgb'), { channels: 3 });
   const images = join(dir, 'folder-images');
   mkdirSync(images);
-  for (const name of ['a', 'b']) await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 120, b: 250 } } }).png().toFile(join(images, `${name}.png`));
+  for (const name of ['a', 'b'])
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 9, g: 120, b: 250 } } })
+      .png()
+      .toFile(join(images, `${name}.png`));
   writeFileSync(join(images, 'c.png'), 'not a png');
   const config = join(dir, 'folder.yaml');
-  writeFileSync(config, JSON.stringify({ name: 'folder', dataset: { kind: 'folder', images }, model: { path: rgbModel, ...BASE_MODEL, classes: 'imagenet' }, methods: ['lrp'], targets: ['top2'], masking: { fill: 'zero' }, shardSize: 3, workers: 1, backend: 'wasm', examples: 0 }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      name: 'folder',
+      dataset: { kind: 'folder', images },
+      model: { path: rgbModel, ...BASE_MODEL, classes: 'imagenet' },
+      methods: ['lrp'],
+      targets: ['top2'],
+      masking: { fill: 'zero' },
+      shardSize: 3,
+      workers: 1,
+      backend: 'wasm',
+      examples: 0,
+    }),
+  );
   const r = await cli(['run', config, '--out', join(dir, 'folder-run'), '--no-report']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1 image could not be evaluated: 1 unreadable — see 'sglrp status .*folder-run' or the report/);
 });
 
-test('report refuses a folder that is not a run, runs of different configs, and --out inside a run\'s tables; it writes nothing', async () => {
+test("report refuses a folder that is not a run, runs of different configs, and --out inside a run's tables; it writes nothing", async () => {
   const notRun = join(dir, 'not-a-run');
   mkdirSync(notRun);
   assertRefused(await cli(['report', notRun]), /not-a-run is not an sglrp run directory \(it has no config\.yaml\)/);
@@ -181,6 +246,14 @@ test('report refuses a folder that is not a run, runs of different configs, and 
   const other = join(dir, 'other-config');
   const r = await cli(['run', cfg, '--out', other, '--no-report', '--set', 'masking.fill=zero', '--limit', '3']);
   assert.equal(r.code, 0, r.stderr);
-  assertRefused(await cli(['report', join(dir, 'baseline'), other, '--out', join(dir, 'merged')]), /different configs.*\n.*masking\.fill: "dataset-mean" → "zero"/, join(dir, 'merged'));
-  assertRefused(await cli(['report', join(dir, 'baseline'), '--out', join(dir, 'baseline', 'tables', 'report')]), /is inside .*tables, which holds the run's own shards/, join(dir, 'baseline', 'tables', 'report'));
+  assertRefused(
+    await cli(['report', join(dir, 'baseline'), other, '--out', join(dir, 'merged')]),
+    /different configs.*\n.*masking\.fill: "dataset-mean" → "zero"/,
+    join(dir, 'merged'),
+  );
+  assertRefused(
+    await cli(['report', join(dir, 'baseline'), '--out', join(dir, 'baseline', 'tables', 'report')]),
+    /is inside .*tables, which holds the run's own shards/,
+    join(dir, 'baseline', 'tables', 'report'),
+  );
 });

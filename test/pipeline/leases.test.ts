@@ -24,7 +24,10 @@ let baseline: Record<string, string[]> = {};
 /** Short leases, so that waiting for a dead holder takes seconds. */
 const LEASE = { SGLRP_LEASE_MS: '1500' };
 
-const manifests = (out: string) => readdirSync(join(out, 'manifest')).filter((f) => f.startsWith('main-')).sort();
+const manifests = (out: string) =>
+  readdirSync(join(out, 'manifest'))
+    .filter((f) => f.startsWith('main-'))
+    .sort();
 const ALL = ['main-00000.json', 'main-00001.json', 'main-00002.json', 'main-00003.json'];
 
 function traces(stderr: string, point: string): string[] {
@@ -63,12 +66,12 @@ test('a shard leased by a dead node is waited for and taken over; the rerun exit
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /main: waiting for 1 shard leased by node07:\d+ until \d\d:\d\d:\d\d/);
   assert.deepEqual(manifests(out), ALL);
-  assert.ok(traces(r.stderr, 'manifest').includes('main 1'), 'the rerun computed the dead node\'s shard');
+  assert.ok(traces(r.stderr, 'manifest').includes('main 1'), "the rerun computed the dead node's shard");
   assert.match(r.stderr, /main: 4\/4 shards done/);
   assert.deepEqual(await mergedTables(out), baseline);
 });
 
-test('of two concurrent processes, the one that runs out of shards first waits for the other\'s before exiting 0', async () => {
+test("of two concurrent processes, the one that runs out of shards first waits for the other's before exiting 0", async () => {
   const out = join(dir, 'concurrent');
   const args = ['run', cfg, '--out', out, '--no-report'];
   // A takes main shard 0 and sits on it (alive, renewing its lease) while B does the rest.
@@ -77,15 +80,20 @@ test('of two concurrent processes, the one that runs out of shards first waits f
   while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 50));
   const b = await cli(args, { SGLRP_TEST_TRACE: '1' });
   assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(manifests(out), ALL, 'B exited 0 only once A\'s shard was done too');
+  assert.deepEqual(manifests(out), ALL, "B exited 0 only once A's shard was done too");
   assert.match(b.stderr, /main: waiting for 1 shard leased by .+:\d+ until \d\d:\d\d:\d\d/);
-  assert.deepEqual(traces(b.stderr, 'manifest').filter((x) => x.startsWith('main')).sort(), ['main 1', 'main 2', 'main 3']);
+  assert.deepEqual(
+    traces(b.stderr, 'manifest')
+      .filter((x) => x.startsWith('main'))
+      .sort(),
+    ['main 1', 'main 2', 'main 3'],
+  );
   const ra = await a;
   assert.equal(ra.code, 0, ra.stderr);
   assert.deepEqual(await mergedTables(out), baseline);
 });
 
-test('a rerun in a fresh PID namespace (pid 1 again) does not mistake the dead pid 1\'s lease for its own', async (t) => {
+test("a rerun in a fresh PID namespace (pid 1 again) does not mistake the dead pid 1's lease for its own", async (t) => {
   // unshare needs root (or user namespaces); --kill-child takes the namespace down with it.
   const wrap = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
   if (spawnSync(wrap[0]!, [...wrap.slice(1), 'true']).status !== 0) return t.skip('unshare --pid is not permitted here');
@@ -104,12 +112,17 @@ test('a rerun in a fresh PID namespace (pid 1 again) does not mistake the dead p
 test('a process stopped (SIGSTOP) while holding a lease does not let another exit 0 early; resumed, it leaves the shard to the taker', async () => {
   const out = join(dir, 'stopped');
   const args = ['run', cfg, '--out', out, '--no-report'];
-  const a = signalAt(args, { ...LEASE, SGLRP_TEST_DELAY_AT: 'mid-shard@main:1', SGLRP_TEST_DELAY_MS: '1000' }, /at mid-shard main 1/, 'SIGSTOP');
+  const a = signalAt(
+    args,
+    { ...LEASE, SGLRP_TEST_DELAY_AT: 'mid-shard@main:1', SGLRP_TEST_DELAY_MS: '1000' },
+    /at mid-shard main 1/,
+    'SIGSTOP',
+  );
   await a.signalled;
   try {
     const b = await cli(args, { ...LEASE, SGLRP_TEST_TRACE: '1' });
     assert.equal(b.code, 0, b.stderr);
-    assert.deepEqual(manifests(out), ALL, 'the second process finished the stopped one\'s shard before exiting 0');
+    assert.deepEqual(manifests(out), ALL, "the second process finished the stopped one's shard before exiting 0");
     assert.ok(traces(b.stderr, 'manifest').includes('main 1'));
   } finally {
     a.child.kill('SIGCONT');
@@ -123,34 +136,66 @@ test('a process stopped (SIGSTOP) while holding a lease does not let another exi
 test('a lease is known by host, boot, PID namespace, pid and start time: a reused pid is not its holder, another namespace waits for expiry', async () => {
   const model = join(dir, 'tiny-model.json');
   writeFileSync(model, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
-  const config = parseConfig({ name: 't', dataset: { kind: 'digits-pair', count: 20 }, model: { path: model, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10 }, 'test');
+  const config = parseConfig(
+    {
+      name: 't',
+      dataset: { kind: 'digits-pair', count: 20 },
+      model: { path: model, preprocess: 'unit', geometry: 'resize', size: 64 },
+      shardSize: 10,
+    },
+    'test',
+  );
   const runPath = join(dir, 'identity');
   const run = await RunDir.open(runPath, config);
   const me = processIdentity();
   const now = Date.now();
   const lockOf = (shard: number, holder: Record<string, unknown>) =>
-    writeFileSync(join(runPath, 'claims', `main-0000${shard}.lock`), JSON.stringify({ owner: 'ghost', token: `t${shard}`, phase: 'main', shard, acquiredAt: now, expiresAt: now + 60_000, ...holder }));
+    writeFileSync(
+      join(runPath, 'claims', `main-0000${shard}.lock`),
+      JSON.stringify({ owner: 'ghost', token: `t${shard}`, phase: 'main', shard, acquiredAt: now, expiresAt: now + 60_000, ...holder }),
+    );
   // Shard 0: "ran here" as a pid that is alive now (our parent) but started at another time: the
   // pid was reused, its holder is gone.
   lockOf(0, { host: me.host, pid: process.ppid, processToken: 'other', bootId: me.bootId, pidNamespace: me.pidNamespace, startTime: '1' });
   // Shard 1: the same pid and host, but from another PID namespace (another container): its pid
   // says nothing here, only the lease's expiry can tell.
-  lockOf(1, { host: me.host, pid: process.pid, processToken: 'other', bootId: me.bootId, pidNamespace: 'pid:[1]', startTime: me.startTime });
+  lockOf(1, {
+    host: me.host,
+    pid: process.pid,
+    processToken: 'other',
+    bootId: me.bootId,
+    pidNamespace: 'pid:[1]',
+    startTime: me.startTime,
+  });
 
   const status = await runStatus(runPath);
   const main = status.phases.find((p) => p.phase === 'main')!;
-  assert.deepEqual(main.stale.map((s) => s.shard), [0]);
-  assert.deepEqual(main.runners.map((s) => s.shard), [1]);
+  assert.deepEqual(
+    main.stale.map((s) => s.shard),
+    [0],
+  );
+  assert.deepEqual(
+    main.runners.map((s) => s.shard),
+    [1],
+  );
   assert.match(formatStatus(status), /1 running, 1 stale/);
 
-  assert.ok(await run.claim('main', 0, { leaseMs: 60_000 }), 'the reused pid\'s lease is taken over at once');
+  assert.ok(await run.claim('main', 0, { leaseMs: 60_000 }), "the reused pid's lease is taken over at once");
   assert.equal(await run.claim('main', 1, { leaseMs: 60_000 }), null, 'a lease from another PID namespace is live until it expires');
 });
 
 test('a renewal extends a lease by its own length from now, however often it is renewed', async () => {
   const model = join(dir, 'tiny-model-2.json');
   writeFileSync(model, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
-  const config = parseConfig({ name: 't', dataset: { kind: 'digits-pair', count: 20 }, model: { path: model, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10 }, 'test');
+  const config = parseConfig(
+    {
+      name: 't',
+      dataset: { kind: 'digits-pair', count: 20 },
+      model: { path: model, preprocess: 'unit', geometry: 'resize', size: 64 },
+      shardSize: 10,
+    },
+    'test',
+  );
   let now = 1_000_000;
   const run = await RunDir.open(join(dir, 'renewals'), config, { now: () => now });
   const lease = (await run.claim('main', 0, { leaseMs: 1000 }))!;

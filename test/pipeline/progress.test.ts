@@ -37,7 +37,18 @@ test('the sliding-window rate counts only the images of the last window', () => 
   // A phase younger than the window divides by its age: 5 images in 4 s.
   assert.equal(windowRate(history.slice(0, 2), 4000, 5000, 0), 1.25);
   // … measured from its own start, not from 0: 5 images in the 2.5 s since 1.5 s.
-  assert.equal(windowRate([{ t: 2000, processed: 3 }, { t: 3000, processed: 5 }], 4000, 5000, 1500), 2);
+  assert.equal(
+    windowRate(
+      [
+        { t: 2000, processed: 3 },
+        { t: 3000, processed: 5 },
+      ],
+      4000,
+      5000,
+      1500,
+    ),
+    2,
+  );
   assert.equal(windowRate([], 4000, 5000, 0), 0);
   assert.equal(windowRate(history, 0, 5000, 0), 0);
 });
@@ -49,7 +60,10 @@ test('pruning keeps the one point before the window that the rate needs', () => 
     { t: 7000, processed: 9 },
   ];
   pruneHistory(history, 8500, 5000); // window starts at 3.5 s: 1 s is not needed, 3 s is
-  assert.deepEqual(history.map((p) => p.t), [3000, 7000]);
+  assert.deepEqual(
+    history.map((p) => p.t),
+    [3000, 7000],
+  );
   assert.equal(windowRate(history, 8500, 5000, 0), 0.8);
 });
 
@@ -157,7 +171,14 @@ test('without a terminal: one log line per interval with images, failed, the win
 });
 
 test('verbose lines name each busy thread and count the idle ones', () => {
-  const s = { total: 6, finished: 1, failed: 0, rate: 1, etaSeconds: 5, workers: [{ thread: 4, shard: 2, finished: 1, size: 3, lastAt: 1000 }] };
+  const s = {
+    total: 6,
+    finished: 1,
+    failed: 0,
+    rate: 1,
+    etaSeconds: 5,
+    workers: [{ thread: 4, shard: 2, finished: 1, size: 3, lastAt: 1000 }],
+  };
   assert.deepEqual(workerLines(s, 3, 4000), ['thread 4: shard 2, 1/3 images, last 3s ago', '2 thread(s) idle or loading the model']);
   assert.deepEqual(workerLines(s, 1, 4000), ['thread 4: shard 2, 1/3 images, last 3s ago']);
 });
@@ -168,20 +189,47 @@ test('a real run reports images while a shard runs, on each of several worker th
   try {
     const modelPath = await saveDigitsLikeModel(join(dir, 'model'));
     // 2 shards of 3 images, one image per batch, 3 worker threads: one thread has no shard.
-    const cfgPath = writeRunConfig(dir, modelPath, { dataset: { kind: 'digits-pair', split: 'test', count: 6, seed: 3 }, shardSize: 3, batchSize: 1, workers: 3, masking: { fill: 'zero' } });
+    const cfgPath = writeRunConfig(dir, modelPath, {
+      dataset: { kind: 'digits-pair', split: 'test', count: 6, seed: 3 },
+      shardSize: 3,
+      batchSize: 1,
+      workers: 3,
+      masking: { fill: 'zero' },
+    });
     const lines: string[] = [];
-    const outcome = await runBenchmark({ config: await loadConfig(cfgPath), outDir: join(dir, 'run'), node: { index: 0, count: 1 }, limit: null, tty: false, log: (l) => lines.push(l), verbose: true, progressIntervalMs: 0 });
+    const outcome = await runBenchmark({
+      config: await loadConfig(cfgPath),
+      outDir: join(dir, 'run'),
+      node: { index: 0, count: 1 },
+      limit: null,
+      tty: false,
+      log: (l) => lines.push(l),
+      verbose: true,
+      progressIntervalMs: 0,
+    });
     assert.equal(outcome.exitCode, 0, lines.join('\n'));
-    assert.ok(lines.includes('main: 2 shard(s) left for 3 worker threads, so 1 thread(s) stay idle (one shard runs on one thread; a smaller shardSize spreads the work)'), lines.join('\n'));
+    assert.ok(
+      lines.includes(
+        'main: 2 shard(s) left for 3 worker threads, so 1 thread(s) stay idle (one shard runs on one thread; a smaller shardSize spreads the work)',
+      ),
+      lines.join('\n'),
+    );
     // A thread line exists only while its shard runs (the shard's end removes it), so a count
     // of 1 or 2 of 3 images can only come from a worker's message in the middle of the shard.
     const midShard = lines.map((l) => /^\[main\] {3}thread (\d+): shard (\d), ([12])\/3 images/.exec(l)).filter((x) => x !== null);
     assert.deepEqual([...new Set(midShard.map((x) => x[2]))].sort(), ['0', '1'], lines.join('\n'));
     assert.equal(new Set(midShard.map((x) => x[1])).size, 2, 'the two shards ran on two threads');
-    const counts = lines.map((l) => /^\[main\] (\d)\/6 images/.exec(l)).filter((x) => x !== null).map((x) => Number(x[1]));
+    const counts = lines
+      .map((l) => /^\[main\] (\d)\/6 images/.exec(l))
+      .filter((x) => x !== null)
+      .map((x) => Number(x[1]));
     assert.ok(counts.includes(1), `a single image moves the bar: ${counts.join(' ')}`);
     assert.equal(counts.at(-1), 6);
-    assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'the count never goes back');
+    assert.deepEqual(
+      counts,
+      [...counts].sort((a, b) => a - b),
+      'the count never goes back',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

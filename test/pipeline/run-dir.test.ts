@@ -21,7 +21,12 @@ const MODEL_PATH = join(tmp, 'model.json');
 await fs.writeFile(MODEL_PATH, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
 
 const CONFIG: RunConfig = parseConfig(
-  { name: 't', dataset: { kind: 'digits-pair', count: 20 }, model: { path: MODEL_PATH, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10 },
+  {
+    name: 't',
+    dataset: { kind: 'digits-pair', count: 20 },
+    model: { path: MODEL_PATH, preprocess: 'unit', geometry: 'resize', size: 64 },
+    shardSize: 10,
+  },
   'test',
 );
 
@@ -37,7 +42,12 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 
 /** Write one errors-table shard and mark it done. */
 async function finishShard(run: RunDir, phase: string, shard: number, errorRows = 1) {
-  const rows = Array.from({ length: errorRows }, (_, i) => ({ image_id: `img${i}`, image_index: shard * 10 + i, stage: 'read', reason: 'truncated JPEG' }));
+  const rows = Array.from({ length: errorRows }, (_, i) => ({
+    image_id: `img${i}`,
+    image_index: shard * 10 + i,
+    stage: 'read',
+    reason: 'truncated JPEG',
+  }));
   const written = await writeTableAtomic(run.tablePath('errors', shard), TABLES.errors, rows);
   return run.markDone(phase, shard, { files: [{ table: 'errors', ...written }], imageCount: 10, backend: 'cpu', seconds: 1.5 });
 }
@@ -46,7 +56,13 @@ async function finishShard(run: RunDir, phase: string, shard: number, errorRows 
  * Race claimers in worker threads: each opens the run directory, waits for the start signal,
  * then tries to claim every shard. Returns the shards each worker won.
  */
-async function raceClaimers(dir: string, config: RunConfig, shards: number, workers: number, options: { leaseMs: number }): Promise<number[][]> {
+async function raceClaimers(
+  dir: string,
+  config: RunConfig,
+  shards: number,
+  workers: number,
+  options: { leaseMs: number },
+): Promise<number[][]> {
   const url = new URL('../../pipeline/run-dir.js', import.meta.url).href;
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -62,10 +78,25 @@ async function raceClaimers(dir: string, config: RunConfig, shards: number, work
       });
       parentPort.postMessage('ready');
     });`;
-  const threads = Array.from({ length: workers }, (_, id) => new Worker(code, { eval: true, workerData: { url, dir, config, shards, leaseMs: options.leaseMs, id } }));
-  const ready = threads.map((w) => new Promise<void>((res, rej) => { w.once('message', () => res()); w.once('error', rej); }));
+  const threads = Array.from(
+    { length: workers },
+    (_, id) => new Worker(code, { eval: true, workerData: { url, dir, config, shards, leaseMs: options.leaseMs, id } }),
+  );
+  const ready = threads.map(
+    (w) =>
+      new Promise<void>((res, rej) => {
+        w.once('message', () => res());
+        w.once('error', rej);
+      }),
+  );
   await Promise.all(ready);
-  const results = threads.map((w) => new Promise<number[]>((res, rej) => { w.once('message', res); w.once('error', rej); }));
+  const results = threads.map(
+    (w) =>
+      new Promise<number[]>((res, rej) => {
+        w.once('message', res);
+        w.once('error', rej);
+      }),
+  );
   for (const w of threads) w.postMessage('go');
   const won = await Promise.all(results);
   await Promise.all(threads.map((w) => w.terminate()));
@@ -74,7 +105,11 @@ async function raceClaimers(dir: string, config: RunConfig, shards: number, work
 
 function assertExactlyOneWinner(won: number[][], shards: number): void {
   const all = won.flat().sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: shards }, (_, i) => i), `each shard won exactly once (per worker: ${won.map((w) => w.length).join(', ')})`);
+  assert.deepEqual(
+    all,
+    Array.from({ length: shards }, (_, i) => i),
+    `each shard won exactly once (per worker: ${won.map((w) => w.length).join(', ')})`,
+  );
 }
 
 describe('RunDir.open', () => {
@@ -135,7 +170,10 @@ describe('plan', () => {
     await run.writePlan(plan);
     assert.deepEqual(await run.readPlan(), plan);
     await run.writePlan(makePlan(20, null, 10)); // same plan from another node: fine
-    await assert.rejects(run.writePlan(makePlan(25, 15, 10)), (err: unknown) => err instanceof PlanMismatchError && err.fields.join() === 'datasetSize,limit');
+    await assert.rejects(
+      run.writePlan(makePlan(25, 15, 10)),
+      (err: unknown) => err instanceof PlanMismatchError && err.fields.join() === 'datasetSize,limit',
+    );
     await assert.rejects(run.writePlan({ ...plan, shardCount: 3 }), /shardCount 3 does not match/);
     await assert.rejects(run.writePlan(makePlan(20, null, 5)), /differs from the config's shardSize 10/);
   });
@@ -232,7 +270,10 @@ describe('manifest', () => {
     await run.recordFailure('main', 0, new Error('out of memory'));
     assert.equal((await run.failures('main'))[0]?.attempts, 1);
     const record = await finishShard(run, 'main', 0, 3);
-    assert.deepEqual(record.files.map((f) => [f.table, f.path, f.rows]), [['errors', 'tables/errors/shard-00000.arrow', 3]]);
+    assert.deepEqual(
+      record.files.map((f) => [f.table, f.path, f.rows]),
+      [['errors', 'tables/errors/shard-00000.arrow', 3]],
+    );
     assert.equal(record.host, 'node-7');
     assert.equal(record.imageCount, 10);
     const onDisk = JSON.parse(await fs.readFile(run.manifestPath('main', 0), 'utf8'));
@@ -242,14 +283,22 @@ describe('manifest', () => {
     await assert.rejects(fs.stat(run.claimPath('main', 0)), { code: 'ENOENT' }, 'claim released');
     assert.equal(claim.lost, true);
     assert.deepEqual(await run.failures('main'), [], 'failure record cleared');
-    assert.deepEqual((await run.finished('main')).map((r) => r.shard), [0]);
+    assert.deepEqual(
+      (await run.finished('main')).map((r) => r.shard),
+      [0],
+    );
     assert.deepEqual(await run.finished('stats'), []);
   });
 
   it('refuses to mark done with a missing file', async () => {
     const run = await RunDir.open(freshDir(), CONFIG);
     await assert.rejects(
-      run.markDone('main', 1, { files: [{ table: 'forward', path: run.tablePath('forward', 1), rows: 0, sha256: '0'.repeat(64) }], imageCount: 10, backend: 'cpu', seconds: 0 }),
+      run.markDone('main', 1, {
+        files: [{ table: 'forward', path: run.tablePath('forward', 1), rows: 0, sha256: '0'.repeat(64) }],
+        imageCount: 10,
+        backend: 'cpu',
+        seconds: 0,
+      }),
       /tables\/forward\/shard-00001\.arrow does not exist/,
     );
     assert.equal(await run.isDone('main', 1), false);
@@ -269,7 +318,18 @@ describe('manifest', () => {
     assert.match(!check.done ? check.reason : '', /does not match its sha256/);
     const rejected = await fs.readdir(join(dir, 'manifest', 'rejected'));
     assert.equal(rejected.filter((n) => n.endsWith('.json')).length, 1);
-    assert.match(await fs.readFile(join(dir, 'manifest', 'rejected', rejected.find((n) => n.endsWith('.txt'))!), 'utf8'), /sha256/);
+    assert.match(
+      await fs.readFile(
+        join(
+          dir,
+          'manifest',
+          'rejected',
+          rejected.find((n) => n.endsWith('.txt'))!,
+        ),
+        'utf8',
+      ),
+      /sha256/,
+    );
     assert.equal(await run.isDone('main', 0), false, 'record gone: the shard will be recomputed');
     assert.ok(await run.claim('main', 0, { owner: 'redo' }));
   });
@@ -280,7 +340,15 @@ describe('manifest', () => {
     await finishShard(run, 'main', 1);
     const file0 = run.tablePath('errors', 0);
     await fs.truncate(file0, (await fs.stat(file0)).size - 10);
-    assert.deepEqual(await run.checkDone('main', 0), { done: false, reason: 'tables/errors/shard-00000.arrow has ' + (await fs.stat(file0)).size + ' bytes, the manifest says ' + ((await fs.stat(file0)).size + 10) + ' (truncated or rewritten)' });
+    assert.deepEqual(await run.checkDone('main', 0), {
+      done: false,
+      reason:
+        'tables/errors/shard-00000.arrow has ' +
+        (await fs.stat(file0)).size +
+        ' bytes, the manifest says ' +
+        ((await fs.stat(file0)).size + 10) +
+        ' (truncated or rewritten)',
+    });
     await fs.rm(run.tablePath('errors', 1));
     assert.equal(await run.isDone('main', 1), false);
   });

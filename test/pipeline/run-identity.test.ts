@@ -9,13 +9,25 @@ import { describeIdentityChange, modelContentFiles, runIdentity } from '../../pi
 const dir = mkdtempSync(join(tmpdir(), 'sglrp-identity-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const modelConfig = (path: string, extra: Record<string, unknown> = {}): ModelConfig => ({ path, preprocess: 'unit', geometry: 'resize', size: 8, inputBounds: [0, 1], classes: 'digits', ...extra }) as ModelConfig;
+const modelConfig = (path: string, extra: Record<string, unknown> = {}): ModelConfig =>
+  ({ path, preprocess: 'unit', geometry: 'resize', size: 8, inputBounds: [0, 1], classes: 'digits', ...extra }) as ModelConfig;
 
 test('modelContentFiles: model.json with every weight file of its manifest; a single-file model with model.weights when named', async () => {
   const json = join(dir, 'tfjs', 'model.json');
   mkdirSync(join(dir, 'tfjs'));
-  writeFileSync(json, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['g1-shard1of2.bin', 'g1-shard2of2.bin'] }, { paths: ['sub/g2.bin'] }] }));
-  assert.deepEqual(await modelContentFiles(modelConfig(json)), [json, join(dir, 'tfjs', 'g1-shard1of2.bin'), join(dir, 'tfjs', 'g1-shard2of2.bin'), join(dir, 'tfjs', 'sub', 'g2.bin')]);
+  writeFileSync(
+    json,
+    JSON.stringify({
+      modelTopology: {},
+      weightsManifest: [{ paths: ['g1-shard1of2.bin', 'g1-shard2of2.bin'] }, { paths: ['sub/g2.bin'] }],
+    }),
+  );
+  assert.deepEqual(await modelContentFiles(modelConfig(json)), [
+    json,
+    join(dir, 'tfjs', 'g1-shard1of2.bin'),
+    join(dir, 'tfjs', 'g1-shard2of2.bin'),
+    join(dir, 'tfjs', 'sub', 'g2.bin'),
+  ]);
   assert.deepEqual(await modelContentFiles(modelConfig('/m/net.onnx')), ['/m/net.onnx']);
   assert.deepEqual(await modelContentFiles(modelConfig('/m/arch.h5', { weights: '/m/w.h5' })), ['/m/arch.h5', '/m/w.h5']);
   await assert.rejects(modelContentFiles(modelConfig(join(dir, 'none.json'))), /model\.path .*none\.json: does not exist/);
@@ -30,9 +42,19 @@ test('runIdentity hashes the model and every annotation file; a changed file is 
   writeFileSync(join(xml, 'a.xml'), '<annotation/>');
   writeFileSync(join(xml, 'deeper', 'b.xml'), '<annotation/>');
   mkdirSync(join(dir, 'images'));
-  const config = parseConfig({ name: 'x', dataset: { kind: 'imagenet', images: join(dir, 'images'), annotations: { kind: 'voc-xml', dir: xml } }, model: { path: model, preprocess: 'caffe', geometry: 'resize', size: 16 } }, 'test');
+  const config = parseConfig(
+    {
+      name: 'x',
+      dataset: { kind: 'imagenet', images: join(dir, 'images'), annotations: { kind: 'voc-xml', dir: xml } },
+      model: { path: model, preprocess: 'caffe', geometry: 'resize', size: 16 },
+    },
+    'test',
+  );
   const before = await runIdentity(config);
-  assert.deepEqual(before.files.annotations.map((f) => f.path), [join(xml, 'a.xml'), join(xml, 'deeper', 'b.xml')]);
+  assert.deepEqual(
+    before.files.annotations.map((f) => f.path),
+    [join(xml, 'a.xml'), join(xml, 'deeper', 'b.xml')],
+  );
   assert.notEqual(before.annotations, null);
 
   writeFileSync(join(xml, 'deeper', 'b.xml'), '<annotation><object/></annotation>');

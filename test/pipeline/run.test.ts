@@ -76,12 +76,14 @@ test('a run killed with SIGKILL mid-way resumes to tables identical to an uninte
 
 /** Every file under `root` with its size, modification time and content hash. */
 function snapshot(root: string): string[] {
-  return (readdirSync(root, { recursive: true }) as string[])
-    .sort()
-    .map((rel) => {
-      const st = statSync(join(root, rel));
-      return st.isDirectory() ? `${rel}/` : `${rel} ${st.size} ${st.mtimeMs} ${createHash('sha256').update(readFileSync(join(root, rel))).digest('hex')}`;
-    });
+  return (readdirSync(root, { recursive: true }) as string[]).sort().map((rel) => {
+    const st = statSync(join(root, rel));
+    return st.isDirectory()
+      ? `${rel}/`
+      : `${rel} ${st.size} ${st.mtimeMs} ${createHash('sha256')
+          .update(readFileSync(join(root, rel)))
+          .digest('hex')}`;
+  });
 }
 
 test('a run directory made with a different config is refused, naming the fields, and left unchanged', () => {

@@ -10,7 +10,14 @@ describe('planShards', () => {
       { index: 2, start: 200, end: 250 },
     ]);
     assert.deepEqual(planShards(0, 100), []);
-    assert.deepEqual(planShards(3, 1).map((s) => [s.start, s.end]), [[0, 1], [1, 2], [2, 3]]);
+    assert.deepEqual(
+      planShards(3, 1).map((s) => [s.start, s.end]),
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+      ],
+    );
     assert.equal(shardCount(50_000, 100), 500);
     assert.equal(shardCount(50_001, 100), 501);
   });
@@ -53,7 +60,10 @@ describe('nodePart / workOrder', () => {
       assert.equal(seen.size, shards.length, `count ${count}`);
       assert.ok([...seen.values()].every((n) => n === 1));
     }
-    assert.deepEqual(nodePart(shards, 1, 3).map((s) => s.index), [1, 4, 7, 10]);
+    assert.deepEqual(
+      nodePart(shards, 1, 3).map((s) => s.index),
+      [1, 4, 7, 10],
+    );
     assert.throws(() => nodePart(shards, 3, 3), /node index must be an integer in \[0, 2\]/);
   });
 
@@ -71,7 +81,11 @@ describe('nodeFromEnv', () => {
   });
 
   it('prefers --shard-index/--shard-count over the environment', () => {
-    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8' }, { shardIndex: 2, shardCount: 4 }), { index: 2, count: 4, source: 'cli' });
+    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '8' }, { shardIndex: 2, shardCount: 4 }), {
+      index: 2,
+      count: 4,
+      source: 'cli',
+    });
     assert.throws(() => nodeFromEnv({}, { shardIndex: 2 }), /--shard-index needs --shard-count/);
     assert.throws(() => nodeFromEnv({}, { shardIndex: 4, shardCount: 4 }), /node index 4 is outside \[0, 3\]/);
     assert.deepEqual(nodeFromEnv({ JOB_COMPLETION_INDEX: '3' }, { shardCount: 5 }), { index: 3, count: 5, source: 'cli' });
@@ -80,14 +94,36 @@ describe('nodeFromEnv', () => {
   it('reads Slurm arrays, 0-based or not', () => {
     assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '8' }), { index: 3, count: 8, source: 'slurm' });
     // --array=1-8
-    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '8' }), { index: 0, count: 8, source: 'slurm' });
-    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8' }), { index: 7, count: 8, source: 'slurm' });
+    assert.deepEqual(
+      nodeFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8', SLURM_ARRAY_TASK_COUNT: '8' }),
+      { index: 0, count: 8, source: 'slurm' },
+    );
+    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '8' }), {
+      index: 7,
+      count: 8,
+      source: 'slurm',
+    });
     // --array=0-12:4 → ids 0, 4, 8, 12
-    assert.deepEqual(nodeFromEnv({ SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '12', SLURM_ARRAY_TASK_STEP: '4', SLURM_ARRAY_TASK_COUNT: '4' }), { index: 2, count: 4, source: 'slurm' });
+    assert.deepEqual(
+      nodeFromEnv({
+        SLURM_ARRAY_TASK_ID: '8',
+        SLURM_ARRAY_TASK_MIN: '0',
+        SLURM_ARRAY_TASK_MAX: '12',
+        SLURM_ARRAY_TASK_STEP: '4',
+        SLURM_ARRAY_TASK_COUNT: '4',
+      }),
+      { index: 2, count: 4, source: 'slurm' },
+    );
     // --array=1,4,9: no arithmetic index
-    assert.throws(() => nodeFromEnv({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_COUNT: '3' }), /not a regular range/);
+    assert.throws(
+      () => nodeFromEnv({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '9', SLURM_ARRAY_TASK_COUNT: '3' }),
+      /not a regular range/,
+    );
     assert.throws(() => nodeFromEnv({ SLURM_ARRAY_TASK_ID: '3' }), /neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN\/MAX/);
-    assert.throws(() => nodeFromEnv({ SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' }), (err: unknown) => err instanceof NodeSlotError && /SLURM_ARRAY_TASK_ID="x" is not an integer/.test(err.message));
+    assert.throws(
+      () => nodeFromEnv({ SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' }),
+      (err: unknown) => err instanceof NodeSlotError && /SLURM_ARRAY_TASK_ID="x" is not an integer/.test(err.message),
+    );
     assert.throws(() => nodeFromEnv({ SLURM_ARRAY_TASK_ID: '8', SLURM_ARRAY_TASK_COUNT: '8' }), /outside \[0, 7\]/);
   });
 

@@ -17,12 +17,26 @@ const MODEL_PATH = join(tmp, 'model.json');
 await fs.writeFile(MODEL_PATH, JSON.stringify({ modelTopology: {}, weightsManifest: [] }));
 
 const config = (fill: 'dataset-mean' | 'zero') =>
-  parseConfig({ name: 'demo', dataset: { kind: 'digits-pair', count: 45 }, model: { path: MODEL_PATH, preprocess: 'unit', geometry: 'resize', size: 64 }, shardSize: 10, masking: { fill } }, 'test');
+  parseConfig(
+    {
+      name: 'demo',
+      dataset: { kind: 'digits-pair', count: 45 },
+      model: { path: MODEL_PATH, preprocess: 'unit', geometry: 'resize', size: 64 },
+      shardSize: 10,
+      masking: { fill },
+    },
+    'test',
+  );
 
 async function finish(run: RunDir, phase: string, shard: number, errorRows: number) {
   const rows = Array.from({ length: errorRows }, (_, i) => ({ image_id: `i${i}`, image_index: i, stage: 'read', reason: 'bad' }));
   const errors = await writeTableAtomic(run.tablePath('errors', shard), TABLES.errors, rows);
-  await run.markDone(phase, shard, { files: [{ table: 'errors', ...errors }], imageCount: shard === 4 ? 5 : 10, backend: 'cpu', seconds: 2 });
+  await run.markDone(phase, shard, {
+    files: [{ table: 'errors', ...errors }],
+    imageCount: shard === 4 ? 5 : 10,
+    backend: 'cpu',
+    seconds: 2,
+  });
 }
 
 describe('runStatus', () => {
@@ -31,7 +45,13 @@ describe('runStatus', () => {
     const run = await RunDir.open(dir, config('dataset-mean'));
     let status = await runStatus(dir);
     assert.equal(status.plan, null);
-    assert.deepEqual(status.phases.map((p) => [p.phase, p.done, p.total]), [['stats', 0, null], ['main', 0, null]]);
+    assert.deepEqual(
+      status.phases.map((p) => [p.phase, p.done, p.total]),
+      [
+        ['stats', 0, null],
+        ['main', 0, null],
+      ],
+    );
     assert.match(formatStatus(status), /plan: not written yet/);
 
     await run.writePlan(makePlan(45, null, 10));
@@ -46,9 +66,21 @@ describe('runStatus', () => {
     status = await runStatus(dir);
     assert.deepEqual(status.plan, { datasetSize: 45, limit: null, shardSize: 10, shardCount: 5 });
     const [stats, main] = status.phases;
-    assert.deepEqual({ ...stats, runners: undefined }, { phase: 'stats', done: 1, total: 1, failed: 0, running: 0, runners: undefined, stale: [], outsidePlan: [] });
-    assert.deepEqual({ ...main, runners: undefined }, { phase: 'main', done: 2, total: 5, failed: 1, running: 2, runners: undefined, stale: [], outsidePlan: [] });
-    assert.deepEqual(main!.runners.map((r) => [r.shard, r.owner]), [[1, 'worker-1'], [2, 'worker-2']]);
+    assert.deepEqual(
+      { ...stats, runners: undefined },
+      { phase: 'stats', done: 1, total: 1, failed: 0, running: 0, runners: undefined, stale: [], outsidePlan: [] },
+    );
+    assert.deepEqual(
+      { ...main, runners: undefined },
+      { phase: 'main', done: 2, total: 5, failed: 1, running: 2, runners: undefined, stale: [], outsidePlan: [] },
+    );
+    assert.deepEqual(
+      main!.runners.map((r) => [r.shard, r.owner]),
+      [
+        [1, 'worker-1'],
+        [2, 'worker-2'],
+      ],
+    );
     assert.equal(status.errors, 3);
     assert.equal(status.imagesDone, 15);
 
@@ -68,7 +100,10 @@ describe('runStatus', () => {
     assert.ok(await run.claim('main', 0, { owner: 'gone', leaseMs: 1000 }));
     const before = (await fs.readdir(dir, { recursive: true })).sort();
     const status = await runStatus(dir);
-    assert.deepEqual(status.phases.map((p) => [p.phase, p.done, p.total, p.running]), [['main', 0, 2, 0]]);
+    assert.deepEqual(
+      status.phases.map((p) => [p.phase, p.done, p.total, p.running]),
+      [['main', 0, 2, 0]],
+    );
     assert.match(formatStatus(status), /plan: 20 images \(--limit 20 of 45\) in 2 shards of 10/);
     assert.match(formatStatus(status), /errors: none/);
     assert.deepEqual((await fs.readdir(dir, { recursive: true })).sort(), before);

@@ -93,7 +93,10 @@ describe('table-io', () => {
       assert.equal(written.rows, 0);
       assert.deepEqual(await readTableRows(path, written.sha256, spec), []);
       const { columns } = await readColumns(path);
-      assert.deepEqual(Object.keys(columns), spec.columns.map((c) => c.name));
+      assert.deepEqual(
+        Object.keys(columns),
+        spec.columns.map((c) => c.name),
+      );
     }
   });
 
@@ -111,21 +114,33 @@ describe('table-io', () => {
       return true;
     });
     await fs.writeFile(path, bytes.subarray(0, bytes.length - 30));
-    await assert.rejects(readTableRows(path), (err: unknown) => err instanceof CorruptShardError && /not a complete Arrow IPC file/.test(err.message));
+    await assert.rejects(
+      readTableRows(path),
+      (err: unknown) => err instanceof CorruptShardError && /not a complete Arrow IPC file/.test(err.message),
+    );
     await fs.writeFile(path, 'not arrow at all');
     await assert.rejects(readTableRows(path), CorruptShardError);
-    await assert.rejects(readTableRows(join(dir, 'missing.arrow')), (err: unknown) => err instanceof CorruptShardError && /missing/.test(err.message));
+    await assert.rejects(
+      readTableRows(join(dir, 'missing.arrow')),
+      (err: unknown) => err instanceof CorruptShardError && /missing/.test(err.message),
+    );
   });
 
   it('refuses a file whose columns do not match the expected table', async () => {
     const path = join(dir, 'other.arrow');
     await writeTableAtomic(path, TABLES.pointing_game, []);
-    await assert.rejects(readTableRows(path, undefined, TABLES.pointing), (err: unknown) => err instanceof CorruptShardError && /holds table pointing_game/.test(err.message));
+    await assert.rejects(
+      readTableRows(path, undefined, TABLES.pointing),
+      (err: unknown) => err instanceof CorruptShardError && /holds table pointing_game/.test(err.message),
+    );
   });
 
   it('names table, row and column for cells of the wrong type or unknown columns', () => {
     const good = ROWS[0]!;
-    assert.throws(() => encodeTable(ALL_TYPES, [good, { ...good, i: 1.5 }]), (err: unknown) => err instanceof RowShapeError && /row 1, column i: expected an int32/.test(err.message));
+    assert.throws(
+      () => encodeTable(ALL_TYPES, [good, { ...good, i: 1.5 }]),
+      (err: unknown) => err instanceof RowShapeError && /row 1, column i: expected an int32/.test(err.message),
+    );
     assert.throws(() => encodeTable(ALL_TYPES, [{ ...good, l: [1, 2] as unknown as Float32Array }]), /column l: expected a Float32Array/);
     assert.throws(() => encodeTable(ALL_TYPES, [{ ...good, b: 1 }]), /column b: expected a boolean/);
     const { s: _dropped, ...missing } = good;
@@ -152,7 +167,11 @@ describe('table-io', () => {
 
     // A failure before the commit leaves the old file untouched and no temp file.
     await assert.rejects(
-      writeTableAtomic(path, ALL_TYPES, [], { beforeCommit: () => { throw new Error('disk full'); } }),
+      writeTableAtomic(path, ALL_TYPES, [], {
+        beforeCommit: () => {
+          throw new Error('disk full');
+        },
+      }),
       /disk full/,
     );
     assert.equal(await sha256File(path), written.sha256);

@@ -11,8 +11,17 @@ import type { Sample } from '../../data/types.js';
 import { evaluateBatch, type EvaluateOptions } from '../../stages/evaluate.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 
-const sample = (i: number, label: number): Sample =>
-  ({ id: `img${i}`, index: i, height: 8, width: 8, channels: 3, input: randomImage(192, 300 + i, -1, 2), display: new Uint8Array(192), label, boxes: [{ x0: 0, y0: 0, x1: 4, y1: 4 }] });
+const sample = (i: number, label: number): Sample => ({
+  id: `img${i}`,
+  index: i,
+  height: 8,
+  width: 8,
+  channels: 3,
+  input: randomImage(192, 300 + i, -1, 2),
+  display: new Uint8Array(192),
+  label,
+  boxes: [{ x0: 0, y0: 0, x1: 4, y1: 4 }],
+});
 
 const OPTS: EvaluateOptions = {
   methods: ['lrp', 'sglrp', 'random'],
@@ -43,7 +52,10 @@ test('an unlabelled image keeps its top2 maps and masking; only gt is missing, w
     assert.equal(r['target_kind'], 'top2');
     assert.ok(Math.abs((r['y_before'] as number) - probs[second]!) < 1e-6);
   }
-  assert.deepEqual(explanations.get('img1')!.map((e) => e.target.kind), ['top2', 'top2', 'top2']);
+  assert.deepEqual(
+    explanations.get('img1')!.map((e) => e.target.kind),
+    ['top2', 'top2', 'top2'],
+  );
   // No gt target, so no pointing rows for it; the labelled image has gt and top2.
   assert.equal(rows.pointing!.filter((r) => r['image_id'] === 'img1').length, 0);
   assert.equal(rows.relevance!.filter((r) => r['image_id'] === 'img0').length, 3 * 2);

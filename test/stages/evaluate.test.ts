@@ -12,7 +12,17 @@ import { applyPatch, patchBounds } from '../../stages/masking-geometry.js';
 import { buildTinyCnn, randomImage } from '../util/models.js';
 
 function sample(i: number, label: number, boxes = [{ x0: 0, y0: 0, x1: 4, y1: 4 }]): Sample {
-  return { id: `img${i}`, index: i, height: 8, width: 8, channels: 3, input: randomImage(192, 100 + i, -1, 2), display: new Uint8Array(192), label, boxes };
+  return {
+    id: `img${i}`,
+    index: i,
+    height: 8,
+    width: 8,
+    channels: 3,
+    input: randomImage(192, 100 + i, -1, 2),
+    display: new Uint8Array(192),
+    label,
+    boxes,
+  };
 }
 
 const OPTS: EvaluateOptions = {
@@ -59,7 +69,14 @@ test('evaluateBatch: rows per table, y_before = forward probability, drops = y_b
   for (const r of same.rows.masking!) assert.ok(Math.abs(r['drop'] as number) < 1e-6, `drop ${r['drop']}`);
   // y_after equals a full forward pass of the masked image (the engine re-classifies incrementally).
   const r3 = rows.masking!.find((r) => r['image_id'] === 'img0' && r['patch_size'] === 3)!;
-  const masked = applyPatch(samples[0]!.input, 8, 8, 3, patchBounds(r3['center_row'] as number, r3['center_col'] as number, 3, 8, 8), OPTS.fill);
+  const masked = applyPatch(
+    samples[0]!.input,
+    8,
+    8,
+    3,
+    patchBounds(r3['center_row'] as number, r3['center_col'] as number, 3, 8, 8),
+    OPTS.fill,
+  );
   assert.ok(Math.abs(runSync(ex.forwardSteps([masked])).probs[0]![r3['target_class'] as number]! - (r3['y_after'] as number)) < 1e-5);
 });
 

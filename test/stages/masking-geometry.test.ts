@@ -49,11 +49,19 @@ test('applyPatch replaces exactly the patch pixels (all channels) and leaves the
   // centre on the bottom-right pixel, p = 3 → rows 1..2, cols 1..2
   const out = applyPatch(input, h, w, c, patchBounds(2, 2, 3, h, w), fill);
   const expected = Array.from(input);
-  for (const [r, col] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) {
+  for (const [r, col] of [
+    [1, 1],
+    [1, 2],
+    [2, 1],
+    [2, 2],
+  ] as const) {
     for (let k = 0; k < c; k++) expected[(r * w + col) * c + k] = 100 + (r * w + col) * c + k;
   }
   assert.deepEqual(Array.from(out), expected);
-  assert.deepEqual(Array.from(input), Array.from({ length: 18 }, (_, i) => i));
+  assert.deepEqual(
+    Array.from(input),
+    Array.from({ length: 18 }, (_, i) => i),
+  );
   assert.notEqual(out, input);
 });
 

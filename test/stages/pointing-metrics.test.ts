@@ -86,7 +86,13 @@ test('energyCurve: a map without positive values counts 0 and is flagged', () =>
 
 test('energyCurve skips NaN and refuses energies outside (0, 1]', () => {
   const curve = energyCurve(Float32Array.from([NaN, 2, 1, NaN]), 2, 2, mask([1, 0, 1, 1]), [0.5, 1]);
-  assert.deepEqual(curve.map((p) => [p.hits, p.misses]), [[0, 1], [1, 1]]);
+  assert.deepEqual(
+    curve.map((p) => [p.hits, p.misses]),
+    [
+      [0, 1],
+      [1, 1],
+    ],
+  );
   assert.throws(() => energyCurve(new Float32Array(4), 2, 2, mask([0, 0, 0, 0]), [0]), RangeError);
   assert.throws(() => energyCurve(new Float32Array(4), 2, 2, mask([0, 0, 0, 0]), [1.5]), RangeError);
   assert.throws(() => energyCurve(new Float32Array(3), 2, 2, mask([0, 0, 0, 0]), [1]), RangeError);
@@ -102,14 +108,19 @@ test('energyCurve agrees with a brute-force count on a tie-heavy map', () => {
   const inBox = Uint8Array.from({ length: h * w }, (_, i) => (Math.floor(i / w) >= 10 && i % w < 15 ? 1 : 0));
   const energies = Array.from({ length: 20 }, (_, i) => (i + 1) * 0.05);
   const curve = energyCurve(map, h, w, inBox, energies);
-  const positives = Array.from(map).filter((v) => v > 0).sort((a, b) => b - a);
+  const positives = Array.from(map)
+    .filter((v) => v > 0)
+    .sort((a, b) => b - a);
   energies.forEach((e, j) => {
     const k = Math.ceil(Math.round(e * positives.length * 1e6) / 1e6);
     const tau = positives[k - 1]!;
     let hits = 0;
     let misses = 0;
     map.forEach((v, i) => {
-      if (v > 0 && v >= tau) inBox[i] ? hits++ : misses++;
+      if (v > 0 && v >= tau) {
+        if (inBox[i]) hits++;
+        else misses++;
+      }
     });
     assert.deepEqual([curve[j]!.hits, curve[j]!.misses], [hits, misses], `E = ${e}`);
   });

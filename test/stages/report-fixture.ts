@@ -42,9 +42,23 @@ export async function tempDir(): Promise<string> {
 
 function forwardRow(id: string, index: number): Row {
   return {
-    image_id: id, image_index: index, label: 1, top1: 1, top2: 2, top3: 3, top4: 4, top5: 5,
-    p_top1: 0.6, p_top2: 0.2, p_top3: 0.1, p_top4: 0.05, p_top5: 0.01, p_gt: 0.6,
-    target_gt: 1, target_top2: 2, logits: Float32Array.from([0, 3, 2, 1, 0, -1]),
+    image_id: id,
+    image_index: index,
+    label: 1,
+    top1: 1,
+    top2: 2,
+    top3: 3,
+    top4: 4,
+    top5: 5,
+    p_top1: 0.6,
+    p_top2: 0.2,
+    p_top3: 0.1,
+    p_top4: 0.05,
+    p_top5: 0.01,
+    p_gt: 0.6,
+    target_gt: 1,
+    target_top2: 2,
+    logits: Float32Array.from([0, 3, 2, 1, 0, -1]),
   };
 }
 
@@ -58,8 +72,17 @@ export function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, 
         for (const [p, drops] of Object.entries(byP)) {
           const drop = drops[i]!;
           t.masking!.push({
-            image_id: id, image_index: i, method, target_kind: kind, target_class: kind === 'gt' ? 1 : 2,
-            patch_size: Number(p), center_row: 3, center_col: 4, y_before: 0.9, y_after: 0.9 - drop, drop,
+            image_id: id,
+            image_index: i,
+            method,
+            target_kind: kind,
+            target_class: kind === 'gt' ? 1 : 2,
+            patch_size: Number(p),
+            center_row: 3,
+            center_col: 4,
+            y_before: 0.9,
+            y_after: 0.9 - drop,
+            drop,
           });
         }
       }
@@ -69,8 +92,15 @@ export function tableRows(spec: RunSpec, imageIdx: number[]): Record<TableName, 
         const hits = g.hits[i]!;
         const misses = g.misses[i]!;
         t.pointing!.push({
-          image_id: id, image_index: i, method, energy: Number(e), hits, misses,
-          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0, empty: g.empty?.[i] ?? false, box_clipped: false,
+          image_id: id,
+          image_index: i,
+          method,
+          energy: Number(e),
+          hits,
+          misses,
+          accuracy: hits + misses > 0 ? hits / (hits + misses) : 0,
+          empty: g.empty?.[i] ?? false,
+          box_clipped: false,
         });
       }
     }
@@ -92,7 +122,17 @@ export async function writeRun(runDir: string, spec: RunSpec): Promise<void> {
     }
     // A record as `sglrp run` writes it (results/run-format.ts), under a fixed made-up identity.
     const identity = { configHash: 'c'.repeat(64), model: 'a'.repeat(64), annotations: null };
-    const manifest: ManifestRecord = { phase: 'main', shard: s, identity, backend: 'cpu', seconds: 2, imageCount: idx.length, files, finishedAt: '2026-01-01T00:00:00.000Z', host: 'test' };
+    const manifest: ManifestRecord = {
+      phase: 'main',
+      shard: s,
+      identity,
+      backend: 'cpu',
+      seconds: 2,
+      imageCount: idx.length,
+      files,
+      finishedAt: '2026-01-01T00:00:00.000Z',
+      host: 'test',
+    };
     await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
     await fs.writeFile(join(runDir, 'manifest', `main-${shardTag(s)}.json`), formatRecord(manifest, manifestSchema, 'manifest'));
     if (spec.corruptMasking?.includes(s)) {
@@ -111,14 +151,19 @@ export async function writeExamples(runDir: string, id: string, names: string[])
   const dir = join(runDir, 'examples', id);
   await fs.mkdir(dir, { recursive: true });
   for (const [k, n] of names.entries()) {
-    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 30 * k, g: 100, b: 200 } } }).png().toFile(join(dir, `${n}.png`));
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 30 * k, g: 100, b: 200 } } })
+      .png()
+      .toFile(join(dir, `${n}.png`));
   }
 }
 
 /** Built so every claim of the paper holds. */
 export const AGREE: RunSpec = {
   images: ['img0', 'img1', 'img2', 'img3'],
-  shards: [[0, 1], [2, 3]],
+  shards: [
+    [0, 1],
+    [2, 3],
+  ],
   drops: {
     gt: {
       sglrp: { 1: [0.4, 0.5, 0.6, 0.7], 3: [0.5, 0.6, 0.7, 0.8] },
@@ -153,4 +198,3 @@ export const AGREE: RunSpec = {
     { image_id: 'img3', image_index: 3, stage: 'masking', reason: 'NaN in the map' },
   ],
 };
-

@@ -51,7 +51,7 @@ test('quantile type 7 and the bootstrap interval: constant data, seeded repeatab
   // The percentile interval of a mean of 400 values is close to mean ± 1.96·sd/√n.
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
   const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1));
-  const half = 1.96 * sd / Math.sqrt(values.length);
+  const half = (1.96 * sd) / Math.sqrt(values.length);
   assert.ok(Math.abs((a.hi - a.lo) / 2 - half) / half < 0.12, `${(a.hi - a.lo) / 2} vs ${half}`);
   assert.ok(Number.isNaN(bootstrapMeanCI([NaN], 1).mean));
 });
@@ -71,7 +71,13 @@ test('verdict rule: yes only when every interval excludes 0 in the claimed direc
 /** Feeds a collector masking rows: per image, per method, one drop at each patch size. */
 function collector(drops: Record<string, number[]>, kind = 'gt', patchSizes = [1, 3]): PerImageCollector {
   const c = new PerImageCollector();
-  const cols = { image_id: [] as string[], method: [] as string[], target_kind: [] as string[], patch_size: [] as number[], drop: [] as number[] };
+  const cols = {
+    image_id: [] as string[],
+    method: [] as string[],
+    target_kind: [] as string[],
+    patch_size: [] as number[],
+    drop: [] as number[],
+  };
   for (const [method, values] of Object.entries(drops)) {
     values.forEach((v, i) => {
       for (const p of patchSizes) {
@@ -83,7 +89,11 @@ function collector(drops: Record<string, number[]>, kind = 'gt', patchSizes = [1
       }
     });
   }
-  c.add('masking', cols as never, cols.drop.map((_, i) => i));
+  c.add(
+    'masking',
+    cols as never,
+    cols.drop.map((_, i) => i),
+  );
   return c;
 }
 
@@ -126,30 +136,47 @@ test('paired comparisons: SGLRP − rival per image, intervals, Holm within the 
 });
 
 test('method pairs: rivals against SGLRP by default, every pair in the full matrix', () => {
-  assert.deepEqual(methodPairs(['random', 'sglrp', 'lrp'], false), [['sglrp', 'lrp'], ['sglrp', 'random']]);
+  assert.deepEqual(methodPairs(['random', 'sglrp', 'lrp'], false), [
+    ['sglrp', 'lrp'],
+    ['sglrp', 'random'],
+  ]);
   assert.equal(methodPairs(['lrp', 'clrp', 'sglrp', 'random'], true).length, 6);
   assert.deepEqual(methodPairs(['lrp', 'clrp'], false), []);
 });
 
 test('claim 5 uses the one-sample interval of the drop: clearly negative LRP and Random → yes', () => {
-  const data = collector({ lrp: Array.from({ length: 20 }, (_, i) => -0.1 - 0.001 * i), random: Array.from({ length: 20 }, (_, i) => -0.05 - 0.001 * i) }, 'top2');
+  const data = collector(
+    { lrp: Array.from({ length: 20 }, (_, i) => -0.1 - 0.001 * i), random: Array.from({ length: 20 }, (_, i) => -0.05 - 0.001 * i) },
+    'top2',
+  );
   const claims = evaluateClaims(pairedComparisons(data, { seed: 3 }), data);
   assert.equal(claims[4]!.agrees, 'yes');
   assert.match(claims[4]!.evidence, /bootstrap 95% CI of the mean per-image drop/);
 });
 
 test('example choice: biggest wins and losses by advantage, seeded random ones, union of shards holds the global choice', () => {
-  assert.ok(Math.abs(sglrpAdvantage([
-    { method: 'sglrp', targetKind: 'gt', patchSize: 1, drop: 0.5 },
-    { method: 'lrp', targetKind: 'gt', patchSize: 1, drop: 0.1 },
-    { method: 'clrp', targetKind: 'gt', patchSize: 1, drop: 0.3 },
-    { method: 'sglrp', targetKind: 'top2', patchSize: 1, drop: 0 },
-    { method: 'lrp', targetKind: 'top2', patchSize: 1, drop: 0.2 },
-  ]) - (0.3 + -0.2) / 2) < 1e-12);
+  assert.ok(
+    Math.abs(
+      sglrpAdvantage([
+        { method: 'sglrp', targetKind: 'gt', patchSize: 1, drop: 0.5 },
+        { method: 'lrp', targetKind: 'gt', patchSize: 1, drop: 0.1 },
+        { method: 'clrp', targetKind: 'gt', patchSize: 1, drop: 0.3 },
+        { method: 'sglrp', targetKind: 'top2', patchSize: 1, drop: 0 },
+        { method: 'lrp', targetKind: 'top2', patchSize: 1, drop: 0.2 },
+      ]) -
+        (0.3 + -0.2) / 2,
+    ) < 1e-12,
+  );
   const cands = Array.from({ length: 40 }, (_, i) => ({ imageId: `i${i}`, advantage: (i - 20) / 10, randomKey: (i * 7919) % 40 }));
   const global = chooseExamples(cands, 2);
-  assert.deepEqual(global.filter((c) => c.reason === 'win').map((c) => c.candidate.imageId), ['i39', 'i38']);
-  assert.deepEqual(global.filter((c) => c.reason === 'loss').map((c) => c.candidate.imageId), ['i0', 'i1']);
+  assert.deepEqual(
+    global.filter((c) => c.reason === 'win').map((c) => c.candidate.imageId),
+    ['i39', 'i38'],
+  );
+  assert.deepEqual(
+    global.filter((c) => c.reason === 'loss').map((c) => c.candidate.imageId),
+    ['i0', 'i1'],
+  );
   // Shards of 10 keep their own candidates; choosing among the union gives the same rows.
   const kept = [0, 1, 2, 3].flatMap((s) => {
     const k = new ExampleKeeper<null>(2);
@@ -157,7 +184,10 @@ test('example choice: biggest wins and losses by advantage, seeded random ones, 
     return k.chosen();
   });
   assert.ok(kept.length <= 4 * 6);
-  assert.deepEqual(chooseExamples(kept, 2).map((c) => [c.candidate.imageId, c.reason]), global.map((c) => [c.candidate.imageId, c.reason]));
+  assert.deepEqual(
+    chooseExamples(kept, 2).map((c) => [c.candidate.imageId, c.reason]),
+    global.map((c) => [c.candidate.imageId, c.reason]),
+  );
 });
 
 test('classifier top-1 / top-5 accuracy over labelled images only', () => {

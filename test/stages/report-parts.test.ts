@@ -80,7 +80,7 @@ after(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
-test('manifests are read with the run format\'s one schema: a written record is merged, variants no writer produces and records outside the plan are problems', async () => {
+test("manifests are read with the run format's one schema: a written record is merged, variants no writer produces and records outside the plan are problems", async () => {
   const run = await fs.mkdtemp(join(tmpdir(), 'report-manifest-'));
   dirs.push(run);
   await fs.mkdir(join(run, 'manifest'));
@@ -100,7 +100,11 @@ test('manifests are read with the run format\'s one schema: a written record is 
   // The old tolerated variant: files keyed by table, `file` instead of `path`, an absolute path.
   await fs.writeFile(
     join(run, 'manifest', 'main-00000.json'),
-    JSON.stringify({ ...good, shard: 0, files: { masking: { file: '/some/other/mount/run/tables/masking/shard-00000.arrow', rows: 10, sha256: 'ab'.repeat(32) } } }),
+    JSON.stringify({
+      ...good,
+      shard: 0,
+      files: { masking: { file: '/some/other/mount/run/tables/masking/shard-00000.arrow', rows: 10, sha256: 'ab'.repeat(32) } },
+    }),
   );
   await fs.writeFile(join(run, 'manifest', 'main-00008.json'), '{ not json');
   await fs.writeFile(join(run, 'manifest', 'main-00007.json'), formatRecord({ ...good, shard: 7 }, manifestSchema, 'manifest'));
@@ -109,13 +113,19 @@ test('manifests are read with the run format\'s one schema: a written record is 
   assert.equal(m.records.length, 1);
   const r = m.records[0]!;
   assert.deepEqual([r.phase, r.shard, r.backend, r.seconds, r.imageCount], ['main', 1, 'webgpu', 12.5, 64]);
-  assert.deepEqual(r.files.map((f) => [f.table, f.path, f.rows]), [['masking', join(run, 'tables', 'masking', 'shard-00001.arrow'), 10]]);
+  assert.deepEqual(
+    r.files.map((f) => [f.table, f.path, f.rows]),
+    [['masking', join(run, 'tables', 'masking', 'shard-00001.arrow'), 10]],
+  );
   assert.deepEqual(m.plan, { datasetSize: 1000, limit: 100, shardSize: 64, shardCount: 2 });
-  assert.deepEqual(m.problems.map((p) => [p.kind, p.file.slice(run.length + 1)]), [
-    ['bad-manifest', join('manifest', 'main-00000.json')],
-    ['bad-manifest', join('manifest', 'main-00007.json')],
-    ['bad-manifest', join('manifest', 'main-00008.json')],
-  ]);
+  assert.deepEqual(
+    m.problems.map((p) => [p.kind, p.file.slice(run.length + 1)]),
+    [
+      ['bad-manifest', join('manifest', 'main-00000.json')],
+      ['bad-manifest', join('manifest', 'main-00007.json')],
+      ['bad-manifest', join('manifest', 'main-00008.json')],
+    ],
+  );
   assert.match(m.problems[1]!.detail, /outside the plan of 2 shards/);
 
   // Unlisted detection skips in-progress temp files of atomic writes.
@@ -132,6 +142,9 @@ test('a malformed plan.json is a problem, not a crash', async () => {
   await fs.writeFile(join(run, 'plan.json'), JSON.stringify({ datasetSize: 10 }));
   const m = await readRunManifest(run);
   assert.equal(m.plan, null);
-  assert.deepEqual(m.problems.map((p) => p.kind), ['bad-plan']);
+  assert.deepEqual(
+    m.problems.map((p) => p.kind),
+    ['bad-plan'],
+  );
   assert.deepEqual(m.records, []);
 });

@@ -15,8 +15,19 @@ test('provenance: model digests and size, annotation digest, shard span and time
   await fs.writeFile(join(modelDir, 'weights.bin'), weights);
   const modelJson = JSON.stringify({
     format: 'layers-model',
-    modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 1] } }] } },
-    weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'k', shape: [3, 3, 1, 1], dtype: 'float32' }, { name: 'b', shape: [1], dtype: 'float32' }] }],
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { layers: [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 1] } }] },
+    },
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: [
+          { name: 'k', shape: [3, 3, 1, 1], dtype: 'float32' },
+          { name: 'b', shape: [1], dtype: 'float32' },
+        ],
+      },
+    ],
   });
   await fs.writeFile(join(modelDir, 'model.json'), modelJson);
   await fs.writeFile(join(dir, 'LOC_val_solution.csv'), 'ImageId,PredictionString\n');
@@ -27,20 +38,41 @@ test('provenance: model digests and size, annotation digest, shard span and time
     `model:\n  path: ${join(modelDir, 'model.json')}\n  preprocess: unit\n  geometry: resize\n  size: 8\ndataset:\n  kind: imagenet\n  images: /data/val\n  annotations:\n    kind: loc-csv\n    path: ${join(dir, 'LOC_val_solution.csv')}\nvariant: paper\nseed: 7\n`,
   );
   const record = (phase: string, shard: number, seconds: number, finishedAt: string) =>
-    fs.writeFile(join(runDir, 'manifest', `${phase}-0000${shard}.json`), JSON.stringify({ phase, shard, files: [], backend: 'wasm', seconds, finishedAt, host: 'node1', imageCount: 2 }));
+    fs.writeFile(
+      join(runDir, 'manifest', `${phase}-0000${shard}.json`),
+      JSON.stringify({ phase, shard, files: [], backend: 'wasm', seconds, finishedAt, host: 'node1', imageCount: 2 }),
+    );
   await record('main', 0, 10, '2026-01-01T00:00:20.000Z');
   await record('main', 1, 5, '2026-01-01T00:00:30.000Z');
-  const run: RunInfo = { runDir, configHash: 'h', plan: { datasetSize: 4, limit: null, shardSize: 2, shardCount: 2 }, mainShardsDone: 2, statsShardsDone: 0, partial: false, backends: ['wasm'], seconds: 15, imageCount: 4 };
+  const run: RunInfo = {
+    runDir,
+    configHash: 'h',
+    plan: { datasetSize: 4, limit: null, shardSize: 2, shardCount: 2 },
+    mainShardsDone: 2,
+    statsShardsDone: 0,
+    partial: false,
+    backends: ['wasm'],
+    seconds: 15,
+    imageCount: 4,
+  };
   const counts: Counts = { imagesByTable: { forward: 4 }, rowsByTable: {}, duplicateRows: 0, errorsByStage: [], errorImages: 1 };
   const fwd = (label: number, top: number[]) => ({ imageIndex: 0, label, top, pTop: [0.4, 0.3, 0.1, 0.1, 0.1], pGt: 0.4 });
-  const p = await collectProvenance({ runs: [run], counts, forward: [fwd(1, [1, 2, 3, 4, 5]), fwd(2, [1, 2, 3, 4, 5]), fwd(7, [1, 2, 3, 4, 5]), fwd(1, [2, 1, 3, 4, 5])], generatedAt: 'now' });
+  const p = await collectProvenance({
+    runs: [run],
+    counts,
+    forward: [fwd(1, [1, 2, 3, 4, 5]), fwd(2, [1, 2, 3, 4, 5]), fwd(7, [1, 2, 3, 4, 5]), fwd(1, [2, 1, 3, 4, 5])],
+    generatedAt: 'now',
+  });
 
   const r = p.runs[0]!;
   const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-  assert.deepEqual(r.model.files.map((f) => [f.path, f.sha256, f.bytes]), [
-    [join(modelDir, 'model.json'), sha(modelJson), Buffer.byteLength(modelJson)],
-    [join(modelDir, 'weights.bin'), sha(weights), 40],
-  ]);
+  assert.deepEqual(
+    r.model.files.map((f) => [f.path, f.sha256, f.bytes]),
+    [
+      [join(modelDir, 'model.json'), sha(modelJson), Buffer.byteLength(modelJson)],
+      [join(modelDir, 'weights.bin'), sha(weights), 40],
+    ],
+  );
   assert.equal(r.model.parameters, 9 + 1);
   assert.deepEqual(r.model.inputShape, [8, 8, 1]);
   assert.equal(r.model.format, 'layers-model');

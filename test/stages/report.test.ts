@@ -67,7 +67,10 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   const lrp3 = fig11a.find((r) => r.method === 'lrp' && r.patch_size === '3')!;
   close(Number(lrp3.mean), 0.15, 'lrp mean');
   close(Number(lrp3.hi), 0.15 + 0.0918693, 'lrp hi');
-  assert.deepEqual(fig11a.map((r) => r.method), ['lrp', 'lrp', 'clrp', 'clrp', 'sglrp', 'sglrp', 'random', 'random']);
+  assert.deepEqual(
+    fig11a.map((r) => r.method),
+    ['lrp', 'lrp', 'clrp', 'clrp', 'sglrp', 'sglrp', 'random', 'random'],
+  );
   assert.ok(fig11a.every((r) => r.target_kind === 'gt'));
 
   // Fig. 11b, Random p=1: −.05 −.05 0 0 → mean −.025
@@ -110,11 +113,23 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   // docs/PROTOCOL.md §8 on four images: Random's accuracy at E = 1 (0.05, 0, 0, 0.05) has a bootstrap interval
   // reaching 0.05, so "near zero" stays open (claim 4); Random's top2 drops at p = 1 (−0.05, −0.05, 0, 0) have an
   // interval reaching 0, so "increases y_t" stays open (claim 5). Inconclusive, not yes.
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'yes'], [2, 'yes'], [3, 'yes'], [4, 'inconclusive'], [5, 'inconclusive']]);
+  assert.deepEqual(
+    res.claims.map((c) => [c.id, c.agrees]),
+    [
+      [1, 'yes'],
+      [2, 'yes'],
+      [3, 'yes'],
+      [4, 'inconclusive'],
+      [5, 'inconclusive'],
+    ],
+  );
   assert.match(res.claims[4]!.evidence, /Not holding: p=1 Random: -0\.0250 \[-0\.0500, 0\]/);
   // Every image's SGLRP − CLRP drop at p = 1 is 0.3: a degenerate interval, and the test is named.
   assert.match(res.claims[0]!.evidence, /p=1 SGLRP − CLRP: 0\.3000 \[0\.3000, 0\.3000\]/);
-  assert.match(res.claims[0]!.evidence, /^Test: paired bootstrap 95% CI of the per-image difference \(2,000 resamples, seed 0\); Wilcoxon signed-rank p/);
+  assert.match(
+    res.claims[0]!.evidence,
+    /^Test: paired bootstrap 95% CI of the per-image difference \(2,000 resamples, seed 0\); Wilcoxon signed-rank p/,
+  );
   assert.match(res.claims[2]!.evidence, /Holds in 4 of 4 checks/);
 
   // HTML: self-contained, SVG inline, example PNGs as data URIs, no external references.
@@ -124,7 +139,8 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   // gt table: img0 input, LRP, SGLRP + img2 input, SGLRP; top2 table: img0 input, CLRP + img2 input.
   assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 8);
   // Only inline data, anchors, and links to the data files beside the report.
-  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(attr[1]!, /^(data:|#|[\w.-]+$)/, `external reference ${attr[1]}`);
+  for (const attr of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g))
+    assert.match(attr[1]!, /^(data:|#|[\w.-]+$)/, `external reference ${attr[1]}`);
   assert.doesNotMatch(html, /<link\b|<script\b[^>]*\bsrc=|@import|url\(\s*['"]?https?:/i);
   assert.match(html, /<h2 id="provenance">Provenance<\/h2>/);
   assert.match(html, /<h2 id="images">Images<\/h2>/);
@@ -133,7 +149,10 @@ test('a complete run: curves equal hand-computed means and t intervals, every cl
   assert.doesNotMatch(html, /Partial run/);
   // Example columns: input, then gt methods in the fixed order, then top2.
   const headerRow = html.slice(html.indexOf('<table class="examples">')).split('</tr>')[0]!;
-  assert.deepEqual([...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]), ['image', 'input', 'LRP (gt)', 'SGLRP (gt)']);
+  assert.deepEqual(
+    [...headerRow.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]),
+    ['image', 'input', 'LRP (gt)', 'SGLRP (gt)'],
+  );
 
   // Markdown links the figure PNGs and the example PNGs where they lie.
   const md = await fs.readFile(res.mdPath, 'utf8');
@@ -155,8 +174,20 @@ test('a run built to disagree gets no verdicts', async () => {
   const res = await buildReport([runDir], { outDir: join(runDir, 'elsewhere') });
   assert.equal(res.htmlPath, join(runDir, 'elsewhere', 'report.html'));
   // Claim 1 holds against CLRP at both patch sizes but LRP is clearly better at p = 1 (every image): one failing check is a no.
-  assert.deepEqual(res.claims.map((c) => [c.id, c.agrees]), [[1, 'no'], [2, 'no'], [3, 'no'], [4, 'no'], [5, 'no']]);
-  assert.match(res.claims[0]!.evidence, /Holds in 3 of 4 checks, fails in 1, open in 0\. Not holding: p=1 SGLRP − LRP: -0\.2000 \[-0\.2000, -0\.2000\]/);
+  assert.deepEqual(
+    res.claims.map((c) => [c.id, c.agrees]),
+    [
+      [1, 'no'],
+      [2, 'no'],
+      [3, 'no'],
+      [4, 'no'],
+      [5, 'no'],
+    ],
+  );
+  assert.match(
+    res.claims[0]!.evidence,
+    /Holds in 3 of 4 checks, fails in 1, open in 0\. Not holding: p=1 SGLRP − LRP: -0\.2000 \[-0\.2000, -0\.2000\]/,
+  );
   // gt curve is there; no pointing_game rows → the report says so instead of failing
   const html = await fs.readFile(res.htmlPath, 'utf8');
   assert.match(html, /No pointing_game rows/);
@@ -166,7 +197,15 @@ test('a run built to disagree gets no verdicts', async () => {
 test('partial run: corrupt and unlisted shards are reported, not merged; duplicates across run dirs count once', async () => {
   const runDir = await tempDir();
   // 2 of 4 planned shards; shard 1's masking file is damaged after its manifest was written.
-  await writeRun(runDir, { ...AGREE, shards: [[0, 1], [2, 3]], plan: { shardCount: 4 }, corruptMasking: [1] });
+  await writeRun(runDir, {
+    ...AGREE,
+    shards: [
+      [0, 1],
+      [2, 3],
+    ],
+    plan: { shardCount: 4 },
+    corruptMasking: [1],
+  });
   // A shard file nobody vouches for (a worker still writing, or a crash).
   await writeTableAtomic(join(runDir, 'tables', 'masking', 'shard-00002.arrow'), TABLES.masking, tableRows(AGREE, [0]).masking);
   // A second run directory repeats img0 and img1 with other values: they must be ignored.
@@ -209,7 +248,10 @@ test('methods the claims need are missing → not measured, and a missing run di
     game: {},
   });
   const res = await buildReport([runDir]);
-  assert.deepEqual(res.claims.map((c) => c.agrees), ['not-measured', 'not-measured', 'not-measured', 'not-measured', 'not-measured']);
+  assert.deepEqual(
+    res.claims.map((c) => c.agrees),
+    ['not-measured', 'not-measured', 'not-measured', 'not-measured', 'not-measured'],
+  );
   const fig11a = parseCsv(await fs.readFile(join(runDir, 'report', 'fig11a.csv'), 'utf8'));
   // n = 1: zero-width interval
   assert.deepEqual([fig11a[0]!.n, fig11a[0]!.lo, fig11a[0]!.hi], ['1', fig11a[0]!.mean, fig11a[0]!.mean]);

@@ -12,8 +12,23 @@ function avgPoolSame(x: tf.Tensor4D, [kh, kw]: [number, number]): tf.Tensor {
   const ph = (kh - 1) / 2;
   const pw = (kw - 1) / 2;
   const counts = new Float32Array(h * w);
-  for (let y = 0; y < h; y++) for (let c = 0; c < w; c++) counts[y * w + c] = (Math.min(y + ph, h - 1) - Math.max(y - ph, 0) + 1) * (Math.min(c + pw, w - 1) - Math.max(c - pw, 0) + 1);
-  const sums = tf.mul(tf.avgPool(tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), [kh, kw], 1, 'valid'), kh * kw);
+  for (let y = 0; y < h; y++)
+    for (let c = 0; c < w; c++)
+      counts[y * w + c] = (Math.min(y + ph, h - 1) - Math.max(y - ph, 0) + 1) * (Math.min(c + pw, w - 1) - Math.max(c - pw, 0) + 1);
+  const sums = tf.mul(
+    tf.avgPool(
+      tf.pad(x, [
+        [0, 0],
+        [ph, ph],
+        [pw, pw],
+        [0, 0],
+      ]),
+      [kh, kw],
+      1,
+      'valid',
+    ),
+    kh * kw,
+  );
   return tf.div(sums, tf.tensor4d(counts, [1, h, w, 1]));
 }
 
@@ -30,7 +45,8 @@ export function differentiable(graph: Graph, guided: boolean, upTo = graph.outpu
     for (const node of graph.nodes.slice(from + 1, upTo + 1)) {
       const op = node.op;
       const ins = node.inputs.map((i) => outs[i]!);
-      if ((op.kind === 'conv2d' || op.kind === 'dense') && op.activation === 'relu') outs[node.id] = relu(applyNode({ ...node, op: { ...op, activation: 'linear' } } as GraphNode, ins));
+      if ((op.kind === 'conv2d' || op.kind === 'dense') && op.activation === 'relu')
+        outs[node.id] = relu(applyNode({ ...node, op: { ...op, activation: 'linear' } } as GraphNode, ins));
       else if (op.kind === 'relu') outs[node.id] = relu(ins[0]!);
       else if (op.kind === 'avgpool' && op.padding === 'same') outs[node.id] = avgPoolSame(ins[0]! as tf.Tensor4D, op.poolSize);
       else outs[node.id] = applyNode(node, ins);

@@ -18,7 +18,12 @@ export interface DagOpts {
 function builder(opts: DagOpts) {
   let s = opts.seed ?? 11;
   const next = () => ++s;
-  const conv = (name: string, filters: number, k: number | [number, number], o: { strides?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {}) =>
+  const conv = (
+    name: string,
+    filters: number,
+    k: number | [number, number],
+    o: { strides?: number; padding?: 'same' | 'valid'; bias?: boolean; activation?: 'relu' | 'linear' } = {},
+  ) =>
     tf.layers.conv2d({
       name,
       filters,
@@ -63,7 +68,16 @@ export function buildTinyResNet(opts: DagOpts = {}): tf.LayersModel {
   const { conv, bn, dense, relu, apply } = builder(opts);
   const size = opts.size ?? 8;
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
-  let x = apply(tf.layers.zeroPadding2d({ name: 'conv1_pad', padding: [[1, 1], [1, 1]] }), input);
+  let x = apply(
+    tf.layers.zeroPadding2d({
+      name: 'conv1_pad',
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    }),
+    input,
+  );
   x = apply(conv('conv1_conv', 4, 3, { padding: 'valid' }), x);
   x = apply(bn('conv1_bn'), x);
   x = apply(relu('conv1_relu'), x);
@@ -122,14 +136,28 @@ export function buildTinyInception(opts: DagOpts = {}): tf.LayersModel {
   const { conv, bn, dense, relu, apply } = builder(opts);
   const size = opts.size ?? 9;
   let k = 0;
-  const convBn = (x: tf.SymbolicTensor, filters: number, kernel: number | [number, number], o: { strides?: number; padding?: 'same' | 'valid' } = {}) => {
+  const convBn = (
+    x: tf.SymbolicTensor,
+    filters: number,
+    kernel: number | [number, number],
+    o: { strides?: number; padding?: 'same' | 'valid' } = {},
+  ) => {
     k++;
     const c = apply(conv(`conv2d_${k}`, filters, kernel, { ...o, bias: false }), x);
     return apply(relu(`activation_${k}`), apply(bn(`batch_normalization_${k}`, { scale: false }), c));
   };
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
   const stem = convBn(input, 4, 3, { strides: 2, padding: 'valid' });
-  const x = apply(tf.layers.cropping2D({ name: 'crop', cropping: [[1, 0], [0, 1]] }), stem);
+  const x = apply(
+    tf.layers.cropping2D({
+      name: 'crop',
+      cropping: [
+        [1, 0],
+        [0, 1],
+      ],
+    }),
+    stem,
+  );
   const b1 = convBn(x, 2, 1);
   const b2 = convBn(convBn(x, 3, [1, 3]), 2, [3, 1]);
   const b3 = convBn(apply(tf.layers.averagePooling2d({ name: 'average_pooling2d', poolSize: 3, strides: 1, padding: 'same' }), x), 2, 1);

@@ -137,7 +137,8 @@ export function denseLayers(graph: Graph): RefLayer[] {
               const ix = ox * op.strides[1] + v - pl;
               if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
               for (let ci = 0; ci < cin; ci++)
-                for (let co = 0; co < cout; co++) m[(oy * Wo + ox) * cout + co]![(iy * W + ix) * cin + ci]! += w[((u * kw + v) * cin + ci) * cout + co]!;
+                for (let co = 0; co < cout; co++)
+                  m[(oy * Wo + ox) * cout + co]![(iy * W + ix) * cin + ci]! += w[((u * kw + v) * cin + ci) * cout + co]!;
             }
       const b = new Float64Array(Ho * Wo * cout);
       if (op.bias) {
@@ -149,7 +150,15 @@ export function denseLayers(graph: Graph): RefLayer[] {
       const [nI, nO] = op.kernel.shape;
       const w = flatKernel(op.kernel);
       const m = Array.from({ length: nO }, (_, j) => Float64Array.from({ length: nI }, (_, i) => w[i * nO + j]!));
-      layers.push({ ...wiring, kind: 'linear', layer: 'dense', m, b: op.bias ? flat(op.bias) : new Float64Array(nO), relu: op.activation === 'relu', nIn: nI });
+      layers.push({
+        ...wiring,
+        kind: 'linear',
+        layer: 'dense',
+        m,
+        b: op.bias ? flat(op.bias) : new Float64Array(nO),
+        relu: op.activation === 'relu',
+        nIn: nI,
+      });
     } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
       const windows = poolWindows(inShape, outShape, op.poolSize, op.strides, op.padding === 'same');
       layers.push(op.kind === 'maxpool' ? { ...wiring, kind: 'pool', windows, nIn } : { ...wiring, kind: 'avg', windows, nIn });
@@ -178,7 +187,12 @@ export function denseLayers(graph: Graph): RefLayer[] {
       const shift = flat(op.shift);
       const n = outShape.reduce((a, b) => a * b, 1);
       const C = scale.length;
-      layers.push({ ...wiring, kind: 'affine', a: Float64Array.from({ length: n }, (_, j) => scale[j % C]!), c: Float64Array.from({ length: n }, (_, j) => shift[j % C]!) });
+      layers.push({
+        ...wiring,
+        kind: 'affine',
+        a: Float64Array.from({ length: n }, (_, j) => scale[j % C]!),
+        c: Float64Array.from({ length: n }, (_, j) => shift[j % C]!),
+      });
     } else layers.push({ ...wiring, kind: 'pass', relu: op.kind === 'relu' });
   }
   return layers;
@@ -207,7 +221,8 @@ export function denseForward(layers: RefLayer[], x: ArrayLike<number>): Float64A
   return acts;
 }
 
-export type RefRule = { kind: 'zplus'; bias: boolean; eps: number } | { kind: 'zb'; low: number; high: number; eps: number } | { kind: 'epsilon'; eps: number };
+export type RefRule =
+  { kind: 'zplus'; bias: boolean; eps: number } | { kind: 'zb'; low: number; high: number; eps: number } | { kind: 'epsilon'; eps: number };
 
 /**
  * Rules of the parameter-free layers: the stabiliser of Add/average-pooling denominators (signed
@@ -271,7 +286,11 @@ export function denseLrp(
       continue;
     }
     if (l.kind === 'add') {
-      for (const id of l.inputs) give(id, acts[id]!.map((v, j) => (v * r[j]!) / stab(y[j]!)));
+      for (const id of l.inputs)
+        give(
+          id,
+          acts[id]!.map((v, j) => (v * r[j]!) / stab(y[j]!)),
+        );
       continue;
     }
     if (l.kind === 'route') {
@@ -322,7 +341,7 @@ export function denseLrp(
 function pixelMask(layers: RefLayer[], first: RefLayer, nIn: number): Float64Array<ArrayBufferLike> {
   const byId = new Map(layers.map((l) => [l.id, l]));
   const ones = denseForward(layers, new Float64Array(nIn).fill(1))[first.inputs[0]!]!;
-  for (let id = first.inputs[0]!; id !== 0; ) {
+  for (let id = first.inputs[0]!; id !== 0;) {
     const l = byId.get(id)!;
     if (!(l.kind === 'route' || (l.kind === 'pass' && !l.relu)) || l.inputs.length !== 1) return ones.map(() => 1);
     id = l.inputs[0]!;

@@ -8,7 +8,14 @@ export function denseToyGraph(layers: { w: number[][]; relu: boolean }[], nIn: n
   m.add(tf.layers.flatten({ inputShape: [1, nIn, 1], name: 'flat' }));
   layers.forEach((l, i) => {
     const last = i === layers.length - 1;
-    m.add(tf.layers.dense({ name: `d${i + 1}`, units: l.w[0]!.length, useBias: false, activation: last && softmax ? 'softmax' : l.relu ? 'relu' : 'linear' }));
+    m.add(
+      tf.layers.dense({
+        name: `d${i + 1}`,
+        units: l.w[0]!.length,
+        useBias: false,
+        activation: last && softmax ? 'softmax' : l.relu ? 'relu' : 'linear',
+      }),
+    );
   });
   layers.forEach((l, i) => m.layers[i + 1]!.setWeights([tf.tensor2d(l.w)]));
   const g = graphFromLayersModel(m);

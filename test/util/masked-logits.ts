@@ -11,7 +11,13 @@ import { runSync } from '../../engine/reads.js';
  * onGroup callback (stages/evaluate.ts); tests compare this against full forward passes of the
  * masked images, and blocked against plain graphs.
  */
-export function maskedLogits(graph: Graph, images: Float32Array[], masks: (PixelRect & { image: number })[], fill: Float32Array, options: { imagesPerPass?: number } = {}): Float32Array[] {
+export function maskedLogits(
+  graph: Graph,
+  images: Float32Array[],
+  masks: (PixelRect & { image: number })[],
+  fill: Float32Array,
+  options: { imagesPerPass?: number } = {},
+): Float32Array[] {
   const [h, w, c] = graph.inputShape;
   const per = h * w * c;
   const k = graph.numClasses;
@@ -27,7 +33,12 @@ export function maskedLogits(graph: Graph, images: Float32Array[], masks: (Pixel
     const cache = forwardWithCache(graph, x);
     x.dispose();
     try {
-      const zd = runSync(incrementalSteps(cache, idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s, fill }))));
+      const zd = runSync(
+        incrementalSteps(
+          cache,
+          idx.map((i) => ({ ...masks[i]!, image: masks[i]!.image - s, fill })),
+        ),
+      );
       idx.forEach((i, r) => (out[i] = zd.slice(r * k, (r + 1) * k)));
     } finally {
       disposeCache(cache);

@@ -15,13 +15,39 @@ export const CLI = fileURLToPath(new URL('../../pipeline/cli.js', import.meta.ur
 export async function saveDigitsLikeModel(dir: string, opts: { size?: number; channels?: number; classes?: number } = {}): Promise<string> {
   const { size = 64, channels = 1, classes = 10 } = opts;
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [size, size, channels], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'block1_conv1',
+      inputShape: [size, size, channels],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2 }));
-  m.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }));
+  m.add(
+    tf.layers.conv2d({
+      name: 'block2_conv1',
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ name: 'block2_pool', poolSize: 2 }));
   m.add(tf.layers.flatten({ name: 'flatten' }));
   m.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }));
-  m.add(tf.layers.dense({ name: 'predictions', units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
+  m.add(
+    tf.layers.dense({
+      name: 'predictions',
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+    }),
+  );
   return saveLayersModel(m, dir);
 }
 
