@@ -3,6 +3,7 @@
  * node, while the run goes on): shards done / planned per phase, shards leased right now, shards
  * whose last attempt failed, and how many images ended in the errors table.
  */
+import { datasetIssueLines } from '../data/issues.js';
 import { stat } from 'node:fs/promises';
 import { RunDir, phasesFor, planImages, type Phase, type RunDirOptions, type RunPlan } from './run-dir.js';
 import { phaseShards } from './shards.js';
@@ -44,6 +45,8 @@ export interface RunStatus {
    * `run` and `report` also verify every file's sha256.
    */
   damaged: { phase: string; shard: number; file: string; reason: string }[];
+  /** File-level problems of the run's dataset (data/issues.ts), as `run` printed them; empty when none. */
+  datasetIssues: string[];
 }
 
 /** Shards a phase has under a plan (the stats phase works in fixed blocks, see STATS_BLOCK). */
@@ -99,7 +102,8 @@ export async function runStatus(dir: string, options: RunDirOptions = {}): Promi
       outsidePlan: total === null ? [] : await run.outsidePlan(phase, total),
     });
   }
-  return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone, damaged };
+  const datasetIssues = datasetIssueLines(run.config);
+  return { dir: run.dir, name: run.config.name, configHash: run.hash, plan, phases, errors, imagesDone, damaged, datasetIssues };
 }
 
 function percent(done: number, total: number): string {
@@ -144,6 +148,7 @@ export function formatStatus(status: RunStatus, options: { verbose?: boolean; no
     lines.push(
       `damaged: ${d.phase} shard ${d.shard}: ${d.file} is ${d.reason === 'missing' ? 'missing' : `truncated or rewritten (${d.reason})`}; the next run recomputes the shard`,
     );
+  for (const line of status.datasetIssues ?? []) lines.push(line);
   lines.push(
     status.errors === 0
       ? 'errors: none'

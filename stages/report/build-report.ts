@@ -5,6 +5,10 @@
  * write report.html (self-contained), report.md, the figures as SVG + PNG, and every curve and
  * summary as CSV + Arrow into the report folder.
  */
+import { datasetIssueLines } from '../../data/issues.js';
+import { readStoredConfig } from '../../pipeline/run-dir.js';
+import { RUN_FILES } from '../../results/run-format.js';
+import { failedImagesTable, ImageProblemCollector } from './image-problems.js';
 import { promises as fs } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../../results/atomic-file.js';
@@ -17,7 +21,7 @@ import { renderHtml } from './html.js';
 import { loadRuns } from './load-runs.js';
 import { renderMarkdown } from './markdown.js';
 import { sortMethods } from './method-order.js';
-import { buildNotices, type Figure, type ReportModel } from './model.js';
+import { buildNotices, type Figure, type ImageProblems, type ReportModel } from './model.js';
 import { writeReportTable, type ReportTable } from './report-tables.js';
 import { reportBlocks } from './sections.js';
 import type { Claim, Counts } from './types.js';
@@ -152,9 +156,11 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
 
   const acc = new Accumulator();
   const perImage = new PerImageCollector();
+  const imageProblems = new ImageProblemCollector();
   const loaded = await loadRuns(dirs, (table, columns, rows) => {
     acc.add(table, columns, rows);
     perImage.add(table, columns, rows);
+    imageProblems.add(table, columns, rows);
   });
   // Seed, example count and class names come from the first run's resolved config.
   const runConfig = await readRunConfig(dirs[0]!);
@@ -216,7 +222,17 @@ export async function buildReport(runDirs: string[], opts: BuildReportOptions = 
   const browser = imageBrowserData(perImage, methods, names, new Map(exampleRows.map((r) => [r.imageId, [...r.files.keys()]])), keptMaps);
   await writeReportTable(outDir, imagesTable(browser));
   dataFiles.push('images.csv', 'images.arrow');
+  const failed = imageProblems.sortedFailures();
+  await writeReportTable(outDir, failedImagesTable(failed));
+  dataFiles.push('failed-images.csv', 'failed-images.arrow');
+  const storedConfig = await readStoredConfig(join(dirs[0]!, RUN_FILES.config)).catch(() => null);
+  const problemsNamed: ImageProblems = {
+    failed,
+    clippedBoxImages: imageProblems.clippedBoxImages,
+    datasetIssues: storedConfig ? datasetIssueLines(storedConfig) : [],
+  };
   const model: ReportModel = {
+    imageProblems: problemsNamed,
     generatedAt,
     outDir,
     runs: runsInfo,

@@ -3,6 +3,7 @@
  * disagree. Also builds the warnings that go at the top (partial run, mixed configs, files that
  * were not merged).
  */
+import type { FailedImage } from './image-problems.js';
 import type { Aggregates } from './aggregate.js';
 import type { Block } from './sections.js';
 import type { ImageBrowserData } from './image-browser.js';
@@ -47,8 +48,19 @@ export interface ReportModel {
   /** Small multiples: per figure, SGLRP minus each rival with its paired interval. */
   differenceFigures: Figure[];
   imageBrowser: ImageBrowserData;
+  /** Per-image and dataset-file problems named one by one (image-problems.ts, data/issues.ts). */
+  imageProblems?: ImageProblems;
   /** Files written beside the report (CSV/Arrow/PNG), by name. */
   dataFiles: string[];
+}
+
+export interface ImageProblems {
+  /** Every errors-table row (image id, stage, reason), sorted by image id. */
+  failed: FailedImage[];
+  /** Images whose ground-truth box was clipped to the image (docs/PROTOCOL.md §6). */
+  clippedBoxImages: number;
+  /** File-level problems of the run's dataset, as `run` printed them (empty: none). */
+  datasetIssues: string[];
 }
 
 /** Images the plan meant to process: min(datasetSize, limit). */

@@ -2,6 +2,7 @@
  * The report's content as format-neutral blocks (headings, paragraphs, tables, figures), so the
  * HTML and Markdown renderers only differ in syntax.
  */
+import { LISTED_FAILED_IMAGES } from './image-problems.js';
 import { TABLES } from '../../results/schemas.js';
 import type { AnyMetric, SummaryColumn } from '../../metrics/metric.js';
 import { registeredMetrics } from '../../metrics/registry.js';
@@ -11,7 +12,7 @@ import { imageBrowserBlocks } from './image-browser.js';
 import { methodLabel } from './method-order.js';
 import { pairedBlocks } from './paired-section.js';
 import { provenanceBlocks } from './provenance-section.js';
-import { plannedImages, type Figure, type ReportModel } from './model.js';
+import { plannedImages, type Figure, type ImageProblems, type ReportModel } from './model.js';
 import type { Verdict } from './types.js';
 
 export type Block =
@@ -122,6 +123,8 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
     });
   }
 
+  b.push(...imageProblemBlocks(model.imageProblems));
+
   b.push({ kind: 'heading', level: 2, text: 'Backend and throughput', anchor: 'throughput' });
   b.push({
     kind: 'table',
@@ -175,6 +178,11 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
   if (model.problems.length === 0)
     b.push({ kind: 'paragraph', text: 'None: every table file is listed in a manifest and matches its checksum.' });
   else b.push({ kind: 'table', header: ['kind', 'file', 'detail'], rows: model.problems.map((p) => [p.kind, p.file, p.detail]) });
+  const datasetIssues = model.imageProblems?.datasetIssues ?? [];
+  if (datasetIssues.length > 0) {
+    b.push({ kind: 'paragraph', text: 'Problems in the dataset’s own files (the run went on; see docs/PROTOCOL.md §6):' });
+    b.push({ kind: 'notices', items: datasetIssues.map((l) => l.trim().replace(/^- /, '')) });
+  }
 
   b.push({ kind: 'heading', level: 2, text: 'Data files', anchor: 'data' });
   b.push({ kind: 'paragraph', text: 'Beside this report (CSV for spreadsheets, Arrow for notebooks, the figures as SVG and PNG):' });
@@ -186,6 +194,34 @@ export function reportBlocks(model: ReportModel, exampleSrc: (path: string) => s
     rows: [...registeredMetrics().flatMap((m) => m.tables), TABLES.errors].flatMap((t) =>
       t.columns.filter((col) => col.doc).map((col) => [t.name, col.name, col.doc]),
     ),
+  });
+  return b;
+}
+
+/**
+ * The images that could not be evaluated, named (image id, stage, reason; the first
+ * LISTED_FAILED_IMAGES, the rest in failed-images.csv), and how many images had a ground-truth
+ * box clipped to the image.
+ */
+function imageProblemBlocks(p: ImageProblems | undefined): Block[] {
+  if (!p) return [];
+  const b: Block[] = [];
+  if (p.failed.length > 0) {
+    b.push({ kind: 'heading', level: 3, text: 'Images with errors', anchor: 'failed-images' });
+    b.push({
+      kind: 'table',
+      header: ['image', 'stage', 'reason'],
+      rows: p.failed.slice(0, LISTED_FAILED_IMAGES).map((f) => [f.imageId, f.stage, f.reason]),
+    });
+    if (p.failed.length > LISTED_FAILED_IMAGES)
+      b.push({ kind: 'paragraph', text: `… and ${p.failed.length - LISTED_FAILED_IMAGES} more — see failed-images.csv.` });
+  }
+  b.push({
+    kind: 'paragraph',
+    text:
+      p.clippedBoxImages === 0
+        ? 'No ground-truth box reached outside its image.'
+        : `${p.clippedBoxImages} image(s) had a ground-truth box clipped to the image (column box_clipped of the pointing table; docs/PROTOCOL.md §6).`,
   });
   return b;
 }

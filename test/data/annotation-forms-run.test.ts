@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -125,6 +125,22 @@ test('LOC CSV and VOC XML forms of one set give identical tables through `run`',
       relevance5.map((r) => r['target_kind']),
       ['top2', 'top2', 'top2'],
     );
+
+    // status and the report show the file-level problem too, name each image with an error, and
+    // count the clipped box.
+    const status = runCli(['status', join(dir, 'run-csv')]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /1 problem in its files[\s\S]*LOC_val_solution\.csv line 6/);
+    assert.doesNotMatch(runCli(['status', join(dir, 'run-xml')]).stdout, /problems? in its files/);
+    const report = runCli(['report', join(dir, 'run-csv')]);
+    assert.equal(report.code, 0, report.stderr);
+    const md = readFileSync(join(dir, 'run-csv', 'report', 'report.md'), 'utf8');
+    assert.match(md, /LOC_val_solution\.csv line 6/);
+    assert.match(md, /1 image\(s\) had a ground-truth box clipped to the image/);
+    for (const failed of [id(3), id(5)]) assert.ok(md.includes(failed), `the report names ${failed}`);
+    const failedCsv = readFileSync(join(dir, 'run-csv', 'report', 'failed-images.csv'), 'utf8');
+    assert.match(failedCsv, new RegExp(`${id(3)},pointing,`));
+    assert.match(failedCsv, new RegExp(`${id(5)},forward,`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
