@@ -5,6 +5,9 @@
  * the software (sglrp version and git commit, Node, TF.js) and, per shard, the backend, device,
  * host and seconds. Written to provenance.json and shown at the top of the report.
  */
+import { extname } from 'node:path';
+import { formatOf, loadModelSource, type ModelSource } from '../../formats/index.js';
+import { onnxExternalDataFiles } from '../../formats/onnx/index.js';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -101,7 +104,12 @@ function tfjsModelFacts(json: Record<string, unknown>): {
     for (const w of Array.isArray(g.weights) ? (g.weights as Record<string, unknown>[]) : []) {
       if (Array.isArray(w.shape)) parameters += (w.shape as number[]).reduce((a, b) => a * b, 1);
     }
-  const layers = obj(obj(obj(json.modelTopology)?.config) ?? {})?.layers ?? obj(obj(json.modelTopology)?.model_config)?.config;
+  // The topology is the model itself or, as tensorflowjs_converter writes it, wrapped in model_config;
+  // its config is either the layer list (old Sequential) or an object holding `layers`.
+  const topology = obj(json.modelTopology);
+  const modelConfig = obj(topology?.model_config) ?? topology;
+  const config = modelConfig?.config;
+  const layers = Array.isArray(config) ? config : obj(config)?.layers;
   const first = Array.isArray(layers) ? obj(obj(layers[0])?.config) : null;
   const shape = first?.batch_input_shape ?? first?.batchInputShape;
   return {
@@ -115,10 +123,37 @@ function tfjsModelFacts(json: Record<string, unknown>): {
 async function modelProvenance(model: Record<string, unknown> | null): Promise<ModelProvenance> {
   const path = str(model?.path);
   const base = { path, preprocess: str(model?.preprocess), geometry: str(model?.geometry), size: num(model?.size) };
+  const arch = str(model?.arch);
+  const weightFile = str(model?.weights);
+  if (!path && arch && weightFile) {
+    // A Keras application weight file loaded into the project's builder (formats/index.ts).
+    const file = await sha256File(weightFile);
+    return {
+      ...base,
+      format: `keras-weights:${arch}`,
+      files: file ? [file] : [],
+      ...(await importedModelFacts({ arch, weights: weightFile })),
+    };
+  }
   if (!path) return { ...base, format: null, files: [], inputShape: null, parameters: null };
   const main = await sha256File(path);
-  if (!path.endsWith('.json') || !main)
-    return { ...base, format: path.split('.').pop() ?? null, files: main ? [main] : [], inputShape: null, parameters: null };
+  if (!main) return { ...base, format: path.split('.').pop() ?? null, files: [], inputShape: null, parameters: null };
+  if (!path.endsWith('.json')) {
+    // ONNX / Keras files: hash them (and an .onnx file's external data) and read the facts from the loaded model.
+    let extra: string[] = [];
+    try {
+      if (extname(path).toLowerCase() === '.onnx') extra = onnxExternalDataFiles(path);
+    } catch {
+      // unreadable: the loader below says nothing either; the digest of the file itself stands
+    }
+    const digests = await Promise.all(extra.map((f) => sha256File(f)));
+    return {
+      ...base,
+      format: formatOf(path).name,
+      files: [main, ...digests.filter((d): d is FileDigest => d !== null)],
+      ...(await importedModelFacts({ path })),
+    };
+  }
   let facts: ReturnType<typeof tfjsModelFacts> = { format: null, weightFiles: [], inputShape: null, parameters: null };
   try {
     facts = tfjsModelFacts(JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>);
@@ -248,4 +283,22 @@ export async function collectProvenance(input: ProvenanceInput): Promise<Provena
     classifier: classifierAccuracy(input.forward),
     runs,
   };
+}
+
+/**
+ * Input shape and parameter count of a model in another format than TF.js, from the model as
+ * the engine loads it (formats/index.ts); null when it cannot be loaded here (the report never
+ * fails for provenance).
+ */
+async function importedModelFacts(source: ModelSource): Promise<{ inputShape: (number | null)[] | null; parameters: number | null }> {
+  try {
+    const model = await loadModelSource(source);
+    try {
+      return { inputShape: model.inputs[0]?.shape.slice(1) ?? null, parameters: model.countParams() };
+    } finally {
+      model.dispose();
+    }
+  } catch {
+    return { inputShape: null, parameters: null };
+  }
 }

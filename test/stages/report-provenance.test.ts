@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { collectProvenance } from '../../stages/report/provenance.js';
 import type { Counts, RunInfo } from '../../stages/report/types.js';
+import { projectRoot } from '../../io/project-root.js';
 import { tempDir } from './report-fixture.js';
 
 test('provenance: model digests and size, annotation digest, shard span and time, classifier accuracy', async () => {
@@ -88,4 +89,52 @@ test('provenance: model digests and size, annotation digest, shard span and time
   assert.deepEqual(p.classifier, { labelled: 4, top1: 0.25, top5: 0.75 });
   assert.equal(p.software.node, process.version);
   assert.match(p.software.sglrp ?? '', /^\d+\.\d+\.\d+/);
+});
+
+/** Provenance of one run whose config names `model` (a YAML block), with nothing else recorded. */
+async function modelOf(model: string) {
+  const runDir = join(await tempDir(), 'run');
+  await fs.mkdir(join(runDir, 'manifest'), { recursive: true });
+  await fs.writeFile(join(runDir, 'config.yaml'), `model:\n${model}\ndataset:\n  kind: digits-pair\nvariant: paper\nseed: 1\n`);
+  const run: RunInfo = {
+    runDir,
+    configHash: 'h',
+    plan: null,
+    mainShardsDone: 0,
+    statsShardsDone: 0,
+    partial: null,
+    backends: [],
+    seconds: 0,
+    imageCount: 0,
+  };
+  const counts: Counts = { imagesByTable: {}, rowsByTable: {}, duplicateRows: 0, errorsByStage: [], errorImages: 0 };
+  return (await collectProvenance({ runs: [run], counts, forward: [], generatedAt: 'now' })).runs[0]!.model;
+}
+
+test('provenance of ONNX and Keras models: every file hashed, shape and parameter count as for the same TF.js model', async () => {
+  const fixtures = join(projectRoot(), 'test', 'fixtures');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  // An .onnx file with external data: both files are hashed.
+  const onnx = join(fixtures, 'onnx', 'alexnet.onnx');
+  const fromOnnx = await modelOf(`  path: ${onnx}`);
+  assert.equal(fromOnnx.format, 'onnx');
+  assert.deepEqual(
+    fromOnnx.files.map((f) => [f.path, f.sha256]),
+    [
+      [onnx, sha(await fs.readFile(onnx))],
+      [`${onnx}.data`, sha(await fs.readFile(`${onnx}.data`))],
+    ],
+  );
+  assert.equal(fromOnnx.inputShape?.length, 3);
+  assert.ok((fromOnnx.parameters ?? 0) > 0);
+
+  // A Keras .h5 and its TF.js twin (the same weights): the same input shape and parameter count,
+  // the TF.js one counted from its weights manifest, the .h5 one from the loaded model.
+  const h5 = await modelOf(`  path: ${join(fixtures, 'keras', 'tiny_sequential.h5')}`);
+  const tfjs = await modelOf(`  path: ${join(fixtures, 'keras', 'tiny_sequential_tfjs', 'model.json')}`);
+  assert.equal(h5.format, 'keras-h5');
+  assert.deepEqual(h5.inputShape, tfjs.inputShape);
+  assert.equal(h5.parameters, tfjs.parameters);
+  assert.ok((tfjs.parameters ?? 0) > 0);
 });
