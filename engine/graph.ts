@@ -40,7 +40,11 @@ export type LayerOp =
   | { kind: 'identity' } // Dropout, Activation('linear') at inference
   | { kind: 'add' } // Add: element-wise sum of all inputs
   | { kind: 'concat' } // Concatenate along the channel (last) axis, inputs in order
-  | { kind: 'pad'; pads: [[number, number], [number, number]] } // ZeroPadding2D: [[top, bottom], [left, right]]
+  /**
+   * ZeroPadding2D: [[top, bottom], [left, right]]. `maxPoolPad`: it pads a max pooling whose
+   * source pads with −∞ (PyTorch), so its cells never win a window in the backward routing.
+   */
+  | { kind: 'pad'; pads: [[number, number], [number, number]]; maxPoolPad?: boolean }
   | { kind: 'crop'; crops: [[number, number], [number, number]] } // Cropping2D: [[top, bottom], [left, right]]
   /**
    * y = scale·x + shift per channel (last axis): a BatchNormalization at inference that the

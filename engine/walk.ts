@@ -84,17 +84,53 @@ export function reshapeToInput(node: GraphNode, signal: tf.Tensor, cache: Forwar
  */
 export function routeMaxPool(node: GraphNode, signal: tf.Tensor, cache: ForwardCache): tf.Tensor {
   if (node.op.kind !== 'maxpool') throw new Error('internal: routeMaxPool on a non-pool node');
-  const a = cache.outputs[node.inputs[0]!] as tf.Tensor4D;
   const g = node.op;
+  const source = cache.graph.nodes[node.inputs[0]!]!;
+  const a = cache.outputs[source.id] as tf.Tensor4D;
+  const pads = source.op.kind === 'pad' && source.op.maxPoolPad ? source.op.pads : null;
+  // The winners are found once per forward cache; only then is the scanned input needed.
+  const scanned = <T>(find: (x: tf.Tensor4D) => T): T => {
+    if (!pads) return find(a);
+    const x = withoutPaddedWinners(a, pads);
+    try {
+      return find(x);
+    } finally {
+      x.dispose();
+    }
+  };
   if (!canRouteByMask(g, a.shape[1], a.shape[2])) {
-    const wins = poolState(cache, node.id, () => offsetWinners(a, g));
+    const wins = poolState(cache, node.id, () => scanned((x) => offsetWinners(x, g)));
     return routeByOffsets(signal as tf.Tensor4D, wins, g, a.shape[1], a.shape[2]);
   }
   return routeByMask(
     signal as tf.Tensor4D,
-    poolState(cache, node.id, () => winnerMask(a, g)),
+    poolState(cache, node.id, () => scanned((x) => winnerMask(x, g))),
     g,
   );
+}
+
+/**
+ * The padded input of a max pooling whose source pads with −∞ (docs/PROTOCOL.md §7), with its
+ * padded cells pushed far below any value, so that no window's maximum is a padded cell when a
+ * real cell ties it (a window of zeros after a ReLU): the first real maximum wins, as in PyTorch.
+ * The forward output is unchanged (such a pad feeds a pooling whose input is ≥ 0).
+ */
+function withoutPaddedWinners(a: tf.Tensor4D, pads: [[number, number], [number, number]]): tf.Tensor4D {
+  const [, h, w] = a.shape;
+  const [[top, bottom], [left, right]] = pads;
+  return tf.tidy(() => {
+    const padded = tf.pad(
+      tf.zeros([1, h - top - bottom, w - left - right, 1]),
+      [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      1,
+    );
+    return tf.sub(a, tf.mul(padded, 3e38)) as tf.Tensor4D;
+  });
 }
 
 /** Per forward cache and pool node: its winner mask, or its per-offset masks (one kind per node). */

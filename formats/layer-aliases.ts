@@ -13,13 +13,27 @@ export function setLayerAliases(model: tf.LayersModel, aliases: Map<string, stri
   aliasesByModel.set(model, aliases);
 }
 
+/**
+ * ZeroPadding2D layers that stand for the −∞ padding of a max pooling (ONNX MaxPool pads after a
+ * ReLU): zeros give the same forward output there, but the backward routing must never send a
+ * window's signal to a padded cell (docs/PROTOCOL.md §7).
+ */
+const maxPoolPadsByModel = new WeakMap<tf.LayersModel, ReadonlySet<string>>();
+
+export function setMaxPoolPads(model: tf.LayersModel, layerNames: ReadonlySet<string>): void {
+  maxPoolPadsByModel.set(model, layerNames);
+}
+
 /** `graph` with each node's recorded aliases added (a node folded by the canonizer also answers for the folded layer's names). */
 export function withLayerAliases(graph: Graph, model: tf.LayersModel): Graph {
-  const aliases = aliasesByModel.get(model);
-  if (!aliases || aliases.size === 0) return graph;
+  const aliases = aliasesByModel.get(model) ?? new Map<string, string[]>();
+  const maxPoolPads = maxPoolPadsByModel.get(model) ?? new Set<string>();
+  if (aliases.size === 0 && maxPoolPads.size === 0) return graph;
   const nodes = graph.nodes.map((n) => {
     const extra = [n.name, ...(n.aliases ?? [])].flatMap((name) => aliases.get(name) ?? []);
-    return extra.length === 0 ? n : { ...n, aliases: [...(n.aliases ?? []), ...extra] };
+    let node = extra.length === 0 ? n : { ...n, aliases: [...(n.aliases ?? []), ...extra] };
+    if (node.op.kind === 'pad' && maxPoolPads.has(node.name)) node = { ...node, op: { ...node.op, maxPoolPad: true } };
+    return node;
   });
   return { ...graph, nodes };
 }

@@ -246,9 +246,16 @@ function weightOf(ctx: Ctx, slot: number, what: string): HostTensor {
 }
 
 /** A ZeroPadding2D in front of a windowed layer, or the input unchanged. */
-function zeroPadBefore(ctx: Ctx, x: Value, pads: [[number, number], [number, number]] | null): Value {
+function zeroPadBefore(ctx: Ctx, x: Value, pads: [[number, number], [number, number]] | null, forMaxPool = false): Value {
   if (!pads) return x;
-  const src = add(ctx, { cls: 'ZeroPadding2D', config: { padding: pads }, inputs: [x.src], weights: [], helper: true });
+  const src = add(ctx, {
+    cls: 'ZeroPadding2D',
+    config: { padding: pads },
+    inputs: [x.src],
+    weights: [],
+    helper: true,
+    ...(forMaxPool ? { maxPoolPad: true } : {}),
+  });
   const [c, h, w] = x.shape as [number, number, number];
   return { ...x, src, shape: [c, h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]] };
 }
@@ -345,7 +352,7 @@ function pool(ctx: Ctx, a: Attrs, op: 'MaxPool' | 'AveragePool'): Value {
     }
     if (op === 'AveragePool' && ceilMode) fail(ctx, 'uses ceil_mode with a partial last window; not supported');
   }
-  const inp = zeroPadBefore(ctx, x, win.zeroPad);
+  const inp = zeroPadBefore(ctx, x, win.zeroPad, op === 'MaxPool');
   const src = add(ctx, {
     cls: op === 'MaxPool' ? 'MaxPooling2D' : 'AveragePooling2D',
     config: { poolSize: kernel, strides, padding: win.padding },

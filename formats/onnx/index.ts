@@ -4,7 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { buildLayersModel, nameLayers } from './build.js';
 import { planOnnxModel } from './convert.js';
 import { modelDirOf, readOnnxModel } from './proto.js';
-import { setLayerAliases } from '../layer-aliases.js';
+import { setLayerAliases, setMaxPoolPads } from '../layer-aliases.js';
 
 export { OnnxLoadError } from './proto.js';
 export { SUPPORTED_OPS } from './convert.js';
@@ -14,6 +14,8 @@ export interface OnnxImport {
   model: tf.LayersModel;
   /** Keras layer name → ONNX node names, output names and PyTorch module paths that mean its output. */
   aliases: Map<string, string[]>;
+  /** Names of the ZeroPadding2D layers that stand for a MaxPool's −∞ padding (docs/PROTOCOL.md §7). */
+  maxPoolPads: Set<string>;
 }
 
 /**
@@ -31,7 +33,8 @@ export function importOnnx(path: string): OnnxImport {
     if (alias === name) continue;
     aliases.set(name, [...(aliases.get(name) ?? []), alias]);
   }
-  return { model, aliases };
+  const maxPoolPads = new Set(plan.layers.filter((l) => l.maxPoolPad).map((l) => l.name!));
+  return { model, aliases, maxPoolPads };
 }
 
 /** The registered ONNX format (formats/index.ts). */
@@ -39,8 +42,9 @@ export const ONNX_FORMAT = {
   name: 'onnx',
   extensions: ['.onnx'],
   load: async (path: string): Promise<tf.LayersModel> => {
-    const { model, aliases } = importOnnx(path);
+    const { model, aliases, maxPoolPads } = importOnnx(path);
     setLayerAliases(model, aliases);
+    setMaxPoolPads(model, maxPoolPads);
     return model;
   },
 } as const;

@@ -31,6 +31,11 @@ export interface PlannedLayer {
   opType: string;
   /** A ZeroPadding2D made for the window of the next layer (named after it). */
   helper: boolean;
+  /**
+   * A helper ZeroPadding2D in front of a MaxPooling2D: PyTorch pads max pooling with −∞, so its
+   * padded cells never win a window (docs/PROTOCOL.md §7); the engine is told so at load time.
+   */
+  maxPoolPad?: boolean;
   /** Filled by the naming pass. */
   name?: string;
 }

@@ -45,14 +45,14 @@ const f32 = (b64: string) => {
 const inputOf = (fx: Fixture) => preprocess(new Uint8Array(Buffer.from(fx.pixels, 'base64')), fx.size, fx.size, 3, 'torch');
 
 /**
- * DenseNet: logits, GBP and Grad-CAM agree, but the LRP-family maps differ from Zennit's by
- * ~4e-3 of their maximum, at the image border: its padded stem max pooling is followed by a
- * BatchNorm, so relevance reaches pooled zeros, and in a border window whose inputs are all 0
- * the engine's first-maximum routing picks a padded zero (relevance lost) where PyTorch's −∞
- * padding routes to the first real zero (docs/PROTOCOL.md §7). A todo until pooling pads with −∞.
+ * DenseNet: logits, GBP and Grad-CAM agree. Its padded stem max pooling is followed by a
+ * BatchNorm, so relevance reaches pooled zeros; the engine routes a border window's tie to the
+ * first real zero as PyTorch's −∞ padding does (docs/PROTOCOL.md §7), which brought LRP from
+ * ~3.5e-3 to ~1.2e-4 of the maximum. CLRP and SGLRP still differ by ~1.2e-3 at a few pixels:
+ * a todo until explained.
  */
 const LRP_TODO: Record<string, string> = {
-  densenet: 'max-pooling ties at zero in padded border windows (docs/PROTOCOL.md §7): ~4e-3 of the maximum at the border',
+  densenet: 'CLRP/SGLRP differ from Zennit by ~1.2e-3 of the maximum at a few pixels, LRP by ~1.2e-4 (docs/PROTOCOL.md §7)',
 };
 
 /** MobileNetV2 (depthwise convolutions, ReLU6: docs/PROTOCOL.md §7) has no Zennit maps: see the fixture script. */
