@@ -2,7 +2,8 @@
  * A figure grid in the layout of the paper's Fig. 6: one row per image, columns = the input and
  * then each method. Each row has a label line on top (e.g. the image id and target class), each
  * tile a title line above it (e.g. the method). Tiles are blitted into a white canvas in JS
- * (exact pixels); text is one SVG (DejaVu Sans) composited by sharp.
+ * (exact pixels); text is one SVG composited by sharp, its text outlined with the bundled DejaVu
+ * Sans (io/text-outlines.ts) so no system font is needed.
  *
  * Layout, all in pixels (see `gridLayout`, which tests and callers can use to find tiles):
  *   width  = PAD + Σ_columns (columnWidth + PAD)
@@ -14,6 +15,7 @@
 import sharp from 'sharp';
 
 import { checkSize, upscaleNearest } from './raster.js';
+import { outlineSvgText } from './text-outlines.js';
 
 export interface GridTile {
   title: string;
@@ -174,9 +176,10 @@ export async function gridPng(rows: GridRow[], opts: GridOptions = {}): Promise<
 
   const base = sharp(Buffer.from(canvas.buffer), { raw: { width, height, channels: 3 } });
   if (texts.length === 0) return base.png().toBuffer();
-  const svg =
+  const svg = outlineSvgText(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-    `<g font-family="DejaVu Sans, sans-serif" fill="#000000">${texts.join('')}</g></svg>`;
+      `<g font-family="DejaVu Sans, sans-serif" fill="#000000">${texts.join('')}</g></svg>`,
+  );
   // Compositing adds an alpha channel to the canvas; sharp removes alpha after compositing, so
   // removeAlpha keeps the PNG plain RGB.
   return base

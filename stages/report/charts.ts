@@ -1,10 +1,14 @@
 /**
  * The report's figures as vega-lite line charts with 95% CI bands, one line per method in its
  * fixed colour, rendered headless (no browser, no canvas) to SVG and rasterised to PNG by sharp.
+ * The SVG keeps its `<text>` (a browser has fonts); the PNG is drawn from a copy whose text is
+ * outlined with the bundled DejaVu Sans (io/text-outlines.ts), so it needs no system font.
  */
 import sharp from 'sharp';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+
+import { outlineSvgText } from '../../io/text-outlines.js';
 import { methodColors, methodLabel, sortMethods } from './method-order.js';
 
 export interface CurveDatum {
@@ -103,9 +107,12 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
-/** PNG of an SVG at 2× density (crisp when the Markdown report is viewed on a HiDPI screen). */
+/**
+ * PNG of an SVG at 2× density (crisp when the Markdown report is viewed on a HiDPI screen). Text
+ * is outlined first: librsvg would otherwise look the font up through fontconfig.
+ */
 export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
+  return sharp(Buffer.from(outlineSvgText(svg)), { density: 144 }).png().toBuffer();
 }
 
 export async function renderChart(data: readonly CurveDatum[], opts: ChartOptions): Promise<RenderedChart> {
