@@ -112,7 +112,9 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
  * is outlined first: librsvg would otherwise look the font up through fontconfig.
  */
 export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(outlineSvgText(svg)), { density: 144 }).png().toBuffer();
+  return sharp(Buffer.from(outlineSvgText(svg)), { density: 144 })
+    .png()
+    .toBuffer();
 }
 
 export async function renderChart(data: readonly CurveDatum[], opts: ChartOptions): Promise<RenderedChart> {
