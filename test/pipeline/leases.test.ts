@@ -59,9 +59,11 @@ test('a shard leased by a dead node is waited for and taken over; the rerun exit
   assert.doesNotMatch(status.stdout, /running/);
   assert.match(status.stdout, /shard 1: stale, .* is gone/);
 
-  // Now make it another node's lease that was renewed just before that node died.
+  // Now make it another node's lease that was renewed just before that node died. It must still
+  // be live when the rerun has done the other shards and starts waiting (seconds on a loaded
+  // machine), so it runs 15 s from now.
   const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(lockPath, JSON.stringify({ ...lock, host: 'node07', expiresAt: Date.now() + 5000 }));
+  writeFileSync(lockPath, JSON.stringify({ ...lock, host: 'node07', expiresAt: Date.now() + 15_000 }));
   const r = await cli(args, { ...LEASE, SGLRP_TEST_TRACE: '1' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /main: waiting for 1 shard leased by node07:\d+ until \d\d:\d\d:\d\d/);
