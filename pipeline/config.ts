@@ -113,7 +113,7 @@ export const PATH_FIELDS = [
   'model.classes',
 ] as const;
 
-/** Default [low, high] of one preprocessed pixel per preset (SPEC §1, §6): pixel 0 and 255 mapped. */
+/** Default [low, high] of one preprocessed pixel per preset (docs/PROTOCOL.md §1, §6): pixel 0 and 255 mapped. */
 export const PRESET_INPUT_BOUNDS: Record<Preprocess, [number, number]> = {
   // BGR minus [103.939, 116.779, 123.68], no scaling: low = 0 − 123.68, high = 255 − 103.939.
   caffe: [-123.68, 151.061],

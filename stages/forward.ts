@@ -3,7 +3,7 @@ import type { Target } from '../engine/types.js';
 import type { Row } from '../results/schemas.js';
 import type { Sample } from '../data/types.js';
 
-/** Target kinds a run evaluates (SPEC §4: the ground truth and the second most probable class). */
+/** Target kinds a run evaluates (docs/PROTOCOL.md §4: the ground truth and the second most probable class). */
 export type RunTargetKind = 'gt' | 'top2';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Geometry of maximal patch masking (SPEC §4): where the map peaks, which p×p patch around it is
+ * Geometry of maximal patch masking (docs/PROTOCOL.md §4): where the map peaks, which p×p patch around it is
  * replaced, and what it is replaced with. Pure functions on row-major Float32Arrays.
  */
 
@@ -25,7 +25,7 @@ function checkSize(what: string, arr: ArrayLike<number>, expected: number): void
 }
 
 /**
- * Arg-max of an H×W map, the first maximum in row-major order on ties (SPEC §4 step 2), so every
+ * Arg-max of an H×W map, the first maximum in row-major order on ties (docs/PROTOCOL.md §4 step 2), so every
  * backend and every run picks the same pixel. NaN never wins (a NaN comparison is always false, so
  * a naive loop would make the result depend on where the NaN sits). A map with no comparable value
  * (all NaN, or empty) gives {row: -1, col: -1}: the caller must record an error, not mask (0,0).
@@ -90,7 +90,7 @@ export function applyPatch(input: Float32Array, h: number, w: number, c: number,
 }
 
 /**
- * The H×W×C image a patch is filled from, in preprocessed space (SPEC §4 step 3):
+ * The H×W×C image a patch is filled from, in preprocessed space (docs/PROTOCOL.md §4 step 3):
  * - `dataset-mean`: the per-pixel, per-channel mean image of the evaluated dataset (a copy);
  * - `channel-mean`: each channel's average over that mean image (= the dataset's per-channel
  *   mean), broadcast to every pixel;

@@ -1,6 +1,6 @@
 /**
  * Summary statistics for the report's curves: a mean with its 95% confidence interval (Student t)
- * and the pooled hit ratio of the extended pointing game (SPEC §4–§5).
+ * and the pooled hit ratio of the extended pointing game (docs/PROTOCOL.md §4–§5).
  */
 
 export interface MeanCI {
@@ -84,7 +84,7 @@ export function meanCI95(values: ArrayLike<number>): MeanCI {
 }
 
 /**
- * Pooled pointing ratio Σhits / Σ(hits + misses) over images (SPEC §5). Unlike the mean of
+ * Pooled pointing ratio Σhits / Σ(hits + misses) over images (docs/PROTOCOL.md §5). Unlike the mean of
  * per-image accuracies it weights images by how many pixels they select. NaN when nothing was
  * selected at all (there is no ratio to report).
  */

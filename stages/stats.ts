@@ -3,7 +3,7 @@ import type { Sample } from '../data/types.js';
 
 /**
  * The stats pre-pass: per shard, the pixel-wise sum of the preprocessed inputs (accumulated in
- * float64) and their count. The mean image — the masking fill of SPEC §4 — is Σ sums / Σ counts
+ * float64) and their count. The mean image — the masking fill of docs/PROTOCOL.md §4 — is Σ sums / Σ counts
  * over every shard, so it is the same however the dataset was sharded.
  */
 export class PixelSum {
