@@ -48,8 +48,10 @@ const inputOf = (fx: Fixture) => preprocess(new Uint8Array(Buffer.from(fx.pixels
  * DenseNet: logits, GBP and Grad-CAM agree. Its padded stem max pooling is followed by a
  * BatchNorm, so relevance reaches pooled zeros; the engine routes a border window's tie to the
  * first real zero as PyTorch's −∞ padding does (docs/PROTOCOL.md §7), which brought LRP from
- * ~3.5e-3 to ~1.2e-4 of the maximum. CLRP and SGLRP still differ by ~1.2e-3 at a few pixels:
- * a todo until explained.
+ * ~3.5e-3 to ~1.2e-4 of the maximum. CLRP and SGLRP still differ by ~1.2e-3 of their own maximum at a few
+ * pixels (1e-4 and 6e-6 of the LRP map's maximum): one window of the first transition's average
+ * pooling sums to ~1% of its largest input, magnifying float32 rounding ~100× against Zennit's
+ * float64. A todo until a fixture without that near-cancelling window is generated.
  */
 const LRP_TODO: Record<string, string> = {
   densenet: 'CLRP/SGLRP differ from Zennit by ~1.2e-3 of the maximum at a few pixels, LRP by ~1.2e-4 (docs/PROTOCOL.md §7)',
