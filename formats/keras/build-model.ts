@@ -1,6 +1,7 @@
 /** A TF.js LayersModel built from a normalised Keras topology (weights initialised, then replaced by the caller). */
 import * as tf from '@tensorflow/tfjs';
 import { checkSupportedLayers, ModelLoadError } from '../../engine/model-loader.js';
+import { assignLayerWeights, type FileLayer } from './layer-weights.js';
 import { configLayers, type Obj } from './topology.js';
 
 export async function modelFromTopology(topology: Obj, source: string): Promise<tf.LayersModel> {
@@ -15,4 +16,16 @@ export async function modelFromTopology(topology: Obj, source: string): Promise<
   } catch (e) {
     throw new ModelLoadError(`cannot build the model in ${source}: ${(e as Error).message}`);
   }
+}
+
+/** The model of `topology` holding the file's layer weights (shapes checked; nothing leaks on a mismatch). */
+export async function modelWithWeights(topology: Obj, fileLayers: FileLayer[], source: string): Promise<tf.LayersModel> {
+  const model = await modelFromTopology(topology, source);
+  try {
+    assignLayerWeights(model, fileLayers, source);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }

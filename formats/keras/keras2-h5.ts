@@ -6,10 +6,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
 import { ModelLoadError } from '../../engine/model-loader.js';
-import { modelFromTopology } from './build-model.js';
+import { modelWithWeights } from './build-model.js';
 import { childGroup, openHdf5, stringAttr } from './hdf5.js';
 import { readKeras2Layers } from './keras2-layout.js';
-import { assignLayerWeights } from './layer-weights.js';
 import { tfjsTopology } from './topology.js';
 
 export async function loadKerasH5(path: string): Promise<tf.LayersModel> {
@@ -31,14 +30,7 @@ export async function loadKerasH5(path: string): Promise<tf.LayersModel> {
     const weights = childGroup(file, 'model_weights');
     if (!weights) throw new ModelLoadError(`${source} has a model_config but no 'model_weights' group; save the model with its weights`);
     const layers = readKeras2Layers(weights, source);
-    const model = await modelFromTopology(tfjsTopology(config, source), source);
-    try {
-      assignLayerWeights(model, layers, source);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    return model;
+    return await modelWithWeights(tfjsTopology(config, source), layers, source);
   } finally {
     file.close();
   }

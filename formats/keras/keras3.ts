@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ModelLoadError } from '../../engine/model-loader.js';
-import { modelFromTopology } from './build-model.js';
+import { modelWithWeights } from './build-model.js';
 import { childDataset, childGroup, openHdf5, readFloat32, type Group } from './hdf5.js';
-import { assignLayerWeights, type FileLayer } from './layer-weights.js';
+import type { FileLayer } from './layer-weights.js';
 import { configLayers, tfjsTopology } from './topology.js';
 
 /** keras/src/utils/naming.py `to_snake_case` (Conv2D → conv2d, BatchNormalization → batch_normalization, ReLU → re_lu). */
@@ -91,14 +91,7 @@ export async function loadKerasArchive(path: string): Promise<tf.LayersModel> {
     const file = await openHdf5(h5Path);
     try {
       const fileLayers = names.map((name, i) => readVars(file, name, paths[i]!, source));
-      const model = await modelFromTopology(topology, source);
-      try {
-        assignLayerWeights(model, fileLayers, source);
-      } catch (e) {
-        model.dispose();
-        throw e;
-      }
-      return model;
+      return await modelWithWeights(topology, fileLayers, source);
     } finally {
       file.close();
     }
